@@ -1,0 +1,25 @@
+//! shrink-format: the model spec and the `.shrk` container.
+//!
+//! This crate has no ML framework dependency so that a deployment (the runtime, a
+//! browser build) needs only it and `shrink-runtime`.
+//!
+//! The container stores Deep Compression's output (Han, Mao, Dally, ICLR 2016): pruned
+//! weights as relative indices with fillers, shared weights as codebook indices, both
+//! Huffman-coded per tensor. [`write`], [`read`] and [`inspect`] are the whole API; the
+//! byte layout is in docs/FORMAT.md.
+
+pub mod spec;
+
+mod bits;
+pub mod checksum;
+mod container;
+mod cursor;
+mod error;
+mod huffman;
+mod model;
+mod sparse;
+mod stream;
+
+pub use container::{inspect, read, write, SizeReport, TensorSize, MAGIC, VERSION};
+pub use error::FormatError;
+pub use model::{CompressedTensor, NamedTensor, ShrkModel, TensorData};

@@ -1,0 +1,217 @@
+//! From in-memory datasets to Burn tensors: splits, normalisation, augmentation, batches.
+//!
+//! Examples are kept raw (images in [0, 1]) so that augmentation pads with true
+//! background; each batch is augmented, then normalised with the spec's statistics.
+
+use crate::model::{Feat, Net};
+use crate::train::config::AugmentConfig;
+use crate::train::Targets;
+use burn::prelude::*;
+use shrink_data::{Augment, Dataset};
+use shrink_format::spec::NormalizeSpec;
+
+/// Which split.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Split {
+    Train,
+    Val,
+    Test,
+}
+
+/// Examples of one split plus how to turn them into tensors.
+pub struct Batcher {
+    pub shape: Vec<usize>,
+    pub classes: usize,
+    pub norm: Option<NormalizeSpec>,
+    pub train: Dataset,
+    pub val: Option<Dataset>,
+    pub test: Dataset,
+}
+
+/// A batch ready for the model.
+pub struct Prepared {
+    pub x: Feat,
+    pub y: Vec<u32>,
+    pub classes: usize,
+    /// Target logits for mimic learning.
+    pub target_logits: Option<Tensor<2>>,
+}
+
+impl Prepared {
+    /// One-hot labels `[b, classes]`.
+    pub fn one_hot(&self, device: &Device) -> Tensor<2> {
+        let mut v = vec![0.0f32; self.y.len() * self.classes];
+        for (i, &c) in self.y.iter().enumerate() {
+            v[i * self.classes + c as usize] = 1.0;
+        }
+        Tensor::from_data(TensorData::new(v, [self.y.len(), self.classes]), device)
+    }
+
+    /// How many rows of `logits` pick the true label.
+    pub fn correct(&self, logits: Tensor<2>) -> usize {
+        argmax_rows(logits).iter().zip(&self.y).filter(|(p, y)| *p == *y).count()
+    }
+}
+
+/// Argmax of each row, read back to the host.
+pub fn argmax_rows(logits: Tensor<2>) -> Vec<u32> {
+    let [b, k] = logits.dims();
+    let v: Vec<f32> = logits.into_data().try_into_vec_as::<f32>().unwrap_or_default();
+    (0..b).map(|i| argmax(&v[i * k..(i + 1) * k]) as u32).collect()
+}
+
+/// Index of the largest value (the first on ties).
+pub fn argmax(row: &[f32]) -> usize {
+    let mut best = 0;
+    for j in 1..row.len() {
+        if row[j] > row[best] {
+            best = j;
+        }
+    }
+    best
+}
+
+/// Normalise `x` (any number of examples of `shape`) in place.
+pub fn normalize(norm: Option<&NormalizeSpec>, shape: &[usize], x: &mut [f32]) {
+    let Some(n) = norm else { return };
+    let per = if shape.len() == 3 { shape[1] * shape[2] } else { 1 };
+    let groups = n.mean.len();
+    for (i, v) in x.iter_mut().enumerate() {
+        let g = (i / per) % groups;
+        *v = (*v - n.mean[g]) / n.std[g];
+    }
+}
+
+/// Turn `n` examples of `shape` into a tensor on `device`.
+pub fn to_feat(x: Vec<f32>, n: usize, shape: &[usize], device: &Device) -> Feat {
+    if shape.len() == 3 {
+        Feat::Image(Tensor::from_data(TensorData::new(x, [n, shape[0], shape[1], shape[2]]), device))
+    } else {
+        Feat::Flat(Tensor::from_data(TensorData::new(x, [n, shape[0]]), device))
+    }
+}
+
+impl Batcher {
+    /// Split `val_fraction` off `train` (seeded) and keep `test` as it is.
+    pub fn new(train: &Dataset, test: &Dataset, norm: Option<NormalizeSpec>, val_fraction: f32, seed: u64) -> Batcher {
+        let (tr, val) = if val_fraction > 0.0 {
+            let (a, b) = shrink_data::split_indices(train.len(), val_fraction, seed);
+            (train.subset(&a), Some(train.subset(&b)))
+        } else {
+            (train.subset(&(0..train.len()).collect::<Vec<_>>()), None)
+        };
+        Batcher {
+            shape: train.shape.clone(),
+            classes: train.classes.max(test.classes),
+            norm,
+            train: tr,
+            val,
+            test: test.subset(&(0..test.len()).collect::<Vec<_>>()),
+        }
+    }
+
+    pub fn train_len(&self) -> usize {
+        self.train.len()
+    }
+
+    pub fn has_val(&self) -> bool {
+        self.val.as_ref().is_some_and(|v| !v.is_empty())
+    }
+
+    pub fn split(&self, s: Split) -> &Dataset {
+        match s {
+            Split::Train => &self.train,
+            Split::Val => self.val.as_ref().unwrap_or(&self.test),
+            Split::Test => &self.test,
+        }
+    }
+
+    /// A training batch of the examples `idx` (indices into the train split).
+    pub fn train_batch(
+        &self,
+        idx: &[usize],
+        targets: &Targets<'_>,
+        augment: Option<&AugmentConfig>,
+        rng: &mut impl rand::Rng,
+        device: &Device,
+    ) -> Prepared {
+        let el = self.train.example_len();
+        let mut x = Vec::with_capacity(idx.len() * el);
+        for &i in idx {
+            x.extend_from_slice(self.train.example(i));
+        }
+        if let (Some(a), 3) = (augment, self.shape.len()) {
+            let aug = Augment {
+                max_shift: a.shift,
+                hflip: a.hflip,
+                max_rotate_deg: a.rotate,
+            };
+            for ex in x.chunks_mut(el) {
+                aug.apply(&self.shape, ex, rng);
+            }
+        }
+        normalize(self.norm.as_ref(), &self.shape, &mut x);
+        let y: Vec<u32> = idx.iter().map(|&i| self.train.y[i]).collect();
+        let target_logits = match targets {
+            Targets::Labels => None,
+            Targets::Logits(z) => {
+                let k = z.len() / self.train.len().max(1);
+                let mut t = Vec::with_capacity(idx.len() * k);
+                for &i in idx {
+                    t.extend_from_slice(&z[i * k..(i + 1) * k]);
+                }
+                Some(Tensor::from_data(TensorData::new(t, [idx.len(), k]), device))
+            }
+        };
+        Prepared {
+            x: to_feat(x, idx.len(), &self.shape, device),
+            y,
+            classes: self.classes,
+            target_logits,
+        }
+    }
+
+    /// Logits of every example of a split, `[n, classes]` row-major, computed in batches
+    /// by the inference copy of the model.
+    pub fn logits(&self, net: &Net, split: Split, device: &Device) -> Vec<f32> {
+        logits_of(net, self.split(split), &self.shape, self.norm.as_ref(), device)
+    }
+
+    /// Accuracy on a split.
+    pub fn accuracy(&self, net: &Net, split: Split, device: &Device) -> f64 {
+        let ds = self.split(split);
+        if ds.is_empty() {
+            return 0.0;
+        }
+        let preds = predictions(net, ds, &self.shape, self.norm.as_ref(), device);
+        preds.iter().zip(&ds.y).filter(|(p, y)| p == y).count() as f64 / ds.len() as f64
+    }
+}
+
+/// The device without autodiff, where inference copies (`net.valid()`) live.
+pub fn inference_device(device: &Device) -> Device {
+    device.clone().inner()
+}
+
+/// Logits of all of `ds`, `[n, classes]` row-major.
+pub fn logits_of(net: &Net, ds: &Dataset, shape: &[usize], norm: Option<&NormalizeSpec>, device: &Device) -> Vec<f32> {
+    let dev = inference_device(device);
+    let el = ds.example_len();
+    let mut out = Vec::new();
+    const B: usize = 500;
+    for start in (0..ds.len()).step_by(B) {
+        let end = (start + B).min(ds.len());
+        let mut x = ds.x[start * el..end * el].to_vec();
+        normalize(norm, shape, &mut x);
+        let logits = net.forward(to_feat(x, end - start, shape, &dev));
+        out.extend(logits.into_data().try_into_vec_as::<f32>().unwrap_or_default());
+    }
+    out
+}
+
+/// Predicted class of every example of `ds`.
+pub fn predictions(net: &Net, ds: &Dataset, shape: &[usize], norm: Option<&NormalizeSpec>, device: &Device) -> Vec<u32> {
+    let logits = logits_of(net, ds, shape, norm, device);
+    let k = logits.len() / ds.len().max(1);
+    logits.chunks(k.max(1)).map(|row| argmax(row) as u32).collect()
+}

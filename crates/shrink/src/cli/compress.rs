@@ -1,0 +1,121 @@
+//! `shrink compress SPEC|MODEL --data D --out DIR`: the Deep Compression pipeline.
+
+use super::print_json;
+use anyhow::{anyhow, Context, Result};
+use shrink::compress::quantize::CentroidInit;
+use shrink::compress::{compress, render_table, CompressConfig};
+use shrink::device::parse_device;
+use shrink::model::io::{read_spec_file, SPEC_FILE};
+use shrink::train::TrainConfig;
+use shrink::workflow;
+use std::path::{Path, PathBuf};
+
+#[derive(clap::Args)]
+#[command(after_help = "Examples:\n  shrink compress zoo/lenet-300-100.toml --data mnist --out runs/c-lenet-300-100\n  shrink compress runs/lenet-5 --data mnist --out runs/c-lenet-5 --keep layers.0.weight=0.66")]
+pub struct Args {
+    /// A spec (trained first, with its [train] and [compress] tables) or a trained model directory.
+    pub model: PathBuf,
+    #[arg(long)]
+    pub data: String,
+    #[arg(long)]
+    pub label: Option<String>,
+    /// Output directory: base/, pruned/, model.shrk, report.json, report.txt.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Pruning threshold = quality × std of each layer's weights.
+    #[arg(long)]
+    pub quality: Option<f64>,
+    /// Keep this fraction of a layer's weights: NAME=FRACTION (repeatable).
+    #[arg(long, value_parser = parse_keep)]
+    pub keep: Vec<(String, f64)>,
+    #[arg(long)]
+    pub rounds: Option<usize>,
+    #[arg(long)]
+    pub retrain_epochs: Option<usize>,
+    #[arg(long)]
+    pub finetune_epochs: Option<usize>,
+    #[arg(long)]
+    pub conv_bits: Option<u8>,
+    #[arg(long)]
+    pub fc_bits: Option<u8>,
+    #[arg(long)]
+    pub index_bits: Option<u8>,
+    #[arg(long, value_enum)]
+    pub init: Option<CentroidInit>,
+    /// Training epochs of the dense model (when training from a spec).
+    #[arg(long)]
+    pub epochs: Option<usize>,
+    #[arg(long)]
+    pub seed: Option<u64>,
+    #[arg(long, default_value = "flex")]
+    pub device: String,
+    /// Continue an interrupted run from its last finished stage.
+    #[arg(long)]
+    pub resume: bool,
+    #[arg(long)]
+    pub json: bool,
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+fn parse_keep(s: &str) -> Result<(String, f64), String> {
+    let (n, v) = s.split_once('=').ok_or("expected NAME=FRACTION")?;
+    Ok((n.to_string(), v.parse::<f64>().map_err(|e| e.to_string())?))
+}
+
+pub fn run(a: Args) -> Result<()> {
+    let is_dir = a.model.is_dir();
+    let spec_path = if is_dir { a.model.join(SPEC_FILE) } else { a.model.clone() };
+    let file = read_spec_file(&spec_path)?;
+    let mut tcfg = TrainConfig::from_table(file.train.as_ref()).with_context(|| format!("spec {}", spec_path.display()))?;
+    let compress_table = std::fs::read_to_string(&spec_path)
+        .ok()
+        .and_then(|t| t.parse::<toml::Table>().ok())
+        .and_then(|mut t| t.remove("compress"));
+    let mut cfg = CompressConfig::from_table(compress_table.as_ref())?;
+    if let Some(v) = a.epochs {
+        tcfg.epochs = v;
+    }
+    if let Some(v) = a.seed {
+        tcfg.seed = v;
+    }
+    if let Some(v) = a.quality {
+        cfg.quality = v;
+        cfg.keep.clear();
+    }
+    for (k, v) in &a.keep {
+        cfg.keep.insert(k.clone(), *v);
+    }
+    if let Some(v) = a.rounds {
+        cfg.rounds = v;
+    }
+    if let Some(v) = a.retrain_epochs {
+        cfg.retrain_epochs = v;
+    }
+    if let Some(v) = a.finetune_epochs {
+        cfg.finetune_epochs = v;
+    }
+    if let Some(v) = a.conv_bits {
+        cfg.conv_bits = v;
+    }
+    if let Some(v) = a.fc_bits {
+        cfg.fc_bits = v;
+    }
+    if let Some(v) = a.index_bits {
+        cfg.index_bits = v;
+    }
+    if let Some(v) = a.init {
+        cfg.init = v;
+    }
+    let device = parse_device(&a.device)?;
+    let src = workflow::load_data(&a.data, a.label.clone())?;
+    let base: Option<&Path> = is_dir.then_some(a.model.as_path());
+    let report = compress(file.spec, base, &tcfg, &cfg, &src, &a.out, &device, a.resume, a.quiet)
+        .map_err(|e| anyhow!("{e:#}"))?;
+    if a.json {
+        print_json(&report)
+    } else {
+        print!("{}", render_table(&report));
+        Ok(())
+    }
+}

@@ -1,0 +1,68 @@
+//! `shrink info MODEL|SPEC`: layers, shapes, parameters, bytes.
+
+use super::print_json;
+use anyhow::Result;
+use serde::Serialize;
+use shrink::model::io::{read_spec_file, SPEC_FILE};
+use shrink_format::spec::ShapeDisplay;
+use std::path::PathBuf;
+
+#[derive(clap::Args)]
+#[command(after_help = "Example:\n  shrink info zoo/lenet-5.toml")]
+pub struct Args {
+    /// A model directory or a spec file.
+    pub model: PathBuf,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Serialize)]
+struct Row {
+    path: String,
+    kind: String,
+    input: Vec<usize>,
+    output: Vec<usize>,
+    params: usize,
+    bytes: usize,
+}
+
+pub fn run(a: Args) -> Result<()> {
+    let spec_path = if a.model.is_dir() { a.model.join(SPEC_FILE) } else { a.model.clone() };
+    let spec = read_spec_file(&spec_path)?.spec;
+    let (infos, out) = spec.infer()?;
+    let rows: Vec<Row> = infos
+        .iter()
+        .map(|l| Row {
+            path: l.path.clone(),
+            kind: l.kind.to_string(),
+            input: l.input.clone(),
+            output: l.output.clone(),
+            params: l.params,
+            bytes: 4 * l.params,
+        })
+        .collect();
+    let total: usize = infos.iter().filter(|l| l.depth == 0).map(|l| l.params).sum();
+    let weights_file = a.model.join(shrink::model::io::WEIGHTS_FILE);
+    let file_bytes = std::fs::metadata(&weights_file).ok().map(|m| m.len());
+    if a.json {
+        return print_json(&serde_json::json!({
+            "name": spec.name, "input": spec.input, "output": out, "layers": rows,
+            "params": total, "bytes_f32": 4 * total, "weights_file_bytes": file_bytes,
+        }));
+    }
+    println!("{}  input {}  output {}", if spec.name.is_empty() { "model" } else { &spec.name }, ShapeDisplay(&spec.input), ShapeDisplay(&out));
+    println!("{:<24} {:<18} {:>16} {:>10} {:>10}", "layer", "type", "output", "params", "bytes");
+    for (r, l) in rows.iter().zip(&infos) {
+        let indent = "  ".repeat(l.depth);
+        println!(
+            "{:<24} {:<18} {:>16} {:>10} {:>10}",
+            format!("{indent}{}", r.path),
+            r.kind,
+            ShapeDisplay(&r.output).to_string(),
+            r.params,
+            r.bytes
+        );
+    }
+    println!("total: {total} parameters, {} bytes as float32{}", 4 * total, file_bytes.map(|b| format!(" ({b} bytes on disk)")).unwrap_or_default());
+    Ok(())
+}

@@ -1,0 +1,100 @@
+//! Between shrink's compressed state (spec, parameters, masks, codebooks) and the `.shrk`
+//! container of `shrink-format` (Huffman coding happens there, Deep Compression §4).
+
+use super::params::{Param, ParamTable};
+use super::quantize::Quantized;
+use crate::model::Net;
+use anyhow::{anyhow, bail, Context, Result};
+use burn::prelude::*;
+use shrink_format::spec::ModelSpec;
+use shrink_format::{CompressedTensor, NamedTensor, ShrkModel, SizeReport, TensorData as ShrkData};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// Build the container model: quantized weights compressed, everything else dense f32.
+pub fn to_shrk(spec: &ModelSpec, table: &ParamTable, quant: &BTreeMap<String, (Vec<usize>, Quantized)>, index_bits: u8) -> Result<ShrkModel> {
+    let mut tensors = Vec::new();
+    for p in &table.params {
+        let shape: Vec<u32> = p
+            .shape
+            .iter()
+            .map(|&d| u32::try_from(d).map_err(|_| anyhow!("{}: dimension too large", p.name)))
+            .collect::<Result<_>>()?;
+        let data = match quant.get(&p.name) {
+            Some((_, q)) => {
+                let mut positions = Vec::new();
+                let mut clusters = Vec::new();
+                for (i, a) in q.assign.iter().enumerate() {
+                    if let Some(k) = a {
+                        positions.push(i as u32);
+                        clusters.push(*k);
+                    }
+                }
+                ShrkData::Compressed(CompressedTensor {
+                    shape,
+                    bits: q.bits,
+                    index_bits,
+                    codebook: q.codebook.clone(),
+                    positions,
+                    clusters,
+                })
+            }
+            None => ShrkData::Dense {
+                shape,
+                values: p.data.clone(),
+            },
+        };
+        tensors.push(NamedTensor {
+            name: p.name.clone(),
+            data,
+        });
+    }
+    Ok(ShrkModel {
+        spec_toml: spec.to_toml(),
+        meta: vec![("producer".into(), format!("shrink {}", env!("CARGO_PKG_VERSION")))],
+        tensors,
+    })
+}
+
+/// Encode and write a `.shrk` file atomically; returns where every byte went.
+pub fn write_shrk(path: &Path, model: &ShrkModel) -> Result<SizeReport> {
+    let (bytes, report) = shrink_format::write(model).map_err(|e| anyhow!("cannot encode {}: {e}", path.display()))?;
+    crate::model::io::write_atomic(path, &bytes)?;
+    Ok(report)
+}
+
+/// Read a `.shrk` file: its spec and dense parameters.
+pub fn read_shrk(path: &Path) -> Result<(ModelSpec, ParamTable, ShrkModel)> {
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let model = shrink_format::read(&bytes).map_err(|e| anyhow!("{}: {e}", path.display()))?;
+    let spec = ModelSpec::from_toml(&model.spec_toml).map_err(|e| anyhow!("{}: {e}", path.display()))?;
+    spec.infer().map_err(|e| anyhow!("{}: {e}", path.display()))?;
+    let mut table = ParamTable::default();
+    for t in &model.tensors {
+        let (shape, data) = match &t.data {
+            ShrkData::Dense { shape, values } => (shape, values.clone()),
+            ShrkData::Compressed(c) => (&c.shape, c.to_dense()),
+        };
+        table.params.push(Param {
+            name: t.name.clone(),
+            shape: shape.iter().map(|&d| d as usize).collect(),
+            data,
+        });
+    }
+    Ok((spec, table, model))
+}
+
+/// Decode a `.shrk` into a Burn model (inference copy) on `device`.
+pub fn load_shrk(path: &Path, device: &Device) -> Result<(ModelSpec, Net)> {
+    let (spec, table, _) = read_shrk(path)?;
+    let mut net = Net::new(&spec, device).map_err(|e| anyhow!("{}: {e}", path.display()))?;
+    table.load_into(&mut net).map_err(|e| anyhow!("{}: {e}", path.display()))?;
+    // Every parameter of the spec must come from the file.
+    let expected = ParamTable::from_net(&net)?;
+    for p in &expected.params {
+        if table.get(&p.name).is_none() {
+            bail!("{}: the file has no tensor {}", path.display(), p.name);
+        }
+    }
+    Ok((spec, net))
+}

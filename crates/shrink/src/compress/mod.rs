@@ -1,0 +1,471 @@
+//! Deep Compression (Han, Mao, Dally, ICLR 2016) as one pipeline:
+//! train-or-load → fold batch norm → prune + retrain (iterative) → k-means weight
+//! sharing + centroid fine-tuning → Huffman-coded `.shrk` file → evaluate the file.
+//!
+//! Each stage writes its result under the output directory before the next starts, so an
+//! interrupted run resumes at the stage it was in (`--resume`).
+
+pub mod encode;
+pub mod fold;
+pub mod params;
+pub mod prune;
+pub mod quantize;
+
+use crate::batch::{self, Batcher};
+use crate::model::{io, Net};
+use crate::train::{self, RunDir, Targets, TrainConfig};
+use crate::workflow;
+use anyhow::{bail, Context, Result};
+use burn::module::Module;
+use burn::prelude::*;
+use params::ParamTable;
+use prune::{Mask, MaskHooks, PruneTarget};
+use quantize::{CentroidInit, Quantized, ShareHooks};
+use serde::{Deserialize, Serialize};
+use shrink_data::DataSource;
+use shrink_format::spec::{Layer, ModelSpec};
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::Path;
+use std::time::Instant;
+
+/// Settings of the pipeline: a `[compress]` table in a spec file, overridden by flags.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CompressConfig {
+    /// Prune → retrain rounds (iterative pruning beats one-shot).
+    pub rounds: usize,
+    /// Retraining epochs after each pruning round.
+    pub retrain_epochs: usize,
+    /// Retraining learning rate as a fraction of the training rate (Han: 1/10 for LeNet).
+    pub lr_scale: f64,
+    /// Threshold = quality × std of the layer's weights, for layers without `keep`.
+    pub quality: f64,
+    /// Per-layer quality factors, by weight name (`layers.1.weight`).
+    pub layer_quality: BTreeMap<String, f64>,
+    /// Per-layer fraction of weights to keep (instead of a quality factor).
+    pub keep: BTreeMap<String, f64>,
+    /// Quantization bits for conv (and conv-transpose) layers.
+    pub conv_bits: u8,
+    /// Quantization bits for linear layers.
+    pub fc_bits: u8,
+    /// Per-layer bits, by weight name.
+    pub bits: BTreeMap<String, u8>,
+    /// Width of a relative sparse index (gap) field.
+    pub index_bits: u8,
+    /// Centroid fine-tuning epochs.
+    pub finetune_epochs: usize,
+    /// Centroid initialisation.
+    pub init: CentroidInit,
+}
+
+impl Default for CompressConfig {
+    fn default() -> Self {
+        CompressConfig {
+            rounds: 3,
+            retrain_epochs: 3,
+            lr_scale: 0.1,
+            quality: 1.0,
+            layer_quality: BTreeMap::new(),
+            keep: BTreeMap::new(),
+            conv_bits: 8,
+            fc_bits: 5,
+            bits: BTreeMap::new(),
+            index_bits: 5,
+            finetune_epochs: 3,
+            init: CentroidInit::Linear,
+        }
+    }
+}
+
+impl CompressConfig {
+    pub fn from_table(v: Option<&toml::Value>) -> Result<Self> {
+        match v {
+            None => Ok(Self::default()),
+            Some(v) => v.clone().try_into().map_err(|e: toml::de::Error| anyhow::anyhow!("[compress]: {}", e.message())),
+        }
+    }
+
+    pub fn validate(&self) -> Result<()> {
+        for b in [self.conv_bits, self.fc_bits].iter().chain(self.bits.values()) {
+            if !(1..=8).contains(b) {
+                bail!("quantization bits must be 1 to 8, got {b}");
+            }
+        }
+        if !(1..=16).contains(&self.index_bits) {
+            bail!("index bits must be 1 to 16, got {}", self.index_bits);
+        }
+        if let Some((k, v)) = self.keep.iter().find(|(_, v)| !(0.0..=1.0).contains(*v)) {
+            bail!("keep fraction of {k} must be in [0, 1], got {v}");
+        }
+        if self.quality < 0.0 {
+            bail!("quality must be non-negative");
+        }
+        Ok(())
+    }
+
+    fn target(&self, name: &str) -> PruneTarget {
+        match (self.keep.get(name), self.layer_quality.get(name)) {
+            (Some(k), _) => PruneTarget::Keep(*k),
+            (None, Some(q)) => PruneTarget::Quality(*q),
+            (None, None) => PruneTarget::Quality(self.quality),
+        }
+    }
+}
+
+/// One row of the paper's per-layer table (Tables 2–3 of Deep Compression).
+#[derive(Debug, Clone, Serialize)]
+pub struct LayerRow {
+    pub name: String,
+    pub weights: u64,
+    pub kept_percent: f64,
+    pub fillers: u64,
+    pub weight_bits: f64,
+    pub weight_bits_huffman: f64,
+    pub index_bits: f64,
+    pub index_bits_huffman: f64,
+    /// Bytes of this tensor's section in the file.
+    pub bytes: u64,
+    /// Bytes without Huffman coding (P+Q).
+    pub bytes_fixed: u64,
+    /// Bytes as float32.
+    pub dense_bytes: u64,
+    pub compressed: bool,
+}
+
+/// What `shrink compress` reports.
+#[derive(Debug, Clone, Serialize)]
+pub struct CompressReport {
+    pub model: String,
+    pub shrk: String,
+    pub data: String,
+    pub n: usize,
+    pub test_error_dense: f64,
+    pub test_error_pruned: f64,
+    pub test_error_shrk: f64,
+    /// The `.shrk` decodes to exactly the predictions of the fine-tuned model.
+    pub identical_predictions: bool,
+    pub dense_bytes: u64,
+    pub file_bytes: u64,
+    pub header_bytes: u64,
+    pub ratio: f64,
+    pub kept_percent: f64,
+    pub batch_norm_folded: usize,
+    pub layers: Vec<LayerRow>,
+    /// General-purpose compression of the same weights, for comparison.
+    pub gzip_dense_bytes: u64,
+    pub gzip_pruned_quantized_bytes: u64,
+    pub zstd_pruned_quantized_bytes: u64,
+    pub seconds: f64,
+    pub config: CompressConfig,
+}
+
+fn layer_bits(cfg: &CompressConfig, name: &str, rank: usize) -> u8 {
+    cfg.bits
+        .get(name)
+        .copied()
+        .unwrap_or(if rank == 4 { cfg.conv_bits } else { cfg.fc_bits })
+}
+
+fn masks_from_nonzero(table: &ParamTable, names: &[String]) -> BTreeMap<String, (Vec<usize>, Mask)> {
+    names
+        .iter()
+        .filter_map(|n| table.get(n))
+        .map(|p| (p.name.clone(), (p.shape.clone(), p.data.iter().map(|v| *v != 0.0).collect())))
+        .collect()
+}
+
+/// Rescale each dropout by sqrt(kept fraction) of the weighted layer it feeds (Han et
+/// al. 2015 §3.5), starting from the rates in `original`.
+fn rescale_dropout(original: &ModelSpec, spec: &mut ModelSpec, masks: &BTreeMap<String, (Vec<usize>, Mask)>) {
+    for i in 0..spec.layers.len() {
+        let Layer::Dropout { p: p0 } = original.layers[i] else { continue };
+        let next = (i + 1..spec.layers.len()).find(|&j| spec.layers[j].has_weight());
+        if let Some(j) = next {
+            if let Some((_, m)) = masks.get(&format!("layers.{j}.weight")) {
+                let kept = m.iter().filter(|k| **k).count();
+                spec.layers[i] = Layer::Dropout {
+                    p: prune::rescaled_dropout(p0, kept, m.len()),
+                };
+            }
+        }
+    }
+}
+
+fn net_from(spec: &ModelSpec, table: &ParamTable, device: &Device) -> Result<Net> {
+    let mut net = Net::new(spec, device)?;
+    table.load_into(&mut net)?;
+    Ok(net)
+}
+
+fn gzip_len(bytes: &[u8]) -> Result<u64> {
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    e.write_all(bytes)?;
+    Ok(e.finish()?.len() as u64)
+}
+
+/// Run the whole pipeline. `base` is a trained model directory, or `None` to train
+/// `spec` first. Everything is written under `out`.
+#[allow(clippy::too_many_arguments)]
+pub fn compress(
+    spec: ModelSpec,
+    base: Option<&Path>,
+    train_cfg: &TrainConfig,
+    cfg: &CompressConfig,
+    src: &DataSource,
+    out: &Path,
+    device: &Device,
+    resume: bool,
+    quiet: bool,
+) -> Result<CompressReport> {
+    cfg.validate()?;
+    let started = Instant::now();
+    std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+    let say = |s: String| {
+        if !quiet {
+            eprintln!("{s}");
+        }
+    };
+    let train_dev = device.clone().autodiff();
+
+    // 1. The dense model: given, resumed, or trained now.
+    let base_dir = out.join("base");
+    let (spec, dense) = match base {
+        Some(dir) => io::load_model(dir, device)?,
+        None if resume && base_dir.join(io::WEIGHTS_FILE).is_file() => {
+            say(format!("[1/4] dense model: resuming from {}", base_dir.display()));
+            io::load_model(&base_dir, device)?
+        }
+        None => {
+            say("[1/4] training the dense model".into());
+            let (_, s, n) = workflow::train_model(spec, train_cfg, src, &base_dir, device, resume, None, quiet)?;
+            (s, n)
+        }
+    };
+    workflow::check_fits(&spec, src)?;
+    let data = Batcher::new(&src.train, &src.test, spec.normalize.clone(), train_cfg.val_fraction, train_cfg.seed);
+    let dense_table = ParamTable::from_net(&dense)?;
+    let dense_bytes = 4 * spec.param_count()? as u64;
+    let dense_preds = batch::predictions(&dense, &src.test, &spec.input, spec.normalize.as_ref(), device);
+    let err_of = |preds: &[u32]| 1.0 - preds.iter().zip(&src.test.y).filter(|(p, y)| p == y).count() as f64 / src.test.len().max(1) as f64;
+    let test_error_dense = err_of(&dense_preds);
+    say(format!("      dense test error {:.2}%", 100.0 * test_error_dense));
+
+    // 2. Fold batch norm so that only linear/conv weights remain to compress.
+    let (fspec, ftable, folded) = fold::fold_batch_norm(&spec, &dense_table)?;
+    if folded > 0 {
+        say(format!("      folded {folded} batch-norm layers into their preceding layers"));
+    }
+    let probe = Net::new(&fspec, device)?;
+    let weight_names: Vec<String> = probe.weights().into_iter().map(|(n, _)| n).collect();
+
+    // 3. Prune → retrain, iteratively.
+    let pruned_dir = out.join("pruned");
+    let mut retrain = train_cfg.clone();
+    retrain.lr *= cfg.lr_scale;
+    retrain.epochs = cfg.retrain_epochs;
+    retrain.patience = None;
+    retrain.restore_best = false;
+    let (pspec, ptable) = if resume && pruned_dir.join(io::WEIGHTS_FILE).is_file() {
+        say(format!("[2/4] pruning: resuming from {}", pruned_dir.display()));
+        let (s, n) = io::load_model(&pruned_dir, device)?;
+        (s, ParamTable::from_net(&n)?)
+    } else {
+        let stds: BTreeMap<String, f64> = weight_names
+            .iter()
+            .filter_map(|n| ftable.get(n).map(|p| (n.clone(), prune::std_dev(&p.data))))
+            .collect();
+        let mut table = ftable.clone();
+        let mut pspec = fspec.clone();
+        let mut masks: BTreeMap<String, (Vec<usize>, Mask)> = BTreeMap::new();
+        for round in 1..=cfg.rounds.max(1) {
+            for name in &weight_names {
+                let p = table.get_mut(name).expect("weight in table");
+                let m = prune::round_mask(&p.data, masks.get(name).map(|(_, m)| m), cfg.target(name), stds[name], round, cfg.rounds.max(1));
+                for (v, k) in p.data.iter_mut().zip(&m) {
+                    if !k {
+                        *v = 0.0;
+                    }
+                }
+                masks.insert(name.clone(), (p.shape.clone(), m));
+            }
+            rescale_dropout(&fspec, &mut pspec, &masks);
+            let kept: usize = masks.values().map(|(_, m)| m.iter().filter(|k| **k).count()).sum();
+            let total: usize = masks.values().map(|(_, m)| m.len()).sum();
+            say(format!(
+                "[2/4] pruning round {round}/{}: {:.1}% of weights kept; retraining {} epochs at lr {:.2e}",
+                cfg.rounds.max(1),
+                100.0 * kept as f64 / total.max(1) as f64,
+                retrain.epochs,
+                retrain.lr
+            ));
+            if retrain.epochs > 0 {
+                let net = net_from(&pspec, &table, &train_dev)?;
+                let mut hooks = MaskHooks::new(&net, &masks, &train_dev);
+                let net = hooks.apply(net);
+                let mut r = retrain.clone();
+                r.seed = train_cfg.seed.wrapping_add(100 + round as u64);
+                let o = train::train(net, &r, &data, Targets::Labels, &train_dev, None::<&RunDir>, &mut hooks, quiet)?;
+                table = ParamTable::from_net(&o.net.valid())?;
+            }
+        }
+        io::save_model(&pruned_dir, &pspec, &net_from(&pspec, &table, device)?)?;
+        (pspec, table)
+    };
+    let masks = masks_from_nonzero(&ptable, &weight_names);
+    let pruned_net = net_from(&pspec, &ptable, device)?;
+    let test_error_pruned = err_of(&batch::predictions(&pruned_net, &src.test, &pspec.input, pspec.normalize.as_ref(), device));
+    say(format!("      pruned test error {:.2}%", 100.0 * test_error_pruned));
+
+    // 4. Weight sharing: k-means per layer, then fine-tune the centroids.
+    let mut quant: BTreeMap<String, (Vec<usize>, Quantized)> = BTreeMap::new();
+    for name in &weight_names {
+        let p = ptable.get(name).expect("weight in table");
+        let (_, m) = &masks[name];
+        let bits = layer_bits(cfg, name, p.shape.len());
+        let q = quantize::quantize_layer(&p.data, m, bits, cfg.init, train_cfg.seed);
+        quant.insert(name.clone(), (p.shape.clone(), q));
+    }
+    say(format!(
+        "[3/4] weight sharing ({:?} init, conv {} bits, fc {} bits); fine-tuning centroids {} epochs",
+        cfg.init, cfg.conv_bits, cfg.fc_bits, cfg.finetune_epochs
+    ));
+    let mut qtable = ptable.clone();
+    if cfg.finetune_epochs > 0 {
+        let net = net_from(&pspec, &ptable, &train_dev)?;
+        let mut hooks = ShareHooks::new(&net, &quant, train_cfg.momentum, &train_dev);
+        let net = hooks.apply(net);
+        let mut r = retrain.clone();
+        r.epochs = cfg.finetune_epochs;
+        r.seed = train_cfg.seed.wrapping_add(200);
+        let o = train::train(net, &r, &data, Targets::Labels, &train_dev, None::<&RunDir>, &mut hooks, quiet)?;
+        for (name, cb) in hooks.codebooks() {
+            if let Some((_, q)) = quant.get_mut(&name) {
+                q.codebook = cb;
+            }
+        }
+        qtable = ParamTable::from_net(&o.net.valid())?;
+    }
+    for (name, (_, q)) in &quant {
+        qtable.get_mut(name).expect("weight in table").data = q.values();
+    }
+    let tuned = net_from(&pspec, &qtable, device)?;
+    let tuned_preds = batch::predictions(&tuned, &src.test, &pspec.input, pspec.normalize.as_ref(), device);
+
+    // 5. Encode, then evaluate the file itself.
+    let shrk_path = out.join("model.shrk");
+    let model = encode::to_shrk(&pspec, &qtable, &quant, cfg.index_bits)?;
+    let size = encode::write_shrk(&shrk_path, &model)?;
+    let file_bytes = std::fs::metadata(&shrk_path)?.len();
+    if file_bytes != size.total_bytes {
+        bail!("internal: size report {} != file size {file_bytes}", size.total_bytes);
+    }
+    say(format!("[4/4] wrote {} ({} bytes); evaluating the file", shrk_path.display(), file_bytes));
+    let (sspec, snet) = encode::load_shrk(&shrk_path, device)?;
+    let shrk_preds = batch::predictions(&snet, &src.test, &sspec.input, sspec.normalize.as_ref(), device);
+    let test_error_shrk = err_of(&shrk_preds);
+
+    let layers: Vec<LayerRow> = size
+        .tensors
+        .iter()
+        .map(|t| LayerRow {
+            name: t.name.clone(),
+            weights: t.numel,
+            kept_percent: 100.0 * t.kept as f64 / t.numel.max(1) as f64,
+            fillers: t.fillers,
+            weight_bits: t.weight_bits_fixed,
+            weight_bits_huffman: t.weight_bits_huffman,
+            index_bits: t.index_bits_fixed,
+            index_bits_huffman: t.index_bits_huffman,
+            bytes: t.bytes,
+            bytes_fixed: t.fixed_payload_bytes,
+            dense_bytes: 4 * t.numel,
+            compressed: t.compressed,
+        })
+        .collect();
+    let kept: u64 = size.tensors.iter().filter(|t| t.compressed).map(|t| t.kept).sum();
+    let total_w: u64 = size.tensors.iter().filter(|t| t.compressed).map(|t| t.numel).sum();
+    let dense_file = ParamTable::to_safetensors(&dense_table)?;
+    let pq = qtable.to_safetensors()?;
+    let report = CompressReport {
+        model: spec.name.clone(),
+        shrk: shrk_path.display().to_string(),
+        data: src.name.clone(),
+        n: src.test.len(),
+        test_error_dense,
+        test_error_pruned,
+        test_error_shrk,
+        identical_predictions: shrk_preds == tuned_preds,
+        dense_bytes,
+        file_bytes,
+        header_bytes: size.header_bytes,
+        ratio: dense_bytes as f64 / file_bytes as f64,
+        kept_percent: 100.0 * kept as f64 / total_w.max(1) as f64,
+        batch_norm_folded: folded,
+        layers,
+        gzip_dense_bytes: gzip_len(&dense_file)?,
+        gzip_pruned_quantized_bytes: gzip_len(&pq)?,
+        zstd_pruned_quantized_bytes: zstd::bulk::compress(&pq, 19)?.len() as u64,
+        seconds: started.elapsed().as_secs_f64(),
+        config: cfg.clone(),
+    };
+    io::write_atomic(&out.join("report.json"), serde_json::to_string_pretty(&report)?.as_bytes())?;
+    std::fs::write(out.join("report.txt"), render_table(&report))?;
+    Ok(report)
+}
+
+/// The paper's table, as text.
+pub fn render_table(r: &CompressReport) -> String {
+    let mut s = String::new();
+    s.push_str(&format!(
+        "{:<22} {:>8} {:>7} {:>8} {:>8} {:>8} {:>8} {:>9} {:>9} {:>7}\n",
+        "tensor", "#w", "kept%", "wbits", "wbits+H", "ibits", "ibits+H", "bytes P+Q", "bytes", "ratio"
+    ));
+    for l in &r.layers {
+        if l.compressed {
+            s.push_str(&format!(
+                "{:<22} {:>8} {:>6.1}% {:>8.2} {:>8.2} {:>8.2} {:>8.2} {:>9} {:>9} {:>6.1}x\n",
+                l.name,
+                l.weights,
+                l.kept_percent,
+                l.weight_bits,
+                l.weight_bits_huffman,
+                l.index_bits,
+                l.index_bits_huffman,
+                l.bytes_fixed,
+                l.bytes,
+                l.dense_bytes as f64 / l.bytes.max(1) as f64
+            ));
+        } else {
+            s.push_str(&format!(
+                "{:<22} {:>8} {:>7} {:>8} {:>8} {:>8} {:>8} {:>9} {:>9} {:>7}\n",
+                l.name, l.weights, "dense", "32", "32", "-", "-", l.bytes_fixed, l.bytes, ""
+            ));
+        }
+    }
+    s.push_str(&format!("{:<22} {:>90}\n", "header (spec, meta, framing)", r.header_bytes));
+    let sum: u64 = r.layers.iter().map(|l| l.bytes).sum::<u64>() + r.header_bytes;
+    s.push_str(&format!(
+        "total: {} bytes on disk (rows + header = {}), {} bytes as float32 -> {:.1}x smaller; {:.1}% of weights kept\n",
+        r.file_bytes, sum, r.dense_bytes, r.ratio, r.kept_percent
+    ));
+    s.push_str(&format!(
+        "test error: dense {:.2}%  pruned {:.2}%  .shrk {:.2}%  (n = {}; .shrk predictions identical to the fine-tuned model: {})\n",
+        100.0 * r.test_error_dense,
+        100.0 * r.test_error_pruned,
+        100.0 * r.test_error_shrk,
+        r.n,
+        if r.identical_predictions { "yes" } else { "NO" }
+    ));
+    s.push_str(&format!(
+        "general-purpose compression: dense float32 safetensors gzip -9: {} bytes ({:.1}x); pruned+quantized float32 gzip -9: {} bytes ({:.1}x), zstd -19: {} bytes ({:.1}x)\n",
+        r.gzip_dense_bytes,
+        r.dense_bytes as f64 / r.gzip_dense_bytes as f64,
+        r.gzip_pruned_quantized_bytes,
+        r.dense_bytes as f64 / r.gzip_pruned_quantized_bytes as f64,
+        r.zstd_pruned_quantized_bytes,
+        r.dense_bytes as f64 / r.zstd_pruned_quantized_bytes as f64
+    ));
+    s.push_str("biases and any unfolded normalisation parameters are stored as float32 (not quantized).\n");
+    s
+}

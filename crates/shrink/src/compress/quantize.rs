@@ -1,0 +1,284 @@
+//! Trained quantization by weight sharing (Deep Compression §3).
+//!
+//! Per layer, 1-D k-means over the surviving weights with k = 2^bits clusters; every
+//! weight then stores only its cluster index. Centroid initialisation matters (§3.2):
+//! *linear* (evenly spaced over [min, max]) keeps the rare large weights that *density*
+//! (evenly spaced on the CDF) and *Forgy* (random samples) neglect, and is the default.
+//! Fine-tuning (§3.3): the gradient of centroid C_k is the sum of dL/dW over the weights
+//! in cluster k, C_k ← C_k − lr · that sum; the weights stay tied to their centroid and
+//! pruned weights stay zero.
+
+use crate::model::{Net, WeightRef};
+use crate::train::TrainHooks;
+use burn::module::{Module, ModuleMapper, Param, ParamId};
+use burn::optim::GradientsParams;
+use burn::prelude::*;
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashMap};
+
+/// Centroid initialisation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum CentroidInit {
+    Linear,
+    Density,
+    Forgy,
+}
+
+/// One layer's shared weights: the codebook and each element's cluster (PyTorch layout;
+/// pruned elements have no cluster).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Quantized {
+    pub bits: u8,
+    pub codebook: Vec<f32>,
+    /// Cluster of each element, `None` where pruned.
+    pub assign: Vec<Option<u16>>,
+}
+
+impl Quantized {
+    /// The dense weights this stands for.
+    pub fn values(&self) -> Vec<f32> {
+        self.assign
+            .iter()
+            .map(|a| a.map_or(0.0, |k| self.codebook[k as usize]))
+            .collect()
+    }
+}
+
+/// Initial centroids for `values` (the surviving weights).
+pub fn init_centroids(values: &[f32], k: usize, init: CentroidInit, seed: u64) -> Vec<f32> {
+    if values.is_empty() {
+        return vec![0.0];
+    }
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f32::total_cmp);
+    let (lo, hi) = (sorted[0], sorted[sorted.len() - 1]);
+    let k = k.max(1);
+    match init {
+        CentroidInit::Linear => {
+            if k == 1 {
+                return vec![(lo + hi) / 2.0];
+            }
+            (0..k).map(|i| lo + (hi - lo) * i as f32 / (k - 1) as f32).collect()
+        }
+        CentroidInit::Density => (0..k)
+            .map(|i| {
+                // Evenly spaced on the empirical CDF.
+                let q = (i as f64 + 0.5) / k as f64;
+                sorted[((q * sorted.len() as f64) as usize).min(sorted.len() - 1)]
+            })
+            .collect(),
+        CentroidInit::Forgy => {
+            let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+            let mut c: Vec<f32> = values.choose_multiple(&mut rng, k.min(values.len())).copied().collect();
+            c.sort_by(f32::total_cmp);
+            c
+        }
+    }
+}
+
+/// Index of the nearest centroid (`centroids` sorted ascending).
+fn nearest(centroids: &[f32], v: f32) -> usize {
+    let i = centroids.partition_point(|&c| c < v);
+    if i == 0 {
+        0
+    } else if i == centroids.len() {
+        i - 1
+    } else if (v - centroids[i - 1]).abs() <= (centroids[i] - v).abs() {
+        i - 1
+    } else {
+        i
+    }
+}
+
+/// 1-D k-means (Lloyd) from the given initial centroids. Returns sorted centroids and
+/// each value's cluster. Empty clusters keep their previous centroid.
+pub fn kmeans_1d(values: &[f32], mut centroids: Vec<f32>, max_iter: usize) -> (Vec<f32>, Vec<u16>) {
+    centroids.sort_by(f32::total_cmp);
+    let mut assign = vec![0u16; values.len()];
+    for _ in 0..max_iter {
+        let mut sum = vec![0.0f64; centroids.len()];
+        let mut cnt = vec![0usize; centroids.len()];
+        let mut changed = false;
+        for (a, &v) in assign.iter_mut().zip(values) {
+            let k = nearest(&centroids, v) as u16;
+            changed |= *a != k;
+            *a = k;
+            sum[k as usize] += v as f64;
+            cnt[k as usize] += 1;
+        }
+        for k in 0..centroids.len() {
+            if cnt[k] > 0 {
+                centroids[k] = (sum[k] / cnt[k] as f64) as f32;
+            }
+        }
+        // Means of sorted, disjoint intervals stay sorted.
+        if !changed {
+            break;
+        }
+    }
+    for (a, &v) in assign.iter_mut().zip(values) {
+        *a = nearest(&centroids, v) as u16;
+    }
+    (centroids, assign)
+}
+
+/// Quantize one layer: k-means over the kept weights.
+pub fn quantize_layer(w: &[f32], mask: &[bool], bits: u8, init: CentroidInit, seed: u64) -> Quantized {
+    let kept: Vec<f32> = w.iter().zip(mask).filter(|(_, m)| **m).map(|(v, _)| *v).collect();
+    let k = 1usize << bits;
+    let init_c = init_centroids(&kept, k, init, seed);
+    let (codebook, clusters) = kmeans_1d(&kept, init_c, 100);
+    let mut it = clusters.into_iter();
+    let assign = mask.iter().map(|&m| if m { it.next() } else { None }).collect();
+    Quantized { bits, codebook, assign }
+}
+
+/// Training hooks for centroid fine-tuning: the weight gradients are summed per cluster
+/// and applied to the codebook (with momentum); the weights are then rebuilt from it.
+pub struct ShareHooks {
+    layers: HashMap<ParamId, SharedLayer>,
+    momentum: f64,
+    device: Device,
+}
+
+struct SharedLayer {
+    name: String,
+    /// Cluster per element in Burn layout (`u16::MAX` = pruned).
+    assign: Vec<u16>,
+    codebook: Vec<f32>,
+    velocity: Vec<f64>,
+    dims: Vec<usize>,
+}
+
+impl ShareHooks {
+    pub fn new(net: &Net, q: &BTreeMap<String, (Vec<usize>, Quantized)>, momentum: f64, device: &Device) -> ShareHooks {
+        let mut layers = HashMap::new();
+        for (path, w) in net.weights() {
+            let Some((shape, qz)) = q.get(&path) else { continue };
+            let torch: Vec<u16> = qz.assign.iter().map(|a| a.unwrap_or(u16::MAX)).collect();
+            let (id, dims) = match w {
+                WeightRef::W2(p) => (p.id, p.val().dims().to_vec()),
+                WeightRef::W4(p) => (p.id, p.val().dims().to_vec()),
+            };
+            layers.insert(
+                id,
+                SharedLayer {
+                    name: path.clone(),
+                    assign: super::prune::to_burn_layout(&torch, shape),
+                    velocity: vec![0.0; qz.codebook.len()],
+                    codebook: qz.codebook.clone(),
+                    dims,
+                },
+            );
+        }
+        ShareHooks {
+            layers,
+            momentum,
+            device: device.clone(),
+        }
+    }
+
+    /// The fine-tuned codebooks by weight name.
+    pub fn codebooks(&self) -> BTreeMap<String, Vec<f32>> {
+        self.layers.values().map(|l| (l.name.clone(), l.codebook.clone())).collect()
+    }
+
+    /// Set every shared weight of `net` from its codebook.
+    pub fn apply(&self, net: Net) -> Net {
+        net.map(&mut ShareMapper { hooks: self })
+    }
+}
+
+fn tied_values(l: &SharedLayer) -> Vec<f32> {
+    l.assign
+        .iter()
+        .map(|&a| if a == u16::MAX { 0.0 } else { l.codebook[a as usize] })
+        .collect()
+}
+
+struct ShareMapper<'a> {
+    hooks: &'a ShareHooks,
+}
+
+impl ModuleMapper for ShareMapper<'_> {
+    fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
+        match self.hooks.layers.get(&param.id) {
+            Some(l) => {
+                let data = TensorData::new(tied_values(l), l.dims.clone());
+                let dev = self.hooks.device.clone();
+                param.map(|_| Tensor::<D>::from_data(data, &dev).require_grad())
+            }
+            None => param,
+        }
+    }
+}
+
+impl TrainHooks for ShareHooks {
+    fn grads(&mut self, net: &Net, grads: &mut GradientsParams, lr: f64) {
+        for (_, w) in net.weights() {
+            let id = match &w {
+                WeightRef::W2(p) => p.id,
+                WeightRef::W4(p) => p.id,
+            };
+            let Some(l) = self.layers.get_mut(&id) else { continue };
+            // The optimiser must not move tied weights on its own: take their gradient.
+            let g: Option<Vec<f32>> = match w {
+                WeightRef::W2(_) => grads.remove::<2>(id).map(|g| g.into_data().try_into_vec_as::<f32>().unwrap_or_default()),
+                WeightRef::W4(_) => grads.remove::<4>(id).map(|g| g.into_data().try_into_vec_as::<f32>().unwrap_or_default()),
+            };
+            let Some(g) = g else { continue };
+            // dL/dC_k = Σ_{i: assign_i = k} dL/dW_i  (Deep Compression eq. 3)
+            let mut gc = vec![0.0f64; l.codebook.len()];
+            for (&a, &gi) in l.assign.iter().zip(&g) {
+                if a != u16::MAX {
+                    gc[a as usize] += gi as f64;
+                }
+            }
+            for k in 0..l.codebook.len() {
+                l.velocity[k] = self.momentum * l.velocity[k] + gc[k];
+                l.codebook[k] -= (lr * l.velocity[k]) as f32;
+            }
+        }
+    }
+
+    fn after_step(&mut self, net: Net) -> Net {
+        self.apply(net)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn linear_init_spans_the_range() {
+        let c = init_centroids(&[-1.0, 0.0, 0.5, 3.0], 4, CentroidInit::Linear, 0);
+        assert_eq!(c, vec![-1.0, 1.0 / 3.0, 5.0 / 3.0, 3.0]);
+    }
+
+    #[test]
+    fn kmeans_separates_clear_clusters() {
+        let v = [0.0, 0.1, -0.1, 5.0, 5.1, 4.9, -3.0, -3.1];
+        for init in [CentroidInit::Linear, CentroidInit::Density, CentroidInit::Forgy] {
+            let c = init_centroids(&v, 3, init, 1);
+            let (c, a) = kmeans_1d(&v, c, 50);
+            assert_eq!(a[0], a[1]);
+            assert_eq!(a[3], a[4]);
+            assert_ne!(a[0], a[3]);
+            assert!(c.windows(2).all(|w| w[0] <= w[1]), "{init:?}: {c:?}");
+        }
+    }
+
+    #[test]
+    fn quantized_layer_keeps_pruned_zero() {
+        let w = [0.5, -0.5, 0.0, 0.9, -0.2];
+        let m = [true, true, false, true, false];
+        let q = quantize_layer(&w, &m, 1, CentroidInit::Linear, 0);
+        assert_eq!(q.assign[2], None);
+        assert_eq!(q.values()[4], 0.0);
+        assert!(q.codebook.len() <= 2);
+    }
+}

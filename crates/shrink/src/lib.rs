@@ -1,0 +1,21 @@
+//! shrink: train deep nets on Burn, then make them small and fast.
+//!
+//! The library behind the `shrink` command. Modules by concern:
+//! - [`model`]: spec → Burn module, model files;
+//! - [`batch`]: datasets → tensors (splits, normalisation, augmentation);
+//! - [`train`]: the training loop, losses, schedules, checkpoints;
+//! - [`device`]: choosing a Burn device;
+//! - [`workflow`]: the steps the commands share (load data for a spec, train a spec).
+//!
+//! Data readers live in the `shrink-data` crate and the model spec in `shrink-format`,
+//! neither of which depends on Burn.
+
+pub mod batch;
+pub mod compress;
+pub mod device;
+pub mod model;
+pub mod train;
+pub mod workflow;
+
+pub use shrink_data as data;
+pub use shrink_format as format;

@@ -1,0 +1,136 @@
+//! Model files: a model directory is `spec.toml` + `model.safetensors` (+ run metrics).
+//!
+//! Weights are saved under PyTorch names and layouts (`layers.0.weight`, linear weights
+//! `[out, in]`, norm `weight`/`bias`) so that a file written here loads in PyTorch and a
+//! PyTorch `state_dict` saved as safetensors loads here (see [`import_pytorch`]).
+//! Every write goes to a temporary name first and is renamed into place.
+
+use super::Net;
+use anyhow::{bail, Context, Result};
+use burn::prelude::*;
+use burn::store::{
+    BurnToPyTorchAdapter, KeyRemapper, ModuleSnapshot, PyTorchToBurnAdapter, SafetensorsStore,
+};
+use shrink_format::spec::ModelSpec;
+use std::path::{Path, PathBuf};
+
+/// File names inside a model directory.
+pub const SPEC_FILE: &str = "spec.toml";
+pub const WEIGHTS_FILE: &str = "model.safetensors";
+
+/// A spec file as users write it: the model spec plus an optional `[train]` table of
+/// default training settings for that network.
+pub struct SpecFile {
+    pub spec: ModelSpec,
+    pub train: Option<toml::Value>,
+}
+
+/// Read and validate a spec file (`zoo/lenet-5.toml`, or a model directory's spec.toml).
+pub fn read_spec_file(path: &Path) -> Result<SpecFile> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read spec {}", path.display()))?;
+    parse_spec_text(&text).with_context(|| format!("spec {}", path.display()))
+}
+
+/// Parse spec text that may carry a `[train]` table.
+pub fn parse_spec_text(text: &str) -> Result<SpecFile> {
+    let mut value: toml::Table = text.parse().map_err(|e: toml::de::Error| anyhow::anyhow!("not valid TOML: {}", e.message()))?;
+    let train = value.remove("train");
+    let spec: ModelSpec = toml::Value::Table(value)
+        .try_into()
+        .map_err(|e: toml::de::Error| anyhow::anyhow!("{}", e.message()))?;
+    spec.infer()?;
+    Ok(SpecFile { spec, train })
+}
+
+/// Write `bytes` to `path` through a temporary file and a rename.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let tmp = tmp_name(path);
+    std::fs::write(&tmp, bytes).with_context(|| format!("cannot write {}", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("cannot rename into {}", path.display()))?;
+    Ok(())
+}
+
+/// `dir/.name.tmp` for `dir/name`.
+pub fn tmp_name(path: &Path) -> PathBuf {
+    let name = path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+    path.with_file_name(format!(".{name}.tmp"))
+}
+
+/// Save weights as PyTorch-compatible safetensors.
+pub fn save_weights(net: &Net, path: &Path) -> Result<()> {
+    let tmp = tmp_name(path);
+    let mut store = SafetensorsStore::from_file(&tmp)
+        .skip_enum_variants(true)
+        .with_to_adapter(BurnToPyTorchAdapter)
+        .overwrite(true);
+    net.save_into(&mut store)
+        .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("cannot rename into {}", path.display()))?;
+    Ok(())
+}
+
+/// Load weights saved by [`save_weights`] (or an equivalently named file) into `net`.
+/// Every parameter of the net must be present with the right shape.
+pub fn load_weights(net: &mut Net, path: &Path, remap: Option<KeyRemapper>) -> Result<()> {
+    if !path.is_file() {
+        bail!("{}: no such weights file", path.display());
+    }
+    let mut store = SafetensorsStore::from_file(path)
+        .skip_enum_variants(true)
+        .with_from_adapter(PyTorchToBurnAdapter)
+        .allow_partial(true)
+        .validate(true);
+    if let Some(r) = remap {
+        store = store.remap(r);
+    }
+    let result = net
+        .load_from(&mut store)
+        .map_err(|e| anyhow::anyhow!("{}: cannot read weights: {e}", path.display()))?;
+    if let Some(e) = result.errors.first() {
+        bail!("{}: {e:?}", path.display());
+    }
+    // Running statistics of batch norm are buffers that PyTorch also saves; anything
+    // else missing means the file does not match the spec.
+    let missing: Vec<_> = result.missing.iter().map(|(p, _)| p.clone()).collect();
+    if !missing.is_empty() {
+        bail!(
+            "{}: the file has no tensor for {} (and {} more); does the spec match the weights?",
+            path.display(),
+            missing[0],
+            missing.len() - 1
+        );
+    }
+    Ok(())
+}
+
+/// Save a model directory (spec.toml + model.safetensors).
+pub fn save_model(dir: &Path, spec: &ModelSpec, net: &Net) -> Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    save_weights(net, &dir.join(WEIGHTS_FILE))?;
+    write_atomic(&dir.join(SPEC_FILE), spec.to_toml().as_bytes())?;
+    Ok(())
+}
+
+/// Load a model directory onto `device`.
+pub fn load_model(dir: &Path, device: &Device) -> Result<(ModelSpec, Net)> {
+    if !dir.is_dir() {
+        bail!("{}: not a model directory (expected spec.toml and model.safetensors)", dir.display());
+    }
+    let spec = read_spec_file(&dir.join(SPEC_FILE))?.spec;
+    let mut net = Net::new(&spec, device)?;
+    load_weights(&mut net, &dir.join(WEIGHTS_FILE), None)?;
+    Ok((spec, net))
+}
+
+/// Import a PyTorch `state_dict` saved with `safetensors.torch.save_file` from an
+/// `nn.Sequential` whose modules line up one-to-one with the spec's layers (PyTorch's
+/// `0.weight` becomes `layers.0.weight`).
+pub fn import_pytorch(spec: &ModelSpec, path: &Path, device: &Device) -> Result<Net> {
+    let mut net = Net::new(spec, device)?;
+    let remap = KeyRemapper::new()
+        .add_pattern(r"^(\d+)\.", "layers.$1.")
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    load_weights(&mut net, path, Some(remap))?;
+    Ok(net)
+}

@@ -1,0 +1,165 @@
+//! Every layer type builds, runs, and produces the shape the spec inferred; weights
+//! round-trip through safetensors and import under PyTorch names.
+
+use super::io::{import_pytorch, load_weights, save_weights};
+use super::*;
+
+const ALL_LAYERS: &str = r#"
+input = [3, 12, 12]
+[[layers]]
+type = "conv2d"
+out = 8
+kernel = 3
+padding = 1
+init = "xavier_uniform"
+[[layers]]
+type = "batch_norm"
+[[layers]]
+type = "prelu"
+[[layers]]
+type = "residual"
+body = [{ type = "conv2d", out = 8, kernel = 3, padding = 1 }, { type = "elu" }]
+[[layers]]
+type = "highway"
+body = [{ type = "conv2d", out = 8, kernel = 3, padding = 1 }, { type = "tanh" }]
+[[layers]]
+type = "inception"
+branches = [[{ type = "conv2d", out = 4, kernel = 1 }], [{ type = "conv2d", out = 4, kernel = 5, padding = 2 }], [{ type = "avg_pool2d", kernel = 3, stride = 1, padding = 1 }]]
+[[layers]]
+type = "conv_transpose2d"
+out = 6
+kernel = 2
+stride = 2
+[[layers]]
+type = "maxout"
+pieces = 2
+[[layers]]
+type = "max_pool2d"
+kernel = 2
+[[layers]]
+type = "layer_norm"
+[[layers]]
+type = "leaky_relu"
+[[layers]]
+type = "conv2d"
+out = 4
+kernel = 3
+stride = 2
+dilation = 1
+[[layers]]
+type = "global_avg_pool"
+[[layers]]
+type = "linear"
+out = 12
+init = "he_uniform"
+[[layers]]
+type = "rrelu"
+[[layers]]
+type = "dropout"
+p = 0.5
+[[layers]]
+type = "highway"
+body = [{ type = "linear", out = 12 }, { type = "sigmoid" }]
+[[layers]]
+type = "maxout"
+pieces = 3
+[[layers]]
+type = "linear"
+out = 5
+init = "small_normal"
+"#;
+
+fn spec() -> ModelSpec {
+    ModelSpec::from_toml(ALL_LAYERS).unwrap()
+}
+
+fn input(n: usize, device: &Device) -> Feat {
+    Feat::Image(Tensor::random([n, 3, 12, 12], Distribution::Normal(0.0, 1.0), device))
+}
+
+#[test]
+fn every_layer_runs_with_the_inferred_shapes() {
+    let spec = spec();
+    let (infos, out) = spec.infer().unwrap();
+    let dev = Device::flex();
+    dev.seed(3);
+    let net = Net::new(&spec, &dev).unwrap();
+    let (logits, trace) = net.valid().forward_trace(input(2, &dev));
+    assert_eq!(logits.dims(), [2, out[0]]);
+    let top: Vec<_> = infos.iter().filter(|l| l.depth == 0).collect();
+    assert_eq!(trace.len(), top.len());
+    for (t, info) in trace.iter().zip(top) {
+        let mut want = vec![2];
+        want.extend(&info.output);
+        assert_eq!(t.dims(), want, "{} ({})", info.path, info.kind);
+    }
+    // Parameter count of the Burn module equals the spec's (running stats excluded).
+    let burn_params = net.num_params();
+    let bn_buffers = 2 * 8;
+    assert_eq!(burn_params - bn_buffers, spec.param_count().unwrap());
+}
+
+#[test]
+fn training_mode_backpropagates_through_every_layer() {
+    let spec = spec();
+    let dev = Device::flex().autodiff();
+    dev.seed(4);
+    let net = Net::new(&spec, &dev).unwrap();
+    let loss = net.forward(input(4, &dev)).powf_scalar(2.0).mean();
+    let grads = loss.backward();
+    for (path, w) in net.weights() {
+        let g = match w {
+            WeightRef::W2(p) => p.val().grad(&grads).map(|g| g.abs().sum().into_scalar::<f32>()),
+            WeightRef::W4(p) => p.val().grad(&grads).map(|g| g.abs().sum().into_scalar::<f32>()),
+        };
+        assert!(g.is_some_and(|v| v > 0.0), "no gradient reaches {path}");
+    }
+}
+
+#[test]
+fn weights_round_trip_and_import_under_pytorch_names() {
+    let spec = spec();
+    let dev = Device::flex();
+    dev.seed(5);
+    let net = Net::new(&spec, &dev).unwrap();
+    let x = input(3, &dev);
+    let want = net.valid().forward(x.clone()).into_data();
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("w.safetensors");
+    save_weights(&net, &path).unwrap();
+
+    dev.seed(6);
+    let mut other = Net::new(&spec, &dev).unwrap();
+    load_weights(&mut other, &path, None).unwrap();
+    assert_eq!(other.valid().forward(x.clone()).into_data(), want);
+
+    // The file uses PyTorch names and layouts: linear weights [out, in].
+    let bytes = std::fs::read(&path).unwrap();
+    let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+    let lin = st.tensor("layers.13.weight").unwrap();
+    assert_eq!(lin.shape(), &[12, 4]);
+    assert!(st.tensor("layers.1.weight").is_ok(), "batch norm gamma is saved as weight");
+
+    // Strip the "layers." prefix, as an nn.Sequential state_dict would have it.
+    let names: Vec<String> = st.names().into_iter().cloned().collect();
+    let views: Vec<(String, safetensors::tensor::TensorView)> = names
+        .iter()
+        .map(|n| (n.trim_start_matches("layers.").to_string(), st.tensor(n).unwrap()))
+        .collect();
+    let torch_path = tmp.path().join("torch.safetensors");
+    safetensors::serialize_to_file(views, None, &torch_path).unwrap();
+    let imported = import_pytorch(&spec, &torch_path, &dev).unwrap();
+    assert_eq!(imported.valid().forward(x).into_data(), want);
+}
+
+#[test]
+fn loading_mismatched_weights_is_an_error() {
+    let dev = Device::flex();
+    let a = ModelSpec::from_toml("input = [4]\n[[layers]]\ntype = \"linear\"\nout = 3\n").unwrap();
+    let b = ModelSpec::from_toml("input = [5]\n[[layers]]\ntype = \"linear\"\nout = 3\n").unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("w.safetensors");
+    save_weights(&Net::new(&a, &dev).unwrap(), &path).unwrap();
+    let mut net = Net::new(&b, &dev).unwrap();
+    assert!(load_weights(&mut net, &path, None).is_err());
+}

@@ -1,0 +1,211 @@
+//! The steps the commands share: load data for a spec, fit the spec to the data, train
+//! and save a model directory, evaluate one.
+
+use crate::batch::{self, Batcher, Split};
+use crate::model::{io, Net};
+use crate::train::{self, Plain, RunDir, Targets, TrainConfig};
+use anyhow::{bail, Context, Result};
+use burn::prelude::*;
+use serde::Serialize;
+use shrink_data::{DataSource, LoadOptions};
+use shrink_format::spec::{Layer, ModelSpec, NormalizeSpec, ShapeDisplay};
+use std::path::Path;
+use std::time::Instant;
+
+/// Seed of the train/test split for sources that have no test split of their own. Fixed
+/// (not the training seed) so that `eval` sees the same test examples as `train`.
+pub const SPLIT_SEED: u64 = 0;
+
+/// Load `--data` (`mnist` or a path).
+pub fn load_data(data: &str, label: Option<String>) -> Result<DataSource> {
+    let opts = LoadOptions {
+        label_column: label,
+        test_fraction: 0.2,
+        seed: SPLIT_SEED,
+    };
+    shrink_data::load(data, &opts).map_err(|e| anyhow::anyhow!("{e}"))
+}
+
+/// Make `spec` fit the data: its input shape and its last linear layer's width (the
+/// class count). Returns a note per change, so the same zoo spec trains unchanged on
+/// another image size, class count or a table.
+pub fn adapt_spec(spec: &mut ModelSpec, src: &DataSource) -> Result<Vec<String>> {
+    let mut notes = Vec::new();
+    let shape = src.train.shape.clone();
+    if spec.input != shape {
+        notes.push(format!(
+            "input {} -> {} to fit the data",
+            ShapeDisplay(&spec.input),
+            ShapeDisplay(&shape)
+        ));
+        spec.input = shape;
+        spec.normalize = None;
+    }
+    let classes = src.train.classes.max(src.test.classes);
+    if let Some(Layer::Linear { out, .. }) = spec.layers.iter_mut().rev().find(|l| matches!(l, Layer::Linear { .. })) {
+        if *out != classes {
+            notes.push(format!("output {out} -> {classes} classes to fit the data"));
+            *out = classes;
+        }
+    }
+    spec.infer().context("the spec does not fit this data")?;
+    let out = spec.output_len()?;
+    if out < classes {
+        bail!("the network outputs {out} values but the data has {classes} classes");
+    }
+    spec.class_names = src.train.class_names.clone();
+    Ok(notes)
+}
+
+/// Per-channel (images) or per-feature (tables) mean/std of the train split.
+pub fn fit_normalization(spec: &mut ModelSpec, src: &DataSource) {
+    let n = shrink_data::compute_normalization(&src.train);
+    spec.normalize = Some(NormalizeSpec {
+        mean: n.mean,
+        std: n.std,
+    });
+}
+
+/// Check that a trained model can read this data.
+pub fn check_fits(spec: &ModelSpec, src: &DataSource) -> Result<()> {
+    if spec.input != src.test.shape {
+        bail!(
+            "the model takes inputs of shape {} but the data has {}",
+            ShapeDisplay(&spec.input),
+            ShapeDisplay(&src.test.shape)
+        );
+    }
+    let classes = spec.output_len()?;
+    if let Some(&m) = src.test.y.iter().max() {
+        if m as usize >= classes {
+            bail!("the data has label {m} but the model outputs only {classes} classes");
+        }
+    }
+    Ok(())
+}
+
+/// What `shrink train` reports.
+#[derive(Debug, Serialize)]
+pub struct TrainReport {
+    pub model: String,
+    pub data: String,
+    pub test_accuracy: f64,
+    pub test_error: f64,
+    pub n: usize,
+    pub val_accuracy: Option<f64>,
+    pub epochs: usize,
+    pub best_epoch: usize,
+    pub stopped_early: bool,
+    pub params: usize,
+    pub seconds: f64,
+    pub notes: Vec<String>,
+    pub config: TrainConfig,
+}
+
+/// Train `spec` on `src` and save the model directory `out`.
+pub fn train_model(
+    mut spec: ModelSpec,
+    cfg: &TrainConfig,
+    src: &DataSource,
+    out: &Path,
+    device: &Device,
+    resume: bool,
+    stop_after: Option<usize>,
+    quiet: bool,
+) -> Result<(TrainReport, ModelSpec, Net)> {
+    let started = Instant::now();
+    let notes = adapt_spec(&mut spec, src)?;
+    if !quiet {
+        for n in &notes {
+            eprintln!("note: {n}");
+        }
+    }
+    fit_normalization(&mut spec, src);
+    let train_dev = device.clone().autodiff();
+    train_dev.seed(cfg.seed);
+    let net = Net::new(&spec, &train_dev)?;
+    let data = Batcher::new(&src.train, &src.test, spec.normalize.clone(), cfg.val_fraction, cfg.seed);
+    if !quiet {
+        eprintln!(
+            "training {} ({} parameters) on {}: {} train, {} val, {} test examples",
+            if spec.name.is_empty() { "model" } else { &spec.name },
+            spec.param_count()?,
+            src.name,
+            data.train_len(),
+            data.val.as_ref().map_or(0, |v| v.len()),
+            data.test.len()
+        );
+    }
+    let run = RunDir {
+        dir: out.to_path_buf(),
+        resume,
+        stop_after,
+    };
+    let outcome = train::train(net, cfg, &data, Targets::Labels, &train_dev, Some(&run), &mut Plain, quiet)?;
+    io::save_model(out, &spec, &outcome.net)?;
+    let valid = outcome.net.valid();
+    let acc = data.accuracy(&valid, Split::Test, device);
+    let val = data.has_val().then(|| data.accuracy(&valid, Split::Val, device));
+    let report = TrainReport {
+        model: out.display().to_string(),
+        data: src.name.clone(),
+        test_accuracy: acc,
+        test_error: 1.0 - acc,
+        n: data.test.len(),
+        val_accuracy: val,
+        epochs: outcome.epochs_run,
+        best_epoch: outcome.best_epoch,
+        stopped_early: outcome.stopped_early,
+        params: spec.param_count()?,
+        seconds: started.elapsed().as_secs_f64().max(outcome.seconds),
+        notes,
+        config: cfg.clone(),
+    };
+    io::write_atomic(&out.join("result.json"), serde_json::to_string_pretty(&report)?.as_bytes())?;
+    Ok((report, spec, valid))
+}
+
+/// What `shrink eval` reports.
+#[derive(Debug, Serialize)]
+pub struct EvalReport {
+    pub model: String,
+    pub data: String,
+    pub test_accuracy: f64,
+    pub test_error: f64,
+    pub n: usize,
+    pub seconds: f64,
+    pub per_class_accuracy: Vec<f64>,
+}
+
+/// Test accuracy of a (spec, inference net) on the test split of `src`.
+pub fn evaluate(spec: &ModelSpec, net: &Net, src: &DataSource, device: &Device, name: &str) -> Result<EvalReport> {
+    let t0 = Instant::now();
+    check_fits(spec, src)?;
+    let preds = batch::predictions(net, &src.test, &spec.input, spec.normalize.as_ref(), device);
+    Ok(eval_report(name, src, &preds, t0.elapsed().as_secs_f64()))
+}
+
+/// Build an [`EvalReport`] from predictions on the test split.
+pub fn eval_report(name: &str, src: &DataSource, preds: &[u32], seconds: f64) -> EvalReport {
+    let ds = &src.test;
+    let classes = ds.classes.max(1);
+    let mut hit = vec![0usize; classes];
+    let mut tot = vec![0usize; classes];
+    for (p, &y) in preds.iter().zip(&ds.y) {
+        tot[y as usize] += 1;
+        if *p == y {
+            hit[y as usize] += 1;
+        }
+    }
+    let correct: usize = hit.iter().sum();
+    let acc = correct as f64 / ds.len().max(1) as f64;
+    EvalReport {
+        model: name.to_string(),
+        data: src.name.clone(),
+        test_accuracy: acc,
+        test_error: 1.0 - acc,
+        n: ds.len(),
+        seconds,
+        per_class_accuracy: hit.iter().zip(&tot).map(|(h, t)| *h as f64 / (*t).max(1) as f64).collect(),
+    }
+}

@@ -1,0 +1,114 @@
+//! Helpers for the CLI tests: run the real binary, make small data sets.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+pub fn shrink() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_shrink"));
+    c.current_dir(repo_root());
+    c
+}
+
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
+}
+
+pub fn run(args: &[&str]) -> Output {
+    shrink().args(args).output().expect("run shrink")
+}
+
+pub fn stdout_json(out: &Output) -> serde_json::Value {
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "shrink failed: {}\nstderr: {}",
+        text,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_str(text.trim()).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
+}
+
+/// Asserts the command failed cleanly: non-zero exit, one `error:` line, no panic.
+pub fn assert_clean_failure(out: &Output, needle: &str) {
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "expected failure, got success: {err}");
+    assert_eq!(out.status.code(), Some(1), "exit code; stderr: {err}");
+    let lines: Vec<&str> = err.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(lines.len(), 1, "expected one error line, got: {err}");
+    assert!(lines[0].starts_with("error: "), "{err}");
+    assert!(!err.contains("internal error") && !err.contains("panicked"), "{err}");
+    assert!(lines[0].contains(needle), "error line should mention {needle:?}: {err}");
+}
+
+/// Synthetic image classes: class c has a bright 3×3 blob at a class-specific place,
+/// plus seeded noise. Returns (images u8 [n, h, w], labels).
+pub fn blobs(n: usize, h: usize, w: usize, classes: usize, seed: u64) -> (Vec<u8>, Vec<u8>) {
+    let mut s = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+    let mut next = || {
+        s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        (s >> 33) as u32
+    };
+    let mut img = vec![0u8; n * h * w];
+    let mut lab = vec![0u8; n];
+    for i in 0..n {
+        let c = i % classes;
+        lab[i] = c as u8;
+        let cy = 2 + (c * 5) % (h - 4);
+        let cx = 2 + (c * 3) % (w - 4);
+        for y in 0..h {
+            for x in 0..w {
+                let noise = (next() % 60) as i32;
+                let near = (y as i32 - cy as i32).abs() <= 1 && (x as i32 - cx as i32).abs() <= 1;
+                let v = if near { 200 + noise / 2 } else { noise };
+                img[i * h * w + y * w + x] = v.clamp(0, 255) as u8;
+            }
+        }
+    }
+    (img, lab)
+}
+
+pub fn write_idx_images(path: &Path, imgs: &[u8], n: usize, h: usize, w: usize) {
+    let mut b = vec![0, 0, 8, 3];
+    for d in [n, h, w] {
+        b.extend_from_slice(&(d as u32).to_be_bytes());
+    }
+    b.extend_from_slice(imgs);
+    std::fs::write(path, b).unwrap();
+}
+
+pub fn write_idx_labels(path: &Path, labels: &[u8]) {
+    let mut b = vec![0, 0, 8, 1];
+    b.extend_from_slice(&(labels.len() as u32).to_be_bytes());
+    b.extend_from_slice(labels);
+    std::fs::write(path, b).unwrap();
+}
+
+/// An IDX data set directory (train + t10k) of `h`×`w` blobs with `classes` classes.
+pub fn idx_dataset(dir: &Path, n_train: usize, n_test: usize, h: usize, w: usize, classes: usize) {
+    std::fs::create_dir_all(dir).unwrap();
+    let (a, b) = blobs(n_train, h, w, classes, 1);
+    write_idx_images(&dir.join("train-images-idx3-ubyte"), &a, n_train, h, w);
+    write_idx_labels(&dir.join("train-labels-idx1-ubyte"), &b);
+    let (a, b) = blobs(n_test, h, w, classes, 2);
+    write_idx_images(&dir.join("t10k-images-idx3-ubyte"), &a, n_test, h, w);
+    write_idx_labels(&dir.join("t10k-labels-idx1-ubyte"), &b);
+}
+
+/// A CSV table: two numeric columns, one categorical, label decided by a rule.
+pub fn csv_table(path: &Path, n: usize) {
+    let mut s = String::from("x1,x2,colour,label\n");
+    let mut r: u64 = 12345;
+    for _ in 0..n {
+        r = r.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        let x1 = (r >> 40) as f64 / (1u64 << 24) as f64 * 4.0 - 2.0;
+        r = r.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        let x2 = (r >> 40) as f64 / (1u64 << 24) as f64 * 4.0 - 2.0;
+        r = r.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        let colour = ["red", "green", "blue"][(r >> 50) as usize % 3];
+        let score = x1 + x2 + if colour == "red" { 1.5 } else { -0.5 };
+        let label = if score > 0.3 { "yes" } else { "no" };
+        s.push_str(&format!("{x1:.4},{x2:.4},{colour},{label}\n"));
+    }
+    std::fs::write(path, s).unwrap();
+}
