@@ -102,17 +102,29 @@ pub struct TrainReport {
     pub config: TrainConfig,
 }
 
-/// Train `spec` on `src` and save the model directory `out`.
+/// How a training run is driven (not what it learns).
+#[derive(Debug, Clone, Default)]
+pub struct RunOpts {
+    /// Continue from the checkpoint in the output directory.
+    pub resume: bool,
+    /// Stop after this many epochs of this invocation (checkpoint kept).
+    pub stop_after: Option<usize>,
+    /// No progress output.
+    pub quiet: bool,
+}
+
+/// Train `spec` on `src` and save the model directory `out` (with `compress`, the
+/// spec's `[compress]` table, kept in its spec.toml).
 pub fn train_model(
     mut spec: ModelSpec,
     cfg: &TrainConfig,
+    compress: Option<&toml::Value>,
     src: &DataSource,
     out: &Path,
     device: &Device,
-    resume: bool,
-    stop_after: Option<usize>,
-    quiet: bool,
+    opts: &RunOpts,
 ) -> Result<(TrainReport, ModelSpec, Net)> {
+    let RunOpts { resume, stop_after, quiet } = *opts;
     let started = Instant::now();
     let notes = adapt_spec(&mut spec, src)?;
     if !quiet {
@@ -142,7 +154,12 @@ pub fn train_model(
         stop_after,
     };
     let outcome = train::train(net, cfg, &data, Targets::Labels, &train_dev, Some(&run), &mut Plain, quiet)?;
-    io::save_model(out, &spec, &outcome.net)?;
+    let mut extra = toml::Table::new();
+    extra.insert("train".into(), toml::Value::try_from(cfg).map_err(|e| anyhow::anyhow!("{e}"))?);
+    if let Some(c) = compress {
+        extra.insert("compress".into(), c.clone());
+    }
+    io::save_model_with(out, &spec, &outcome.net, &extra)?;
     let valid = outcome.net.valid();
     let acc = data.accuracy(&valid, Split::Test, device);
     let val = data.has_val().then(|| data.accuracy(&valid, Split::Val, device));

@@ -127,7 +127,7 @@ fn bad_inputs_fail_cleanly() {
     let tmp = tempfile::tempdir().unwrap();
     assert_clean_failure(&run(&["eval", tmp.path().to_str().unwrap(), "--data", "mnist"]), "spec.toml");
     assert_clean_failure(&run(&["train", "zoo/lenet-5.toml", "--data", "/nonexistent/path"]), "/nonexistent/path");
-    assert_clean_failure(&run(&["train", "zoo/lenet-5.toml", "--data", "mnist", "--lr", "-1"]), "learning rate");
+    assert_clean_failure(&run(&["train", "zoo/lenet-5.toml", "--data", "mnist", "--lr=-1"]), "learning rate");
     assert_clean_failure(&run(&["train", "zoo/lenet-5.toml", "--data", "mnist", "--device", "tpu"]), "unknown device");
     // A corrupt weights file in a model directory.
     let m = tmp.path().join("m");

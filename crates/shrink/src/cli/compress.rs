@@ -68,11 +68,7 @@ pub fn run(a: Args) -> Result<()> {
     let spec_path = if is_dir { a.model.join(SPEC_FILE) } else { a.model.clone() };
     let file = read_spec_file(&spec_path)?;
     let mut tcfg = TrainConfig::from_table(file.train.as_ref()).with_context(|| format!("spec {}", spec_path.display()))?;
-    let compress_table = std::fs::read_to_string(&spec_path)
-        .ok()
-        .and_then(|t| t.parse::<toml::Table>().ok())
-        .and_then(|mut t| t.remove("compress"));
-    let mut cfg = CompressConfig::from_table(compress_table.as_ref())?;
+    let mut cfg = CompressConfig::from_table(file.compress.as_ref())?;
     if let Some(v) = a.epochs {
         tcfg.epochs = v;
     }
@@ -110,7 +106,7 @@ pub fn run(a: Args) -> Result<()> {
     let device = parse_device(&a.device)?;
     let src = workflow::load_data(&a.data, a.label.clone())?;
     let base: Option<&Path> = is_dir.then_some(a.model.as_path());
-    let report = compress(file.spec, base, &tcfg, &cfg, &src, &a.out, &device, a.resume, a.quiet)
+    let report = compress(file.spec, file.compress.as_ref(), base, &tcfg, &cfg, &src, &a.out, &device, a.resume, a.quiet)
         .map_err(|e| anyhow!("{e:#}"))?;
     if a.json {
         print_json(&report)

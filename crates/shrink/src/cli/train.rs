@@ -72,7 +72,12 @@ pub fn run(a: Args) -> Result<()> {
         file.spec.name.clone()
     };
     let out = a.out.clone().unwrap_or_else(|| PathBuf::from("runs").join(&name));
-    let (report, _, _) = workflow::train_model(file.spec, &cfg, &src, &out, &device, a.resume, a.stop_after, a.quiet)?;
+    let opts = workflow::RunOpts {
+        resume: a.resume,
+        stop_after: a.stop_after,
+        quiet: a.quiet,
+    };
+    let (report, _, _) = workflow::train_model(file.spec, &cfg, file.compress.as_ref(), &src, &out, &device, &opts)?;
     if a.json {
         print_json(&report)?;
     } else {

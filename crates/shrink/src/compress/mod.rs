@@ -55,6 +55,9 @@ pub struct CompressConfig {
     pub index_bits: u8,
     /// Centroid fine-tuning epochs.
     pub finetune_epochs: usize,
+    /// Centroid fine-tuning learning rate as a fraction of the training rate. A centroid's
+    /// gradient sums those of all its weights, so it wants a smaller rate than retraining.
+    pub finetune_lr_scale: f64,
     /// Centroid initialisation.
     pub init: CentroidInit,
 }
@@ -73,6 +76,7 @@ impl Default for CompressConfig {
             bits: BTreeMap::new(),
             index_bits: 5,
             finetune_epochs: 3,
+            finetune_lr_scale: 0.01,
             init: CentroidInit::Linear,
         }
     }
@@ -209,6 +213,7 @@ fn gzip_len(bytes: &[u8]) -> Result<u64> {
 #[allow(clippy::too_many_arguments)]
 pub fn compress(
     spec: ModelSpec,
+    compress_table: Option<&toml::Value>,
     base: Option<&Path>,
     train_cfg: &TrainConfig,
     cfg: &CompressConfig,
@@ -238,7 +243,12 @@ pub fn compress(
         }
         None => {
             say("[1/4] training the dense model".into());
-            let (_, s, n) = workflow::train_model(spec, train_cfg, src, &base_dir, device, resume, None, quiet)?;
+            let opts = workflow::RunOpts {
+                resume,
+                stop_after: None,
+                quiet,
+            };
+            let (_, s, n) = workflow::train_model(spec, train_cfg, compress_table, src, &base_dir, device, &opts)?;
             (s, n)
         }
     };
@@ -336,6 +346,7 @@ pub fn compress(
         let mut hooks = ShareHooks::new(&net, &quant, train_cfg.momentum, &train_dev);
         let net = hooks.apply(net);
         let mut r = retrain.clone();
+        r.lr = train_cfg.lr * cfg.finetune_lr_scale;
         r.epochs = cfg.finetune_epochs;
         r.seed = train_cfg.seed.wrapping_add(200);
         let o = train::train(net, &r, &data, Targets::Labels, &train_dev, None::<&RunDir>, &mut hooks, quiet)?;

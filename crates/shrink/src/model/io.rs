@@ -23,6 +23,8 @@ pub const WEIGHTS_FILE: &str = "model.safetensors";
 pub struct SpecFile {
     pub spec: ModelSpec,
     pub train: Option<toml::Value>,
+    /// Default Deep Compression settings (`[compress]`).
+    pub compress: Option<toml::Value>,
 }
 
 /// Read and validate a spec file (`zoo/lenet-5.toml`, or a model directory's spec.toml).
@@ -36,11 +38,12 @@ pub fn read_spec_file(path: &Path) -> Result<SpecFile> {
 pub fn parse_spec_text(text: &str) -> Result<SpecFile> {
     let mut value: toml::Table = text.parse().map_err(|e: toml::de::Error| anyhow::anyhow!("not valid TOML: {}", e.message()))?;
     let train = value.remove("train");
+    let compress = value.remove("compress");
     let spec: ModelSpec = toml::Value::Table(value)
         .try_into()
         .map_err(|e: toml::de::Error| anyhow::anyhow!("{}", e.message()))?;
     spec.infer()?;
-    Ok(SpecFile { spec, train })
+    Ok(SpecFile { spec, train, compress })
 }
 
 /// Write `bytes` to `path` through a temporary file and a rename.
@@ -104,12 +107,24 @@ pub fn load_weights(net: &mut Net, path: &Path, remap: Option<KeyRemapper>) -> R
     Ok(())
 }
 
-/// Save a model directory (spec.toml + model.safetensors).
-pub fn save_model(dir: &Path, spec: &ModelSpec, net: &Net) -> Result<()> {
+/// Save a model directory (spec.toml + model.safetensors). `extra` tables (the
+/// `[train]` settings it was trained with, `[compress]` defaults) are kept in spec.toml
+/// so that later commands on the directory use them.
+pub fn save_model_with(dir: &Path, spec: &ModelSpec, net: &Net, extra: &toml::Table) -> Result<()> {
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     save_weights(net, &dir.join(WEIGHTS_FILE))?;
-    write_atomic(&dir.join(SPEC_FILE), spec.to_toml().as_bytes())?;
+    let mut text = spec.to_toml();
+    if !extra.is_empty() {
+        text.push('\n');
+        text.push_str(&toml::to_string(extra).map_err(|e| anyhow::anyhow!("{e}"))?);
+    }
+    write_atomic(&dir.join(SPEC_FILE), text.as_bytes())?;
     Ok(())
+}
+
+/// Save a model directory with no extra tables.
+pub fn save_model(dir: &Path, spec: &ModelSpec, net: &Net) -> Result<()> {
+    save_model_with(dir, spec, net, &toml::Table::new())
 }
 
 /// Load a model directory onto `device`.

@@ -141,7 +141,7 @@ fn weights_round_trip_and_import_under_pytorch_names() {
     assert!(st.tensor("layers.1.weight").is_ok(), "batch norm gamma is saved as weight");
 
     // Strip the "layers." prefix, as an nn.Sequential state_dict would have it.
-    let names: Vec<String> = st.names().into_iter().cloned().collect();
+    let names: Vec<String> = st.names().into_iter().map(|s| s.to_string()).collect();
     let views: Vec<(String, safetensors::tensor::TensorView)> = names
         .iter()
         .map(|n| (n.trim_start_matches("layers.").to_string(), st.tensor(n).unwrap()))
