@@ -555,14 +555,14 @@ fn infer_layer(
             (input.to_vec(), 0)
         }
         Layer::BatchNorm { eps, momentum } => {
-            if !(*eps > 0.0) || !(0.0..=1.0).contains(momentum) {
+            if eps.is_nan() || *eps <= 0.0 || !(0.0..=1.0).contains(momentum) {
                 return Err(err("eps must be > 0 and momentum in [0, 1]".into()));
             }
             // γ and β per channel/feature (running statistics are buffers, not learned).
             (input.to_vec(), 2 * input[0])
         }
         Layer::LayerNorm { eps } => {
-            if !(*eps > 0.0) {
+            if eps.is_nan() || *eps <= 0.0 {
                 return Err(err("eps must be > 0".into()));
             }
             let n: usize = input.iter().product();
@@ -583,7 +583,7 @@ fn infer_layer(
             if *pieces < 2 {
                 return Err(err("pieces must be at least 2".into()));
             }
-            if input[0] % pieces != 0 {
+            if !input[0].is_multiple_of(*pieces) {
                 return Err(err(format!(
                     "{} channels/features are not divisible into groups of {pieces}",
                     input[0]

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 #[derive(clap::Args)]
 #[command(after_help = "Example:\n  shrink eval runs/lenet-300-100 --data mnist --json")]
 pub struct Args {
-    /// A model directory written by `shrink train`.
+    /// A model directory written by `shrink train`, or a `.shrk` file.
     pub model: PathBuf,
     /// `mnist` or a path (as for train).
     #[arg(long)]
@@ -25,7 +25,11 @@ pub struct Args {
 
 pub fn run(a: Args) -> Result<()> {
     let device = parse_device(&a.device)?;
-    let (spec, net) = load_model(&a.model, &device)?;
+    let (spec, net) = if a.model.is_file() {
+        shrink::compress::encode::load_shrk(&a.model, &device)?
+    } else {
+        load_model(&a.model, &device)?
+    };
     let src = workflow::load_data(&a.data, a.label)?;
     let r = workflow::evaluate(&spec, &net, &src, &device, &a.model.display().to_string())?;
     if a.json {

@@ -27,6 +27,9 @@ struct Row {
 }
 
 pub fn run(a: Args) -> Result<()> {
+    if a.model.extension().is_some_and(|e| e == "shrk") {
+        return shrk_info(&a);
+    }
     let spec_path = if a.model.is_dir() { a.model.join(SPEC_FILE) } else { a.model.clone() };
     let spec = read_spec_file(&spec_path)?.spec;
     let (infos, out) = spec.infer()?;
@@ -64,5 +67,48 @@ pub fn run(a: Args) -> Result<()> {
         );
     }
     println!("total: {total} parameters, {} bytes as float32{}", 4 * total, file_bytes.map(|b| format!(" ({b} bytes on disk)")).unwrap_or_default());
+    Ok(())
+}
+
+/// Where the bytes of a `.shrk` file go, per tensor.
+fn shrk_info(a: &Args) -> Result<()> {
+    let bytes = std::fs::read(&a.model).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", a.model.display()))?;
+    let size = shrink_format::inspect(&bytes).map_err(|e| anyhow::anyhow!("{}: {e}", a.model.display()))?;
+    let model = shrink_format::read(&bytes).map_err(|e| anyhow::anyhow!("{}: {e}", a.model.display()))?;
+    let spec = shrink_format::spec::ModelSpec::from_toml(&model.spec_toml).map_err(|e| anyhow::anyhow!("{}: {e}", a.model.display()))?;
+    let dense: u64 = 4 * spec.param_count().map_err(|e| anyhow::anyhow!("{}: {e}", a.model.display()))? as u64;
+    if a.json {
+        let rows: Vec<_> = size
+            .tensors
+            .iter()
+            .map(|t| {
+                serde_json::json!({
+                    "name": t.name, "numel": t.numel, "kept": t.kept, "fillers": t.fillers,
+                    "compressed": t.compressed, "bytes": t.bytes,
+                    "weight_bits": t.weight_bits_fixed, "weight_bits_huffman": t.weight_bits_huffman,
+                    "index_bits": t.index_bits_fixed, "index_bits_huffman": t.index_bits_huffman,
+                })
+            })
+            .collect();
+        return print_json(&serde_json::json!({
+            "name": spec.name, "input": spec.input, "file_bytes": size.total_bytes,
+            "header_bytes": size.header_bytes, "dense_bytes": dense, "tensors": rows,
+            "ratio": dense as f64 / size.total_bytes as f64,
+        }));
+    }
+    println!("{}: {} ({} input), {} bytes; {} bytes as float32 -> {:.1}x", a.model.display(), spec.name, ShapeDisplay(&spec.input), size.total_bytes, dense, dense as f64 / size.total_bytes as f64);
+    println!("{:<24} {:>8} {:>7} {:>8} {:>8} {:>8}", "tensor", "#w", "kept%", "wbits+H", "ibits+H", "bytes");
+    for t in &size.tensors {
+        println!(
+            "{:<24} {:>8} {:>6.1}% {:>8.2} {:>8.2} {:>8}",
+            t.name,
+            t.numel,
+            100.0 * t.kept as f64 / t.numel.max(1) as f64,
+            t.weight_bits_huffman,
+            t.index_bits_huffman,
+            t.bytes
+        );
+    }
+    println!("{:<24} {:>50}", "header", size.header_bytes);
     Ok(())
 }

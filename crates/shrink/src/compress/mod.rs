@@ -43,7 +43,8 @@ pub struct CompressConfig {
     pub quality: f64,
     /// Per-layer quality factors, by weight name (`layers.1.weight`).
     pub layer_quality: BTreeMap<String, f64>,
-    /// Per-layer fraction of weights to keep (instead of a quality factor).
+    /// Per-layer fraction of weights to keep (instead of a quality factor), by weight
+    /// name after batch-norm folding (`shrink info` of the pruned model lists them).
     pub keep: BTreeMap<String, f64>,
     /// Quantization bits for conv (and conv-transpose) layers.
     pub conv_bits: u8,

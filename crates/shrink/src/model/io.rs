@@ -8,9 +8,7 @@
 use super::Net;
 use anyhow::{bail, Context, Result};
 use burn::prelude::*;
-use burn::store::{
-    BurnToPyTorchAdapter, KeyRemapper, ModuleSnapshot, PyTorchToBurnAdapter, SafetensorsStore,
-};
+use burn::store::{KeyRemapper, ModuleSnapshot, PyTorchToBurnAdapter, SafetensorsStore};
 use shrink_format::spec::ModelSpec;
 use std::path::{Path, PathBuf};
 
@@ -60,17 +58,11 @@ pub fn tmp_name(path: &Path) -> PathBuf {
     path.with_file_name(format!(".{name}.tmp"))
 }
 
-/// Save weights as PyTorch-compatible safetensors.
+/// Save weights as PyTorch-compatible safetensors (tensors in model order, so the
+/// same weights always give the same bytes).
 pub fn save_weights(net: &Net, path: &Path) -> Result<()> {
-    let tmp = tmp_name(path);
-    let mut store = SafetensorsStore::from_file(&tmp)
-        .skip_enum_variants(true)
-        .with_to_adapter(BurnToPyTorchAdapter)
-        .overwrite(true);
-    net.save_into(&mut store)
-        .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("cannot rename into {}", path.display()))?;
-    Ok(())
+    let bytes = crate::compress::params::ParamTable::from_net(net)?.to_safetensors()?;
+    write_atomic(path, &bytes)
 }
 
 /// Load weights saved by [`save_weights`] (or an equivalently named file) into `net`.

@@ -178,7 +178,11 @@ impl Net {
     pub fn new(spec: &ModelSpec, device: &Device) -> Result<Net, SpecError> {
         spec.infer()?;
         let layers = build_list(&spec.layers, &spec.input, device);
-        Ok(Net { layers })
+        let net = Net { layers };
+        // Burn initialises parameters lazily, drawing from the device RNG whenever one is
+        // first touched; touch them all now, in module order, so that a seed fixes them.
+        net.visit(&mut Materialize);
+        Ok(net)
     }
 
     /// Forward pass: `[batch, …input]` → logits `[batch, classes]`.
@@ -204,6 +208,14 @@ impl Net {
         let mut out = Vec::new();
         collect_weights(&self.layers, "layers", &mut out);
         out
+    }
+}
+
+/// Forces lazy parameters to initialise.
+struct Materialize;
+impl burn::module::ModuleVisitor for Materialize {
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+        let _ = param.val();
     }
 }
 

@@ -163,3 +163,4 @@ fn loading_mismatched_weights_is_an_error() {
     let mut net = Net::new(&b, &dev).unwrap();
     assert!(load_weights(&mut net, &path, None).is_err());
 }
+
