@@ -49,15 +49,24 @@ impl Prepared {
 
     /// How many rows of `logits` pick the true label.
     pub fn correct(&self, logits: Tensor<2>) -> usize {
-        argmax_rows(logits).iter().zip(&self.y).filter(|(p, y)| *p == *y).count()
+        argmax_rows(logits)
+            .iter()
+            .zip(&self.y)
+            .filter(|(p, y)| *p == *y)
+            .count()
     }
 }
 
 /// Argmax of each row, read back to the host.
 pub fn argmax_rows(logits: Tensor<2>) -> Vec<u32> {
     let [b, k] = logits.dims();
-    let v: Vec<f32> = logits.into_data().try_into_vec_as::<f32>().unwrap_or_default();
-    (0..b).map(|i| argmax(&v[i * k..(i + 1) * k]) as u32).collect()
+    let v: Vec<f32> = logits
+        .into_data()
+        .try_into_vec_as::<f32>()
+        .unwrap_or_default();
+    (0..b)
+        .map(|i| argmax(&v[i * k..(i + 1) * k]) as u32)
+        .collect()
 }
 
 /// Index of the largest value (the first on ties).
@@ -74,7 +83,11 @@ pub fn argmax(row: &[f32]) -> usize {
 /// Normalise `x` (any number of examples of `shape`) in place.
 pub fn normalize(norm: Option<&NormalizeSpec>, shape: &[usize], x: &mut [f32]) {
     let Some(n) = norm else { return };
-    let per = if shape.len() == 3 { shape[1] * shape[2] } else { 1 };
+    let per = if shape.len() == 3 {
+        shape[1] * shape[2]
+    } else {
+        1
+    };
     let groups = n.mean.len();
     for (i, v) in x.iter_mut().enumerate() {
         let g = (i / per) % groups;
@@ -85,7 +98,10 @@ pub fn normalize(norm: Option<&NormalizeSpec>, shape: &[usize], x: &mut [f32]) {
 /// Turn `n` examples of `shape` into a tensor on `device`.
 pub fn to_feat(x: Vec<f32>, n: usize, shape: &[usize], device: &Device) -> Feat {
     if shape.len() == 3 {
-        Feat::Image(Tensor::from_data(TensorData::new(x, [n, shape[0], shape[1], shape[2]]), device))
+        Feat::Image(Tensor::from_data(
+            TensorData::new(x, [n, shape[0], shape[1], shape[2]]),
+            device,
+        ))
     } else {
         Feat::Flat(Tensor::from_data(TensorData::new(x, [n, shape[0]]), device))
     }
@@ -93,7 +109,13 @@ pub fn to_feat(x: Vec<f32>, n: usize, shape: &[usize], device: &Device) -> Feat 
 
 impl Batcher {
     /// Split `val_fraction` off `train` (seeded) and keep `test` as it is.
-    pub fn new(train: &Dataset, test: &Dataset, norm: Option<NormalizeSpec>, val_fraction: f32, seed: u64) -> Batcher {
+    pub fn new(
+        train: &Dataset,
+        test: &Dataset,
+        norm: Option<NormalizeSpec>,
+        val_fraction: f32,
+        seed: u64,
+    ) -> Batcher {
         let (tr, val) = if val_fraction > 0.0 {
             let (a, b) = shrink_data::split_indices(train.len(), val_fraction, seed);
             (train.subset(&a), Some(train.subset(&b)))
@@ -160,7 +182,10 @@ impl Batcher {
                 for &i in idx {
                     t.extend_from_slice(&z[i * k..(i + 1) * k]);
                 }
-                Some(Tensor::from_data(TensorData::new(t, [idx.len(), k]), device))
+                Some(Tensor::from_data(
+                    TensorData::new(t, [idx.len(), k]),
+                    device,
+                ))
             }
         };
         Prepared {
@@ -174,7 +199,13 @@ impl Batcher {
     /// Logits of every example of a split, `[n, classes]` row-major, computed in batches
     /// by the inference copy of the model.
     pub fn logits(&self, net: &Net, split: Split, device: &Device) -> Vec<f32> {
-        logits_of(net, self.split(split), &self.shape, self.norm.as_ref(), device)
+        logits_of(
+            net,
+            self.split(split),
+            &self.shape,
+            self.norm.as_ref(),
+            device,
+        )
     }
 
     /// Accuracy on a split.
@@ -194,7 +225,13 @@ pub fn inference_device(device: &Device) -> Device {
 }
 
 /// Logits of all of `ds`, `[n, classes]` row-major.
-pub fn logits_of(net: &Net, ds: &Dataset, shape: &[usize], norm: Option<&NormalizeSpec>, device: &Device) -> Vec<f32> {
+pub fn logits_of(
+    net: &Net,
+    ds: &Dataset,
+    shape: &[usize],
+    norm: Option<&NormalizeSpec>,
+    device: &Device,
+) -> Vec<f32> {
     let dev = inference_device(device);
     let el = ds.example_len();
     let mut out = Vec::new();
@@ -204,14 +241,28 @@ pub fn logits_of(net: &Net, ds: &Dataset, shape: &[usize], norm: Option<&Normali
         let mut x = ds.x[start * el..end * el].to_vec();
         normalize(norm, shape, &mut x);
         let logits = net.forward(to_feat(x, end - start, shape, &dev));
-        out.extend(logits.into_data().try_into_vec_as::<f32>().unwrap_or_default());
+        out.extend(
+            logits
+                .into_data()
+                .try_into_vec_as::<f32>()
+                .unwrap_or_default(),
+        );
     }
     out
 }
 
 /// Predicted class of every example of `ds`.
-pub fn predictions(net: &Net, ds: &Dataset, shape: &[usize], norm: Option<&NormalizeSpec>, device: &Device) -> Vec<u32> {
+pub fn predictions(
+    net: &Net,
+    ds: &Dataset,
+    shape: &[usize],
+    norm: Option<&NormalizeSpec>,
+    device: &Device,
+) -> Vec<u32> {
     let logits = logits_of(net, ds, shape, norm, device);
     let k = logits.len() / ds.len().max(1);
-    logits.chunks(k.max(1)).map(|row| argmax(row) as u32).collect()
+    logits
+        .chunks(k.max(1))
+        .map(|row| argmax(row) as u32)
+        .collect()
 }

@@ -7,7 +7,11 @@ use burn::prelude::*;
 /// The device named `name` (without autodiff).
 pub fn parse_device(name: &str) -> Result<Device> {
     let (kind, index) = match name.split_once(':') {
-        Some((k, i)) => (k, i.parse::<usize>().map_err(|_| anyhow::anyhow!("bad device index in '{name}'"))?),
+        Some((k, i)) => (
+            k,
+            i.parse::<usize>()
+                .map_err(|_| anyhow::anyhow!("bad device index in '{name}'"))?,
+        ),
         None => (name, 0),
     };
     match kind {

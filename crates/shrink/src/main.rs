@@ -14,8 +14,14 @@ fn main() -> ExitCode {
             .map(|s| s.to_string())
             .or_else(|| info.payload().downcast_ref::<String>().cloned())
             .unwrap_or_else(|| "unknown panic".into());
-        let loc = info.location().map(|l| format!(" at {}:{}", l.file(), l.line())).unwrap_or_default();
-        eprintln!("error: internal error{loc}: {}", msg.lines().next().unwrap_or(""));
+        let loc = info
+            .location()
+            .map(|l| format!(" at {}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        eprintln!(
+            "error: internal error{loc}: {}",
+            msg.lines().next().unwrap_or("")
+        );
     }));
     let args = cli::Cli::parse();
     match std::panic::catch_unwind(|| cli::run(args)) {

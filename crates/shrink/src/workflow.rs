@@ -42,7 +42,12 @@ pub fn adapt_spec(spec: &mut ModelSpec, src: &DataSource) -> Result<Vec<String>>
         spec.normalize = None;
     }
     let classes = src.train.classes.max(src.test.classes);
-    if let Some(Layer::Linear { out, .. }) = spec.layers.iter_mut().rev().find(|l| matches!(l, Layer::Linear { .. })) {
+    if let Some(Layer::Linear { out, .. }) = spec
+        .layers
+        .iter_mut()
+        .rev()
+        .find(|l| matches!(l, Layer::Linear { .. }))
+    {
         if *out != classes {
             notes.push(format!("output {out} -> {classes} classes to fit the data"));
             *out = classes;
@@ -124,7 +129,11 @@ pub fn train_model(
     device: &Device,
     opts: &RunOpts,
 ) -> Result<(TrainReport, ModelSpec, Net)> {
-    let RunOpts { resume, stop_after, quiet } = *opts;
+    let RunOpts {
+        resume,
+        stop_after,
+        quiet,
+    } = *opts;
     let started = Instant::now();
     let notes = adapt_spec(&mut spec, src)?;
     if !quiet {
@@ -136,11 +145,21 @@ pub fn train_model(
     let train_dev = device.clone().autodiff();
     train_dev.seed(cfg.seed);
     let net = Net::new(&spec, &train_dev)?;
-    let data = Batcher::new(&src.train, &src.test, spec.normalize.clone(), cfg.val_fraction, cfg.seed);
+    let data = Batcher::new(
+        &src.train,
+        &src.test,
+        spec.normalize.clone(),
+        cfg.val_fraction,
+        cfg.seed,
+    );
     if !quiet {
         eprintln!(
             "training {} ({} parameters) on {}: {} train, {} val, {} test examples",
-            if spec.name.is_empty() { "model" } else { &spec.name },
+            if spec.name.is_empty() {
+                "model"
+            } else {
+                &spec.name
+            },
             spec.param_count()?,
             src.name,
             data.train_len(),
@@ -153,16 +172,30 @@ pub fn train_model(
         resume,
         stop_after,
     };
-    let outcome = train::train(net, cfg, &data, Targets::Labels, &train_dev, Some(&run), &mut Plain, quiet)?;
+    let outcome = train::train(
+        net,
+        cfg,
+        &data,
+        Targets::Labels,
+        &train_dev,
+        Some(&run),
+        &mut Plain,
+        quiet,
+    )?;
     let mut extra = toml::Table::new();
-    extra.insert("train".into(), toml::Value::try_from(cfg).map_err(|e| anyhow::anyhow!("{e}"))?);
+    extra.insert(
+        "train".into(),
+        toml::Value::try_from(cfg).map_err(|e| anyhow::anyhow!("{e}"))?,
+    );
     if let Some(c) = compress {
         extra.insert("compress".into(), c.clone());
     }
     io::save_model_with(out, &spec, &outcome.net, &extra)?;
     let valid = outcome.net.valid();
     let acc = data.accuracy(&valid, Split::Test, device);
-    let val = data.has_val().then(|| data.accuracy(&valid, Split::Val, device));
+    let val = data
+        .has_val()
+        .then(|| data.accuracy(&valid, Split::Val, device));
     let report = TrainReport {
         model: out.display().to_string(),
         data: src.name.clone(),
@@ -178,7 +211,10 @@ pub fn train_model(
         notes,
         config: cfg.clone(),
     };
-    io::write_atomic(&out.join("result.json"), serde_json::to_string_pretty(&report)?.as_bytes())?;
+    io::write_atomic(
+        &out.join("result.json"),
+        serde_json::to_string_pretty(&report)?.as_bytes(),
+    )?;
     Ok((report, spec, valid))
 }
 
@@ -195,7 +231,13 @@ pub struct EvalReport {
 }
 
 /// Test accuracy of a (spec, inference net) on the test split of `src`.
-pub fn evaluate(spec: &ModelSpec, net: &Net, src: &DataSource, device: &Device, name: &str) -> Result<EvalReport> {
+pub fn evaluate(
+    spec: &ModelSpec,
+    net: &Net,
+    src: &DataSource,
+    device: &Device,
+    name: &str,
+) -> Result<EvalReport> {
     let t0 = Instant::now();
     check_fits(spec, src)?;
     let preds = batch::predictions(net, &src.test, &spec.input, spec.normalize.as_ref(), device);
@@ -223,6 +265,10 @@ pub fn eval_report(name: &str, src: &DataSource, preds: &[u32], seconds: f64) ->
         test_error: 1.0 - acc,
         n: ds.len(),
         seconds,
-        per_class_accuracy: hit.iter().zip(&tot).map(|(h, t)| *h as f64 / (*t).max(1) as f64).collect(),
+        per_class_accuracy: hit
+            .iter()
+            .zip(&tot)
+            .map(|(h, t)| *h as f64 / (*t).max(1) as f64)
+            .collect(),
     }
 }

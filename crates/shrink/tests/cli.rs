@@ -31,8 +31,16 @@ fn train_then_eval_agree_on_another_idx_shape_and_class_count() {
     idx_dataset(&data, 1000, 200, 12, 12, 5);
     let out = tmp.path().join("m");
     let r = stdout_json(&run(&[
-        "train", "zoo/lenet-300-100.toml", "--data", data.to_str().unwrap(),
-        "--out", out.to_str().unwrap(), "--epochs", "3", "--json", "--quiet",
+        "train",
+        "zoo/lenet-300-100.toml",
+        "--data",
+        data.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--epochs",
+        "3",
+        "--json",
+        "--quiet",
     ]));
     let acc = r["test_accuracy"].as_f64().unwrap();
     // The zoo spec trains with random shifts, which blur class-specific positions on
@@ -42,16 +50,34 @@ fn train_then_eval_agree_on_another_idx_shape_and_class_count() {
     assert_eq!(r["n"], 200);
     assert!(r["seconds"].as_f64().unwrap() > 0.0);
     assert!(out.join("spec.toml").is_file() && out.join("model.safetensors").is_file());
-    assert_eq!(std::fs::read_to_string(out.join("metrics.jsonl")).unwrap().lines().count(), 3);
+    assert_eq!(
+        std::fs::read_to_string(out.join("metrics.jsonl"))
+            .unwrap()
+            .lines()
+            .count(),
+        3
+    );
 
-    let e = stdout_json(&run(&["eval", out.to_str().unwrap(), "--data", data.to_str().unwrap(), "--json"]));
-    assert_eq!(e["test_accuracy"], r["test_accuracy"], "eval must reproduce train's number");
+    let e = stdout_json(&run(&[
+        "eval",
+        out.to_str().unwrap(),
+        "--data",
+        data.to_str().unwrap(),
+        "--json",
+    ]));
+    assert_eq!(
+        e["test_accuracy"], r["test_accuracy"],
+        "eval must reproduce train's number"
+    );
     assert_eq!(e["n"], 200);
 
     let info = stdout_json(&run(&["info", out.to_str().unwrap(), "--json"]));
     assert_eq!(info["input"], serde_json::json!([1, 12, 12]));
     assert_eq!(info["output"], serde_json::json!([5]));
-    assert_eq!(info["params"], 144 * 300 + 300 + 300 * 100 + 100 + 100 * 5 + 5);
+    assert_eq!(
+        info["params"],
+        144 * 300 + 300 + 300 * 100 + 100 + 100 * 5 + 5
+    );
 }
 
 #[test]
@@ -63,13 +89,34 @@ fn trains_on_a_csv_table_with_categorical_columns() {
     std::fs::write(&spec, MLP).unwrap();
     let out = tmp.path().join("m");
     let r = stdout_json(&run(&[
-        "train", spec.to_str().unwrap(), "--data", csv.to_str().unwrap(), "--label", "label",
-        "--out", out.to_str().unwrap(), "--epochs", "8", "--json", "--quiet",
+        "train",
+        spec.to_str().unwrap(),
+        "--data",
+        csv.to_str().unwrap(),
+        "--label",
+        "label",
+        "--out",
+        out.to_str().unwrap(),
+        "--epochs",
+        "8",
+        "--json",
+        "--quiet",
     ]));
     let acc = r["test_accuracy"].as_f64().unwrap();
-    assert!(acc > 0.85, "a linear rule on 3 columns should be learnt, got {acc}");
+    assert!(
+        acc > 0.85,
+        "a linear rule on 3 columns should be learnt, got {acc}"
+    );
     assert_eq!(r["n"], 300, "20% of 1500 held out as test");
-    let e = stdout_json(&run(&["eval", out.to_str().unwrap(), "--data", csv.to_str().unwrap(), "--label", "label", "--json"]));
+    let e = stdout_json(&run(&[
+        "eval",
+        out.to_str().unwrap(),
+        "--data",
+        csv.to_str().unwrap(),
+        "--label",
+        "label",
+        "--json",
+    ]));
     assert_eq!(e["test_accuracy"], r["test_accuracy"]);
 }
 
@@ -80,21 +127,73 @@ fn resumed_run_ends_with_the_same_weights() {
     idx_dataset(&data, 600, 100, 8, 8, 4);
     let spec = tmp.path().join("mlp.toml");
     // Dropout makes the comparison meaningful: its masks must replay too.
-    std::fs::write(&spec, MLP.replace("[[layers]]\ntype = \"relu\"", "[[layers]]\ntype = \"relu\"\n[[layers]]\ntype = \"dropout\"\np = 0.2")).unwrap();
+    std::fs::write(
+        &spec,
+        MLP.replace(
+            "[[layers]]\ntype = \"relu\"",
+            "[[layers]]\ntype = \"relu\"\n[[layers]]\ntype = \"dropout\"\np = 0.2",
+        ),
+    )
+    .unwrap();
     let a = tmp.path().join("a");
     let b = tmp.path().join("b");
     let d = data.to_str().unwrap();
     let s = spec.to_str().unwrap();
-    stdout_json(&run(&["train", s, "--data", d, "--out", a.to_str().unwrap(), "--epochs", "4", "--json", "--quiet"]));
-    let first = run(&["train", s, "--data", d, "--out", b.to_str().unwrap(), "--epochs", "4", "--stop-after", "2", "--json", "--quiet"]);
+    stdout_json(&run(&[
+        "train",
+        s,
+        "--data",
+        d,
+        "--out",
+        a.to_str().unwrap(),
+        "--epochs",
+        "4",
+        "--json",
+        "--quiet",
+    ]));
+    let first = run(&[
+        "train",
+        s,
+        "--data",
+        d,
+        "--out",
+        b.to_str().unwrap(),
+        "--epochs",
+        "4",
+        "--stop-after",
+        "2",
+        "--json",
+        "--quiet",
+    ]);
     assert!(first.status.success());
     let state = std::fs::read_to_string(b.join("checkpoint/state.json")).unwrap();
     assert!(state.contains("\"epoch\": 2"), "{state}");
-    stdout_json(&run(&["train", s, "--data", d, "--out", b.to_str().unwrap(), "--epochs", "4", "--resume", "--json", "--quiet"]));
+    stdout_json(&run(&[
+        "train",
+        s,
+        "--data",
+        d,
+        "--out",
+        b.to_str().unwrap(),
+        "--epochs",
+        "4",
+        "--resume",
+        "--json",
+        "--quiet",
+    ]));
     let wa = std::fs::read(a.join("model.safetensors")).unwrap();
     let wb = std::fs::read(b.join("model.safetensors")).unwrap();
-    assert!(wa == wb, "resumed weights differ from the uninterrupted run");
-    assert_eq!(std::fs::read_to_string(b.join("metrics.jsonl")).unwrap().lines().count(), 4);
+    assert!(
+        wa == wb,
+        "resumed weights differ from the uninterrupted run"
+    );
+    assert_eq!(
+        std::fs::read_to_string(b.join("metrics.jsonl"))
+            .unwrap()
+            .lines()
+            .count(),
+        4
+    );
 }
 
 #[test]
@@ -106,7 +205,15 @@ fn truncated_idx_file_is_one_clear_error() {
     let bytes = std::fs::read(&f).unwrap();
     std::fs::write(&f, &bytes[..bytes.len() - 100]).unwrap();
     let out = tmp.path().join("m");
-    let o = run(&["train", "zoo/lenet-300-100.toml", "--data", data.to_str().unwrap(), "--out", out.to_str().unwrap(), "--json"]);
+    let o = run(&[
+        "train",
+        "zoo/lenet-300-100.toml",
+        "--data",
+        data.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--json",
+    ]);
     assert_clean_failure(&o, "train-images-idx3-ubyte");
     assert!(!out.join("model.safetensors").exists());
     let o = run(&["data", "check", data.to_str().unwrap()]);
@@ -127,15 +234,42 @@ fn spec_that_does_not_fit_names_the_layer() {
 #[test]
 fn bad_inputs_fail_cleanly() {
     let tmp = tempfile::tempdir().unwrap();
-    assert_clean_failure(&run(&["eval", tmp.path().to_str().unwrap(), "--data", "mnist"]), "spec.toml");
-    assert_clean_failure(&run(&["train", "zoo/lenet-5.toml", "--data", "/nonexistent/path"]), "/nonexistent/path");
-    assert_clean_failure(&run(&["train", "zoo/lenet-5.toml", "--data", "mnist", "--lr=-1"]), "learning rate");
-    assert_clean_failure(&run(&["train", "zoo/lenet-5.toml", "--data", "mnist", "--device", "tpu"]), "unknown device");
+    assert_clean_failure(
+        &run(&["eval", tmp.path().to_str().unwrap(), "--data", "mnist"]),
+        "spec.toml",
+    );
+    assert_clean_failure(
+        &run(&["train", "zoo/lenet-5.toml", "--data", "/nonexistent/path"]),
+        "/nonexistent/path",
+    );
+    assert_clean_failure(
+        &run(&["train", "zoo/lenet-5.toml", "--data", "mnist", "--lr=-1"]),
+        "learning rate",
+    );
+    assert_clean_failure(
+        &run(&[
+            "train",
+            "zoo/lenet-5.toml",
+            "--data",
+            "mnist",
+            "--device",
+            "tpu",
+        ]),
+        "unknown device",
+    );
     // A corrupt weights file in a model directory.
     let m = tmp.path().join("m");
     std::fs::create_dir_all(&m).unwrap();
-    std::fs::copy(repo_root().join("zoo/lenet-300-100.toml"), m.join("spec.toml")).unwrap();
-    std::fs::write(m.join("model.safetensors"), b"\x10\x00\x00\x00\x00\x00\x00\x00{not json").unwrap();
+    std::fs::copy(
+        repo_root().join("zoo/lenet-300-100.toml"),
+        m.join("spec.toml"),
+    )
+    .unwrap();
+    std::fs::write(
+        m.join("model.safetensors"),
+        b"\x10\x00\x00\x00\x00\x00\x00\x00{not json",
+    )
+    .unwrap();
     let o = run(&["eval", m.to_str().unwrap(), "--data", "mnist"]);
     assert_clean_failure(&o, "model.safetensors");
 }

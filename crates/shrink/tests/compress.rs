@@ -52,21 +52,55 @@ fn compress_table_adds_up_and_the_file_runs() {
     std::fs::write(&spec, SPEC).unwrap();
     let out = tmp.path().join("c");
     let d = data.to_str().unwrap();
-    let r = stdout_json(&run(&["compress", spec.to_str().unwrap(), "--data", d, "--out", out.to_str().unwrap(), "--json", "--quiet"]));
+    let r = stdout_json(&run(&[
+        "compress",
+        spec.to_str().unwrap(),
+        "--data",
+        d,
+        "--out",
+        out.to_str().unwrap(),
+        "--json",
+        "--quiet",
+    ]));
     let shrk = out.join("model.shrk");
     let on_disk = std::fs::metadata(&shrk).unwrap().len();
     assert_eq!(r["file_bytes"], on_disk);
-    let rows: u64 = r["layers"].as_array().unwrap().iter().map(|l| l["bytes"].as_u64().unwrap()).sum();
-    assert_eq!(rows + r["header_bytes"].as_u64().unwrap(), on_disk, "table must add up to the file");
+    let rows: u64 = r["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["bytes"].as_u64().unwrap())
+        .sum();
+    assert_eq!(
+        rows + r["header_bytes"].as_u64().unwrap(),
+        on_disk,
+        "table must add up to the file"
+    );
     assert_eq!(r["batch_norm_folded"], 1);
     assert_eq!(r["identical_predictions"], true);
-    let linear = r["layers"].as_array().unwrap().iter().find(|l| l["name"] == "layers.4.weight").unwrap();
-    assert!((linear["kept_percent"].as_f64().unwrap() - 20.0).abs() < 0.1, "{linear}");
+    let linear = r["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["name"] == "layers.4.weight")
+        .unwrap();
+    assert!(
+        (linear["kept_percent"].as_f64().unwrap() - 20.0).abs() < 0.1,
+        "{linear}"
+    );
     assert!(r["test_error_shrk"].as_f64().unwrap() < 0.2, "{r}");
 
     // eval of the file reproduces the pipeline's number.
-    let e = stdout_json(&run(&["eval", shrk.to_str().unwrap(), "--data", d, "--json"]));
-    assert!((e["test_error"].as_f64().unwrap() - r["test_error_shrk"].as_f64().unwrap()).abs() < 1e-12);
+    let e = stdout_json(&run(&[
+        "eval",
+        shrk.to_str().unwrap(),
+        "--data",
+        d,
+        "--json",
+    ]));
+    assert!(
+        (e["test_error"].as_f64().unwrap() - r["test_error_shrk"].as_f64().unwrap()).abs() < 1e-12
+    );
     let i = stdout_json(&run(&["info", shrk.to_str().unwrap(), "--json"]));
     assert_eq!(i["file_bytes"], on_disk);
 
@@ -75,20 +109,39 @@ fn compress_table_adds_up_and_the_file_runs() {
     let bad = tmp.path().join("bad.shrk");
     for cut in [0, 3, 10, bytes.len() / 2, bytes.len() - 1] {
         std::fs::write(&bad, &bytes[..cut]).unwrap();
-        assert_clean_failure(&run(&["eval", bad.to_str().unwrap(), "--data", d]), "bad.shrk");
+        assert_clean_failure(
+            &run(&["eval", bad.to_str().unwrap(), "--data", d]),
+            "bad.shrk",
+        );
         assert_clean_failure(&run(&["info", bad.to_str().unwrap()]), "bad.shrk");
     }
     for pos in [5, bytes.len() / 3, bytes.len() - 2] {
         let mut b = bytes.clone();
         b[pos] ^= 0x10;
         std::fs::write(&bad, &b).unwrap();
-        assert_clean_failure(&run(&["eval", bad.to_str().unwrap(), "--data", d]), "bad.shrk");
+        assert_clean_failure(
+            &run(&["eval", bad.to_str().unwrap(), "--data", d]),
+            "bad.shrk",
+        );
     }
     std::fs::write(&bad, b"hello, world, this is not a model").unwrap();
-    assert_clean_failure(&run(&["eval", bad.to_str().unwrap(), "--data", d]), "bad.shrk");
+    assert_clean_failure(
+        &run(&["eval", bad.to_str().unwrap(), "--data", d]),
+        "bad.shrk",
+    );
 
     // Resume skips finished stages and gives the same file.
-    let r2 = stdout_json(&run(&["compress", spec.to_str().unwrap(), "--data", d, "--out", out.to_str().unwrap(), "--resume", "--json", "--quiet"]));
+    let r2 = stdout_json(&run(&[
+        "compress",
+        spec.to_str().unwrap(),
+        "--data",
+        d,
+        "--out",
+        out.to_str().unwrap(),
+        "--resume",
+        "--json",
+        "--quiet",
+    ]));
     assert_eq!(r2["file_bytes"], r["file_bytes"]);
     assert_eq!(std::fs::read(&shrk).unwrap(), bytes);
 }

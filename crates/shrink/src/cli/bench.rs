@@ -17,7 +17,9 @@ use std::time::Instant;
 #[derive(clap::Subcommand)]
 pub enum Cmd {
     /// Training images/s for each spec and batch size.
-    #[command(after_help = "Example:\n  shrink bench train zoo/lenet-300-100.toml zoo/lenet-5.toml --batch 64 --batch 256")]
+    #[command(
+        after_help = "Example:\n  shrink bench train zoo/lenet-300-100.toml zoo/lenet-5.toml --batch 64 --batch 256"
+    )]
     Train {
         specs: Vec<PathBuf>,
         #[arg(long = "batch", default_values_t = vec![64usize, 256])]
@@ -42,7 +44,13 @@ struct Case {
 }
 
 pub fn run(c: Cmd) -> Result<()> {
-    let Cmd::Train { specs, batches, seconds, device, json } = c;
+    let Cmd::Train {
+        specs,
+        batches,
+        seconds,
+        device,
+        json,
+    } = c;
     let device = parse_device(&device)?.autodiff();
     let mut cases = Vec::new();
     for path in &specs {
@@ -50,10 +58,14 @@ pub fn run(c: Cmd) -> Result<()> {
         for &b in &batches {
             device.seed(7);
             let mut net = Net::new(&spec, &device)?;
-            let mut optim = SgdConfig::new().with_momentum(Some(MomentumConfig::new().with_dampening(0.0))).init();
+            let mut optim = SgdConfig::new()
+                .with_momentum(Some(MomentumConfig::new().with_dampening(0.0)))
+                .init();
             let el: usize = spec.input.iter().product();
             let classes = spec.output_len()?;
-            let x: Vec<f32> = (0..b * el).map(|i| ((i * 2_654_435_761) % 1000) as f32 / 1000.0).collect();
+            let x: Vec<f32> = (0..b * el)
+                .map(|i| ((i * 2_654_435_761) % 1000) as f32 / 1000.0)
+                .collect();
             let mut onehot = vec![0.0f32; b * classes];
             for i in 0..b {
                 onehot[i * classes + i % classes] = 1.0;
@@ -61,7 +73,10 @@ pub fn run(c: Cmd) -> Result<()> {
             let y = Tensor::<2>::from_data(TensorData::new(onehot, [b, classes]), &device);
             let mut step = |net: Net| -> Net {
                 let logits = net.forward(to_feat(x.clone(), b, &spec.input, &device));
-                let loss = (burn::tensor::activation::log_softmax(logits, 1) * y.clone()).sum_dim(1).mean().neg();
+                let loss = (burn::tensor::activation::log_softmax(logits, 1) * y.clone())
+                    .sum_dim(1)
+                    .mean()
+                    .neg();
                 let _ = loss.clone().into_scalar::<f32>();
                 let grads = GradientsParams::from_grads(loss.backward(), &net);
                 optim.step(0.01, net, grads)

@@ -11,7 +11,9 @@ use shrink::workflow;
 use std::path::{Path, PathBuf};
 
 #[derive(clap::Args)]
-#[command(after_help = "Examples:\n  shrink compress zoo/lenet-300-100.toml --data mnist --out runs/c-lenet-300-100\n  shrink compress runs/lenet-5 --data mnist --out runs/c-lenet-5 --keep layers.0.weight=0.66")]
+#[command(
+    after_help = "Examples:\n  shrink compress zoo/lenet-300-100.toml --data mnist --out runs/c-lenet-300-100\n  shrink compress runs/lenet-5 --data mnist --out runs/c-lenet-5 --keep layers.0.weight=0.66"
+)]
 pub struct Args {
     /// A spec (trained first, with its [train] and [compress] tables) or a trained model directory.
     pub model: PathBuf,
@@ -65,9 +67,14 @@ fn parse_keep(s: &str) -> Result<(String, f64), String> {
 
 pub fn run(a: Args) -> Result<()> {
     let is_dir = a.model.is_dir();
-    let spec_path = if is_dir { a.model.join(SPEC_FILE) } else { a.model.clone() };
+    let spec_path = if is_dir {
+        a.model.join(SPEC_FILE)
+    } else {
+        a.model.clone()
+    };
     let file = read_spec_file(&spec_path)?;
-    let mut tcfg = TrainConfig::from_table(file.train.as_ref()).with_context(|| format!("spec {}", spec_path.display()))?;
+    let mut tcfg = TrainConfig::from_table(file.train.as_ref())
+        .with_context(|| format!("spec {}", spec_path.display()))?;
     let mut cfg = CompressConfig::from_table(file.compress.as_ref())?;
     if let Some(v) = a.epochs {
         tcfg.epochs = v;
@@ -106,8 +113,19 @@ pub fn run(a: Args) -> Result<()> {
     let device = parse_device(&a.device)?;
     let src = workflow::load_data(&a.data, a.label.clone())?;
     let base: Option<&Path> = is_dir.then_some(a.model.as_path());
-    let report = compress(file.spec, file.compress.as_ref(), base, &tcfg, &cfg, &src, &a.out, &device, a.resume, a.quiet)
-        .map_err(|e| anyhow!("{e:#}"))?;
+    let report = compress(
+        file.spec,
+        file.compress.as_ref(),
+        base,
+        &tcfg,
+        &cfg,
+        &src,
+        &a.out,
+        &device,
+        a.resume,
+        a.quiet,
+    )
+    .map_err(|e| anyhow!("{e:#}"))?;
     if a.json {
         print_json(&report)
     } else {

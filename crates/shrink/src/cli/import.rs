@@ -5,7 +5,9 @@ use shrink::model::io::{import_pytorch, read_spec_file, save_model};
 use std::path::PathBuf;
 
 #[derive(clap::Args)]
-#[command(after_help = "Example:\n  shrink import --spec zoo/lenet-300-100.toml --weights net.safetensors --out runs/imported")]
+#[command(
+    after_help = "Example:\n  shrink import --spec zoo/lenet-300-100.toml --weights net.safetensors --out runs/imported"
+)]
 pub struct Args {
     /// A spec whose layers mirror the PyTorch nn.Sequential one-to-one.
     #[arg(long)]

@@ -30,7 +30,11 @@ pub fn run(a: Args) -> Result<()> {
     if a.model.extension().is_some_and(|e| e == "shrk") {
         return shrk_info(&a);
     }
-    let spec_path = if a.model.is_dir() { a.model.join(SPEC_FILE) } else { a.model.clone() };
+    let spec_path = if a.model.is_dir() {
+        a.model.join(SPEC_FILE)
+    } else {
+        a.model.clone()
+    };
     let spec = read_spec_file(&spec_path)?.spec;
     let (infos, out) = spec.infer()?;
     let rows: Vec<Row> = infos
@@ -44,7 +48,11 @@ pub fn run(a: Args) -> Result<()> {
             bytes: 4 * l.params,
         })
         .collect();
-    let total: usize = infos.iter().filter(|l| l.depth == 0).map(|l| l.params).sum();
+    let total: usize = infos
+        .iter()
+        .filter(|l| l.depth == 0)
+        .map(|l| l.params)
+        .sum();
     let weights_file = a.model.join(shrink::model::io::WEIGHTS_FILE);
     let file_bytes = std::fs::metadata(&weights_file).ok().map(|m| m.len());
     if a.json {
@@ -53,8 +61,20 @@ pub fn run(a: Args) -> Result<()> {
             "params": total, "bytes_f32": 4 * total, "weights_file_bytes": file_bytes,
         }));
     }
-    println!("{}  input {}  output {}", if spec.name.is_empty() { "model" } else { &spec.name }, ShapeDisplay(&spec.input), ShapeDisplay(&out));
-    println!("{:<24} {:<18} {:>16} {:>10} {:>10}", "layer", "type", "output", "params", "bytes");
+    println!(
+        "{}  input {}  output {}",
+        if spec.name.is_empty() {
+            "model"
+        } else {
+            &spec.name
+        },
+        ShapeDisplay(&spec.input),
+        ShapeDisplay(&out)
+    );
+    println!(
+        "{:<24} {:<18} {:>16} {:>10} {:>10}",
+        "layer", "type", "output", "params", "bytes"
+    );
     for (r, l) in rows.iter().zip(&infos) {
         let indent = "  ".repeat(l.depth);
         println!(
@@ -66,17 +86,30 @@ pub fn run(a: Args) -> Result<()> {
             r.bytes
         );
     }
-    println!("total: {total} parameters, {} bytes as float32{}", 4 * total, file_bytes.map(|b| format!(" ({b} bytes on disk)")).unwrap_or_default());
+    println!(
+        "total: {total} parameters, {} bytes as float32{}",
+        4 * total,
+        file_bytes
+            .map(|b| format!(" ({b} bytes on disk)"))
+            .unwrap_or_default()
+    );
     Ok(())
 }
 
 /// Where the bytes of a `.shrk` file go, per tensor.
 fn shrk_info(a: &Args) -> Result<()> {
-    let bytes = std::fs::read(&a.model).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", a.model.display()))?;
-    let size = shrink_format::inspect(&bytes).map_err(|e| anyhow::anyhow!("{}: {e}", a.model.display()))?;
-    let model = shrink_format::read(&bytes).map_err(|e| anyhow::anyhow!("{}: {e}", a.model.display()))?;
-    let spec = shrink_format::spec::ModelSpec::from_toml(&model.spec_toml).map_err(|e| anyhow::anyhow!("{}: {e}", a.model.display()))?;
-    let dense: u64 = 4 * spec.param_count().map_err(|e| anyhow::anyhow!("{}: {e}", a.model.display()))? as u64;
+    let bytes = std::fs::read(&a.model)
+        .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", a.model.display()))?;
+    let size = shrink_format::inspect(&bytes)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", a.model.display()))?;
+    let model =
+        shrink_format::read(&bytes).map_err(|e| anyhow::anyhow!("{}: {e}", a.model.display()))?;
+    let spec = shrink_format::spec::ModelSpec::from_toml(&model.spec_toml)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", a.model.display()))?;
+    let dense: u64 = 4 * spec
+        .param_count()
+        .map_err(|e| anyhow::anyhow!("{}: {e}", a.model.display()))?
+        as u64;
     if a.json {
         let rows: Vec<_> = size
             .tensors
@@ -96,8 +129,19 @@ fn shrk_info(a: &Args) -> Result<()> {
             "ratio": dense as f64 / size.total_bytes as f64,
         }));
     }
-    println!("{}: {} ({} input), {} bytes; {} bytes as float32 -> {:.1}x", a.model.display(), spec.name, ShapeDisplay(&spec.input), size.total_bytes, dense, dense as f64 / size.total_bytes as f64);
-    println!("{:<24} {:>8} {:>7} {:>8} {:>8} {:>8}", "tensor", "#w", "kept%", "wbits+H", "ibits+H", "bytes");
+    println!(
+        "{}: {} ({} input), {} bytes; {} bytes as float32 -> {:.1}x",
+        a.model.display(),
+        spec.name,
+        ShapeDisplay(&spec.input),
+        size.total_bytes,
+        dense,
+        dense as f64 / size.total_bytes as f64
+    );
+    println!(
+        "{:<24} {:>8} {:>7} {:>8} {:>8} {:>8}",
+        "tensor", "#w", "kept%", "wbits+H", "ibits+H", "bytes"
+    );
     for t in &size.tensors {
         println!(
             "{:<24} {:>8} {:>6.1}% {:>8.2} {:>8.2} {:>8}",

@@ -5,8 +5,8 @@ mod bench;
 mod compress;
 mod data;
 mod eval;
-mod info;
 mod import;
+mod info;
 mod train;
 
 use anyhow::Result;

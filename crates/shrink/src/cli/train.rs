@@ -9,7 +9,9 @@ use shrink::workflow;
 use std::path::PathBuf;
 
 #[derive(clap::Args)]
-#[command(after_help = "Example:\n  shrink train zoo/lenet-300-100.toml --data mnist --out runs/lenet-300-100")]
+#[command(
+    after_help = "Example:\n  shrink train zoo/lenet-300-100.toml --data mnist --out runs/lenet-300-100"
+)]
 pub struct Args {
     /// The model spec (TOML), e.g. zoo/lenet-5.toml. Its [train] table gives the defaults.
     pub spec: PathBuf,
@@ -50,7 +52,8 @@ pub struct Args {
 
 pub fn run(a: Args) -> Result<()> {
     let file = read_spec_file(&a.spec)?;
-    let mut cfg = TrainConfig::from_table(file.train.as_ref()).with_context(|| format!("spec {}", a.spec.display()))?;
+    let mut cfg = TrainConfig::from_table(file.train.as_ref())
+        .with_context(|| format!("spec {}", a.spec.display()))?;
     if let Some(v) = a.epochs {
         cfg.epochs = v;
     }
@@ -67,17 +70,31 @@ pub fn run(a: Args) -> Result<()> {
     let device = parse_device(&a.device)?;
     let src = workflow::load_data(&a.data, a.label.clone())?;
     let name = if file.spec.name.is_empty() {
-        a.spec.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_else(|| "model".into())
+        a.spec
+            .file_stem()
+            .map(|s| s.to_string_lossy().to_string())
+            .unwrap_or_else(|| "model".into())
     } else {
         file.spec.name.clone()
     };
-    let out = a.out.clone().unwrap_or_else(|| PathBuf::from("runs").join(&name));
+    let out = a
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("runs").join(&name));
     let opts = workflow::RunOpts {
         resume: a.resume,
         stop_after: a.stop_after,
         quiet: a.quiet,
     };
-    let (report, _, _) = workflow::train_model(file.spec, &cfg, file.compress.as_ref(), &src, &out, &device, &opts)?;
+    let (report, _, _) = workflow::train_model(
+        file.spec,
+        &cfg,
+        file.compress.as_ref(),
+        &src,
+        &out,
+        &device,
+        &opts,
+    )?;
     if a.json {
         print_json(&report)?;
     } else {
@@ -107,7 +124,11 @@ pub struct DemoArgs {
 /// The main job: Deep Compression of LeNet-300-100 on the bundled MNIST.
 pub fn demo(a: DemoArgs) -> Result<()> {
     let spec = shrink::data::repo_data_dir().join("../zoo/lenet-300-100.toml");
-    let spec = if spec.is_file() { spec } else { PathBuf::from("zoo/lenet-300-100.toml") };
+    let spec = if spec.is_file() {
+        spec
+    } else {
+        PathBuf::from("zoo/lenet-300-100.toml")
+    };
     super::compress::run(super::compress::Args {
         model: spec,
         data: "mnist".into(),

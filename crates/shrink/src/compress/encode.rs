@@ -12,7 +12,12 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 /// Build the container model: quantized weights compressed, everything else dense f32.
-pub fn to_shrk(spec: &ModelSpec, table: &ParamTable, quant: &BTreeMap<String, (Vec<usize>, Quantized)>, index_bits: u8) -> Result<ShrkModel> {
+pub fn to_shrk(
+    spec: &ModelSpec,
+    table: &ParamTable,
+    quant: &BTreeMap<String, (Vec<usize>, Quantized)>,
+    index_bits: u8,
+) -> Result<ShrkModel> {
     let mut tensors = Vec::new();
     for p in &table.params {
         let shape: Vec<u32> = p
@@ -51,14 +56,18 @@ pub fn to_shrk(spec: &ModelSpec, table: &ParamTable, quant: &BTreeMap<String, (V
     }
     Ok(ShrkModel {
         spec_toml: spec.to_toml(),
-        meta: vec![("producer".into(), format!("shrink {}", env!("CARGO_PKG_VERSION")))],
+        meta: vec![(
+            "producer".into(),
+            format!("shrink {}", env!("CARGO_PKG_VERSION")),
+        )],
         tensors,
     })
 }
 
 /// Encode and write a `.shrk` file atomically; returns where every byte went.
 pub fn write_shrk(path: &Path, model: &ShrkModel) -> Result<SizeReport> {
-    let (bytes, report) = shrink_format::write(model).map_err(|e| anyhow!("cannot encode {}: {e}", path.display()))?;
+    let (bytes, report) = shrink_format::write(model)
+        .map_err(|e| anyhow!("cannot encode {}: {e}", path.display()))?;
     crate::model::io::write_atomic(path, &bytes)?;
     Ok(report)
 }
@@ -67,8 +76,10 @@ pub fn write_shrk(path: &Path, model: &ShrkModel) -> Result<SizeReport> {
 pub fn read_shrk(path: &Path) -> Result<(ModelSpec, ParamTable, ShrkModel)> {
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
     let model = shrink_format::read(&bytes).map_err(|e| anyhow!("{}: {e}", path.display()))?;
-    let spec = ModelSpec::from_toml(&model.spec_toml).map_err(|e| anyhow!("{}: {e}", path.display()))?;
-    spec.infer().map_err(|e| anyhow!("{}: {e}", path.display()))?;
+    let spec =
+        ModelSpec::from_toml(&model.spec_toml).map_err(|e| anyhow!("{}: {e}", path.display()))?;
+    spec.infer()
+        .map_err(|e| anyhow!("{}: {e}", path.display()))?;
     let mut table = ParamTable::default();
     for t in &model.tensors {
         let (shape, data) = match &t.data {
@@ -88,7 +99,9 @@ pub fn read_shrk(path: &Path) -> Result<(ModelSpec, ParamTable, ShrkModel)> {
 pub fn load_shrk(path: &Path, device: &Device) -> Result<(ModelSpec, Net)> {
     let (spec, table, _) = read_shrk(path)?;
     let mut net = Net::new(&spec, device).map_err(|e| anyhow!("{}: {e}", path.display()))?;
-    table.load_into(&mut net).map_err(|e| anyhow!("{}: {e}", path.display()))?;
+    table
+        .load_into(&mut net)
+        .map_err(|e| anyhow!("{}: {e}", path.display()))?;
     // Every parameter of the spec must come from the file.
     let expected = ParamTable::from_net(&net)?;
     for p in &expected.params {

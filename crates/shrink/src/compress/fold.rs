@@ -9,10 +9,20 @@ use shrink_format::spec::{Layer, ModelSpec};
 
 /// Fold every `batch_norm` that directly follows a `linear` or `conv2d` (at any depth).
 /// Returns the new spec, its parameters, and how many BN layers were folded.
-pub fn fold_batch_norm(spec: &ModelSpec, table: &ParamTable) -> Result<(ModelSpec, ParamTable, usize)> {
+pub fn fold_batch_norm(
+    spec: &ModelSpec,
+    table: &ParamTable,
+) -> Result<(ModelSpec, ParamTable, usize)> {
     let mut out = ParamTable::default();
     let mut folded = 0;
-    let layers = fold_list(&spec.layers, "layers", "layers", table, &mut out, &mut folded)?;
+    let layers = fold_list(
+        &spec.layers,
+        "layers",
+        "layers",
+        table,
+        &mut out,
+        &mut folded,
+    )?;
     let mut s = spec.clone();
     s.layers = layers;
     s.infer()?;
@@ -32,7 +42,9 @@ fn take_prefix(table: &ParamTable, old: &str, new: &str, out: &mut ParamTable) {
 }
 
 fn get<'a>(table: &'a ParamTable, name: &str) -> Result<&'a Param> {
-    table.get(name).ok_or_else(|| anyhow!("missing parameter {name}"))
+    table
+        .get(name)
+        .ok_or_else(|| anyhow!("missing parameter {name}"))
 }
 
 fn fold_list(
@@ -51,7 +63,9 @@ fn fold_list(
         let next_is_bn = matches!(layers.get(i + 1), Some(Layer::BatchNorm { .. }));
         match (&layers[i], next_is_bn) {
             (Layer::Linear { .. } | Layer::Conv2d { .. }, true) => {
-                let Some(Layer::BatchNorm { eps, .. }) = layers.get(i + 1) else { unreachable!() };
+                let Some(Layer::BatchNorm { eps, .. }) = layers.get(i + 1) else {
+                    unreachable!()
+                };
                 let bn = format!("{old_prefix}.{}", i + 1);
                 let w = get(table, &format!("{old}.weight"))?;
                 let gamma = &get(table, &format!("{bn}.weight"))?.data;
@@ -60,7 +74,10 @@ fn fold_list(
                 let var = &get(table, &format!("{bn}.running_var"))?.data;
                 let outs = w.shape[0];
                 let per = w.data.len() / outs;
-                let bias = table.get(&format!("{old}.bias")).map(|b| b.data.clone()).unwrap_or_else(|| vec![0.0; outs]);
+                let bias = table
+                    .get(&format!("{old}.bias"))
+                    .map(|b| b.data.clone())
+                    .unwrap_or_else(|| vec![0.0; outs]);
                 let mut wd = w.data.clone();
                 let mut bd = vec![0.0f32; outs];
                 for c in 0..outs {
@@ -91,12 +108,36 @@ fn fold_list(
                 continue;
             }
             (Layer::Residual { body, shortcut }, _) => {
-                let b = fold_list(body, &format!("{old}.body"), &format!("{new}.body"), table, out, folded)?;
-                let s = fold_list(shortcut, &format!("{old}.shortcut"), &format!("{new}.shortcut"), table, out, folded)?;
-                result.push(Layer::Residual { body: b, shortcut: s });
+                let b = fold_list(
+                    body,
+                    &format!("{old}.body"),
+                    &format!("{new}.body"),
+                    table,
+                    out,
+                    folded,
+                )?;
+                let s = fold_list(
+                    shortcut,
+                    &format!("{old}.shortcut"),
+                    &format!("{new}.shortcut"),
+                    table,
+                    out,
+                    folded,
+                )?;
+                result.push(Layer::Residual {
+                    body: b,
+                    shortcut: s,
+                });
             }
             (Layer::Highway { body, gate_bias }, _) => {
-                let b = fold_list(body, &format!("{old}.body"), &format!("{new}.body"), table, out, folded)?;
+                let b = fold_list(
+                    body,
+                    &format!("{old}.body"),
+                    &format!("{new}.body"),
+                    table,
+                    out,
+                    folded,
+                )?;
                 take_prefix(table, &format!("{old}.gate"), &format!("{new}.gate"), out);
                 result.push(Layer::Highway {
                     body: b,
@@ -106,7 +147,14 @@ fn fold_list(
             (Layer::Inception { branches }, _) => {
                 let mut bs = Vec::new();
                 for (bi, br) in branches.iter().enumerate() {
-                    bs.push(fold_list(br, &format!("{old}.branches.{bi}"), &format!("{new}.branches.{bi}"), table, out, folded)?);
+                    bs.push(fold_list(
+                        br,
+                        &format!("{old}.branches.{bi}"),
+                        &format!("{new}.branches.{bi}"),
+                        table,
+                        out,
+                        folded,
+                    )?);
                 }
                 result.push(Layer::Inception { branches: bs });
             }

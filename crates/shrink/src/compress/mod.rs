@@ -87,12 +87,18 @@ impl CompressConfig {
     pub fn from_table(v: Option<&toml::Value>) -> Result<Self> {
         match v {
             None => Ok(Self::default()),
-            Some(v) => v.clone().try_into().map_err(|e: toml::de::Error| anyhow::anyhow!("[compress]: {}", e.message())),
+            Some(v) => v
+                .clone()
+                .try_into()
+                .map_err(|e: toml::de::Error| anyhow::anyhow!("[compress]: {}", e.message())),
         }
     }
 
     pub fn validate(&self) -> Result<()> {
-        for b in [self.conv_bits, self.fc_bits].iter().chain(self.bits.values()) {
+        for b in [self.conv_bits, self.fc_bits]
+            .iter()
+            .chain(self.bits.values())
+        {
             if !(1..=8).contains(b) {
                 bail!("quantization bits must be 1 to 8, got {b}");
             }
@@ -166,25 +172,40 @@ pub struct CompressReport {
 }
 
 fn layer_bits(cfg: &CompressConfig, name: &str, rank: usize) -> u8 {
-    cfg.bits
-        .get(name)
-        .copied()
-        .unwrap_or(if rank == 4 { cfg.conv_bits } else { cfg.fc_bits })
+    cfg.bits.get(name).copied().unwrap_or(if rank == 4 {
+        cfg.conv_bits
+    } else {
+        cfg.fc_bits
+    })
 }
 
-fn masks_from_nonzero(table: &ParamTable, names: &[String]) -> BTreeMap<String, (Vec<usize>, Mask)> {
+fn masks_from_nonzero(
+    table: &ParamTable,
+    names: &[String],
+) -> BTreeMap<String, (Vec<usize>, Mask)> {
     names
         .iter()
         .filter_map(|n| table.get(n))
-        .map(|p| (p.name.clone(), (p.shape.clone(), p.data.iter().map(|v| *v != 0.0).collect())))
+        .map(|p| {
+            (
+                p.name.clone(),
+                (p.shape.clone(), p.data.iter().map(|v| *v != 0.0).collect()),
+            )
+        })
         .collect()
 }
 
 /// Rescale each dropout by sqrt(kept fraction) of the weighted layer it feeds (Han et
 /// al. 2015 §3.5), starting from the rates in `original`.
-fn rescale_dropout(original: &ModelSpec, spec: &mut ModelSpec, masks: &BTreeMap<String, (Vec<usize>, Mask)>) {
+fn rescale_dropout(
+    original: &ModelSpec,
+    spec: &mut ModelSpec,
+    masks: &BTreeMap<String, (Vec<usize>, Mask)>,
+) {
     for i in 0..spec.layers.len() {
-        let Layer::Dropout { p: p0 } = original.layers[i] else { continue };
+        let Layer::Dropout { p: p0 } = original.layers[i] else {
+            continue;
+        };
         let next = (i + 1..spec.layers.len()).find(|&j| spec.layers[j].has_weight());
         if let Some(j) = next {
             if let Some((_, m)) = masks.get(&format!("layers.{j}.weight")) {
@@ -239,7 +260,10 @@ pub fn compress(
     let (spec, dense) = match base {
         Some(dir) => io::load_model(dir, device)?,
         None if resume && base_dir.join(io::WEIGHTS_FILE).is_file() => {
-            say(format!("[1/4] dense model: resuming from {}", base_dir.display()));
+            say(format!(
+                "[1/4] dense model: resuming from {}",
+                base_dir.display()
+            ));
             io::load_model(&base_dir, device)?
         }
         None => {
@@ -249,23 +273,55 @@ pub fn compress(
                 stop_after: None,
                 quiet,
             };
-            let (_, s, n) = workflow::train_model(spec, train_cfg, compress_table, src, &base_dir, device, &opts)?;
+            let (_, s, n) = workflow::train_model(
+                spec,
+                train_cfg,
+                compress_table,
+                src,
+                &base_dir,
+                device,
+                &opts,
+            )?;
             (s, n)
         }
     };
     workflow::check_fits(&spec, src)?;
-    let data = Batcher::new(&src.train, &src.test, spec.normalize.clone(), train_cfg.val_fraction, train_cfg.seed);
+    let data = Batcher::new(
+        &src.train,
+        &src.test,
+        spec.normalize.clone(),
+        train_cfg.val_fraction,
+        train_cfg.seed,
+    );
     let dense_table = ParamTable::from_net(&dense)?;
     let dense_bytes = 4 * spec.param_count()? as u64;
-    let dense_preds = batch::predictions(&dense, &src.test, &spec.input, spec.normalize.as_ref(), device);
-    let err_of = |preds: &[u32]| 1.0 - preds.iter().zip(&src.test.y).filter(|(p, y)| p == y).count() as f64 / src.test.len().max(1) as f64;
+    let dense_preds = batch::predictions(
+        &dense,
+        &src.test,
+        &spec.input,
+        spec.normalize.as_ref(),
+        device,
+    );
+    let err_of = |preds: &[u32]| {
+        1.0 - preds
+            .iter()
+            .zip(&src.test.y)
+            .filter(|(p, y)| p == y)
+            .count() as f64
+            / src.test.len().max(1) as f64
+    };
     let test_error_dense = err_of(&dense_preds);
-    say(format!("      dense test error {:.2}%", 100.0 * test_error_dense));
+    say(format!(
+        "      dense test error {:.2}%",
+        100.0 * test_error_dense
+    ));
 
     // 2. Fold batch norm so that only linear/conv weights remain to compress.
     let (fspec, ftable, folded) = fold::fold_batch_norm(&spec, &dense_table)?;
     if folded > 0 {
-        say(format!("      folded {folded} batch-norm layers into their preceding layers"));
+        say(format!(
+            "      folded {folded} batch-norm layers into their preceding layers"
+        ));
     }
     let probe = Net::new(&fspec, device)?;
     let weight_names: Vec<String> = probe.weights().into_iter().map(|(n, _)| n).collect();
@@ -278,7 +334,10 @@ pub fn compress(
     retrain.patience = None;
     retrain.restore_best = false;
     let (pspec, ptable) = if resume && pruned_dir.join(io::WEIGHTS_FILE).is_file() {
-        say(format!("[2/4] pruning: resuming from {}", pruned_dir.display()));
+        say(format!(
+            "[2/4] pruning: resuming from {}",
+            pruned_dir.display()
+        ));
         let (s, n) = io::load_model(&pruned_dir, device)?;
         (s, ParamTable::from_net(&n)?)
     } else {
@@ -292,7 +351,14 @@ pub fn compress(
         for round in 1..=cfg.rounds.max(1) {
             for name in &weight_names {
                 let p = table.get_mut(name).expect("weight in table");
-                let m = prune::round_mask(&p.data, masks.get(name).map(|(_, m)| m), cfg.target(name), stds[name], round, cfg.rounds.max(1));
+                let m = prune::round_mask(
+                    &p.data,
+                    masks.get(name).map(|(_, m)| m),
+                    cfg.target(name),
+                    stds[name],
+                    round,
+                    cfg.rounds.max(1),
+                );
                 for (v, k) in p.data.iter_mut().zip(&m) {
                     if !k {
                         *v = 0.0;
@@ -301,7 +367,10 @@ pub fn compress(
                 masks.insert(name.clone(), (p.shape.clone(), m));
             }
             rescale_dropout(&fspec, &mut pspec, &masks);
-            let kept: usize = masks.values().map(|(_, m)| m.iter().filter(|k| **k).count()).sum();
+            let kept: usize = masks
+                .values()
+                .map(|(_, m)| m.iter().filter(|k| **k).count())
+                .sum();
             let total: usize = masks.values().map(|(_, m)| m.len()).sum();
             say(format!(
                 "[2/4] pruning round {round}/{}: {:.1}% of weights kept; retraining {} epochs at lr {:.2e}",
@@ -316,7 +385,16 @@ pub fn compress(
                 let net = hooks.apply(net);
                 let mut r = retrain.clone();
                 r.seed = train_cfg.seed.wrapping_add(100 + round as u64);
-                let o = train::train(net, &r, &data, Targets::Labels, &train_dev, None::<&RunDir>, &mut hooks, quiet)?;
+                let o = train::train(
+                    net,
+                    &r,
+                    &data,
+                    Targets::Labels,
+                    &train_dev,
+                    None::<&RunDir>,
+                    &mut hooks,
+                    quiet,
+                )?;
                 table = ParamTable::from_net(&o.net.valid())?;
             }
         }
@@ -325,8 +403,17 @@ pub fn compress(
     };
     let masks = masks_from_nonzero(&ptable, &weight_names);
     let pruned_net = net_from(&pspec, &ptable, device)?;
-    let test_error_pruned = err_of(&batch::predictions(&pruned_net, &src.test, &pspec.input, pspec.normalize.as_ref(), device));
-    say(format!("      pruned test error {:.2}%", 100.0 * test_error_pruned));
+    let test_error_pruned = err_of(&batch::predictions(
+        &pruned_net,
+        &src.test,
+        &pspec.input,
+        pspec.normalize.as_ref(),
+        device,
+    ));
+    say(format!(
+        "      pruned test error {:.2}%",
+        100.0 * test_error_pruned
+    ));
 
     // 4. Weight sharing: k-means per layer, then fine-tune the centroids.
     let mut quant: BTreeMap<String, (Vec<usize>, Quantized)> = BTreeMap::new();
@@ -350,7 +437,16 @@ pub fn compress(
         r.lr = train_cfg.lr * cfg.finetune_lr_scale;
         r.epochs = cfg.finetune_epochs;
         r.seed = train_cfg.seed.wrapping_add(200);
-        let o = train::train(net, &r, &data, Targets::Labels, &train_dev, None::<&RunDir>, &mut hooks, quiet)?;
+        let o = train::train(
+            net,
+            &r,
+            &data,
+            Targets::Labels,
+            &train_dev,
+            None::<&RunDir>,
+            &mut hooks,
+            quiet,
+        )?;
         for (name, cb) in hooks.codebooks() {
             if let Some((_, q)) = quant.get_mut(&name) {
                 q.codebook = cb;
@@ -362,7 +458,13 @@ pub fn compress(
         qtable.get_mut(name).expect("weight in table").data = q.values();
     }
     let tuned = net_from(&pspec, &qtable, device)?;
-    let tuned_preds = batch::predictions(&tuned, &src.test, &pspec.input, pspec.normalize.as_ref(), device);
+    let tuned_preds = batch::predictions(
+        &tuned,
+        &src.test,
+        &pspec.input,
+        pspec.normalize.as_ref(),
+        device,
+    );
 
     // 5. Encode, then evaluate the file itself.
     let shrk_path = out.join("model.shrk");
@@ -370,11 +472,24 @@ pub fn compress(
     let size = encode::write_shrk(&shrk_path, &model)?;
     let file_bytes = std::fs::metadata(&shrk_path)?.len();
     if file_bytes != size.total_bytes {
-        bail!("internal: size report {} != file size {file_bytes}", size.total_bytes);
+        bail!(
+            "internal: size report {} != file size {file_bytes}",
+            size.total_bytes
+        );
     }
-    say(format!("[4/4] wrote {} ({} bytes); evaluating the file", shrk_path.display(), file_bytes));
+    say(format!(
+        "[4/4] wrote {} ({} bytes); evaluating the file",
+        shrk_path.display(),
+        file_bytes
+    ));
     let (sspec, snet) = encode::load_shrk(&shrk_path, device)?;
-    let shrk_preds = batch::predictions(&snet, &src.test, &sspec.input, sspec.normalize.as_ref(), device);
+    let shrk_preds = batch::predictions(
+        &snet,
+        &src.test,
+        &sspec.input,
+        sspec.normalize.as_ref(),
+        device,
+    );
     let test_error_shrk = err_of(&shrk_preds);
 
     let layers: Vec<LayerRow> = size
@@ -395,8 +510,18 @@ pub fn compress(
             compressed: t.compressed,
         })
         .collect();
-    let kept: u64 = size.tensors.iter().filter(|t| t.compressed).map(|t| t.kept).sum();
-    let total_w: u64 = size.tensors.iter().filter(|t| t.compressed).map(|t| t.numel).sum();
+    let kept: u64 = size
+        .tensors
+        .iter()
+        .filter(|t| t.compressed)
+        .map(|t| t.kept)
+        .sum();
+    let total_w: u64 = size
+        .tensors
+        .iter()
+        .filter(|t| t.compressed)
+        .map(|t| t.numel)
+        .sum();
     let dense_file = ParamTable::to_safetensors(&dense_table)?;
     let pq = qtable.to_safetensors()?;
     let report = CompressReport {
@@ -421,7 +546,10 @@ pub fn compress(
         seconds: started.elapsed().as_secs_f64(),
         config: cfg.clone(),
     };
-    io::write_atomic(&out.join("report.json"), serde_json::to_string_pretty(&report)?.as_bytes())?;
+    io::write_atomic(
+        &out.join("report.json"),
+        serde_json::to_string_pretty(&report)?.as_bytes(),
+    )?;
     std::fs::write(out.join("report.txt"), render_table(&report))?;
     Ok(report)
 }
@@ -431,7 +559,16 @@ pub fn render_table(r: &CompressReport) -> String {
     let mut s = String::new();
     s.push_str(&format!(
         "{:<22} {:>8} {:>7} {:>8} {:>8} {:>8} {:>8} {:>9} {:>9} {:>7}\n",
-        "tensor", "#w", "kept%", "wbits", "wbits+H", "ibits", "ibits+H", "bytes P+Q", "bytes", "ratio"
+        "tensor",
+        "#w",
+        "kept%",
+        "wbits",
+        "wbits+H",
+        "ibits",
+        "ibits+H",
+        "bytes P+Q",
+        "bytes",
+        "ratio"
     ));
     for l in &r.layers {
         if l.compressed {
@@ -455,7 +592,10 @@ pub fn render_table(r: &CompressReport) -> String {
             ));
         }
     }
-    s.push_str(&format!("{:<22} {:>90}\n", "header (spec, meta, framing)", r.header_bytes));
+    s.push_str(&format!(
+        "{:<22} {:>90}\n",
+        "header (spec, meta, framing)", r.header_bytes
+    ));
     let sum: u64 = r.layers.iter().map(|l| l.bytes).sum::<u64>() + r.header_bytes;
     s.push_str(&format!(
         "total: {} bytes on disk (rows + header = {}), {} bytes as float32 -> {:.1}x smaller; {:.1}% of weights kept\n",
@@ -478,6 +618,8 @@ pub fn render_table(r: &CompressReport) -> String {
         r.zstd_pruned_quantized_bytes,
         r.dense_bytes as f64 / r.zstd_pruned_quantized_bytes as f64
     ));
-    s.push_str("biases and any unfolded normalisation parameters are stored as float32 (not quantized).\n");
+    s.push_str(
+        "biases and any unfolded normalisation parameters are stored as float32 (not quantized).\n",
+    );
     s
 }

@@ -28,8 +28,11 @@ impl ParamTable {
         let mut store = SafetensorsStore::from_bytes(None)
             .skip_enum_variants(true)
             .with_to_adapter(BurnToPyTorchAdapter);
-        net.save_into(&mut store).map_err(|e| anyhow!("cannot read parameters: {e}"))?;
-        let bytes = store.get_bytes().map_err(|e| anyhow!("cannot read parameters: {e}"))?;
+        net.save_into(&mut store)
+            .map_err(|e| anyhow!("cannot read parameters: {e}"))?;
+        let bytes = store
+            .get_bytes()
+            .map_err(|e| anyhow!("cannot read parameters: {e}"))?;
         let st = safetensors::SafeTensors::deserialize(&bytes).map_err(|e| anyhow!("{e}"))?;
         let mut params = Vec::new();
         for (name, view) in st.tensors() {
@@ -60,7 +63,9 @@ impl ParamTable {
             .with_from_adapter(PyTorchToBurnAdapter)
             .allow_partial(true)
             .validate(true);
-        let r = net.load_from(&mut store).map_err(|e| anyhow!("cannot load parameters: {e}"))?;
+        let r = net
+            .load_from(&mut store)
+            .map_err(|e| anyhow!("cannot load parameters: {e}"))?;
         if let Some(e) = r.errors.first() {
             bail!("cannot load parameters: {e:?}");
         }

@@ -58,7 +58,14 @@ pub fn prune_to_keep(w: &[f32], keep: f64) -> Mask {
 
 /// The mask for round `round` of `rounds` (1-based): the target is approached linearly,
 /// and a weight once pruned stays pruned.
-pub fn round_mask(w: &[f32], prev: Option<&Mask>, target: PruneTarget, std: f64, round: usize, rounds: usize) -> Mask {
+pub fn round_mask(
+    w: &[f32],
+    prev: Option<&Mask>,
+    target: PruneTarget,
+    std: f64,
+    round: usize,
+    rounds: usize,
+) -> Mask {
     let f = round as f64 / rounds.max(1) as f64;
     let fresh = match target {
         PruneTarget::Quality(q) => prune_by_std(w, q * f, std),
@@ -99,7 +106,11 @@ pub struct MaskHooks {
 
 impl MaskHooks {
     /// Masks by weight name (PyTorch layout) for the weights of `net`, on `device`.
-    pub fn new(net: &Net, masks: &BTreeMap<String, (Vec<usize>, Mask)>, device: &Device) -> MaskHooks {
+    pub fn new(
+        net: &Net,
+        masks: &BTreeMap<String, (Vec<usize>, Mask)>,
+        device: &Device,
+    ) -> MaskHooks {
         let mut by_id = HashMap::new();
         for (path, w) in net.weights() {
             if let Some((shape, m)) = masks.get(&path) {
@@ -185,7 +196,9 @@ mod tests {
 
     #[test]
     fn rounds_are_monotone() {
-        let w: Vec<f32> = (0..100).map(|i| ((i * 37 % 100) as f32 - 50.0) / 10.0).collect();
+        let w: Vec<f32> = (0..100)
+            .map(|i| ((i * 37 % 100) as f32 - 50.0) / 10.0)
+            .collect();
         let s = std_dev(&w);
         let mut prev: Option<Mask> = None;
         let mut kept_before = w.len();
@@ -194,7 +207,10 @@ mod tests {
             let kept = m.iter().filter(|k| **k).count();
             assert!(kept <= kept_before);
             if let Some(p) = &prev {
-                assert!(m.iter().zip(p).all(|(a, b)| !*a || *b), "a pruned weight came back");
+                assert!(
+                    m.iter().zip(p).all(|(a, b)| !*a || *b),
+                    "a pruned weight came back"
+                );
             }
             kept_before = kept;
             prev = Some(m);

@@ -61,7 +61,9 @@ pub fn init_centroids(values: &[f32], k: usize, init: CentroidInit, seed: u64) -
             if k == 1 {
                 return vec![(lo + hi) / 2.0];
             }
-            (0..k).map(|i| lo + (hi - lo) * i as f32 / (k - 1) as f32).collect()
+            (0..k)
+                .map(|i| lo + (hi - lo) * i as f32 / (k - 1) as f32)
+                .collect()
         }
         CentroidInit::Density => (0..k)
             .map(|i| {
@@ -72,7 +74,10 @@ pub fn init_centroids(values: &[f32], k: usize, init: CentroidInit, seed: u64) -
             .collect(),
         CentroidInit::Forgy => {
             let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
-            let mut c: Vec<f32> = values.choose_multiple(&mut rng, k.min(values.len())).copied().collect();
+            let mut c: Vec<f32> = values
+                .choose_multiple(&mut rng, k.min(values.len()))
+                .copied()
+                .collect();
             c.sort_by(f32::total_cmp);
             c
         }
@@ -84,9 +89,7 @@ fn nearest(centroids: &[f32], v: f32) -> usize {
     let i = centroids.partition_point(|&c| c < v);
     if i == 0 {
         0
-    } else if i == centroids.len() {
-        i - 1
-    } else if (v - centroids[i - 1]).abs() <= (centroids[i] - v).abs() {
+    } else if i == centroids.len() || (v - centroids[i - 1]).abs() <= (centroids[i] - v).abs() {
         i - 1
     } else {
         i
@@ -126,14 +129,32 @@ pub fn kmeans_1d(values: &[f32], mut centroids: Vec<f32>, max_iter: usize) -> (V
 }
 
 /// Quantize one layer: k-means over the kept weights.
-pub fn quantize_layer(w: &[f32], mask: &[bool], bits: u8, init: CentroidInit, seed: u64) -> Quantized {
-    let kept: Vec<f32> = w.iter().zip(mask).filter(|(_, m)| **m).map(|(v, _)| *v).collect();
+pub fn quantize_layer(
+    w: &[f32],
+    mask: &[bool],
+    bits: u8,
+    init: CentroidInit,
+    seed: u64,
+) -> Quantized {
+    let kept: Vec<f32> = w
+        .iter()
+        .zip(mask)
+        .filter(|(_, m)| **m)
+        .map(|(v, _)| *v)
+        .collect();
     let k = 1usize << bits;
     let init_c = init_centroids(&kept, k, init, seed);
     let (codebook, clusters) = kmeans_1d(&kept, init_c, 100);
     let mut it = clusters.into_iter();
-    let assign = mask.iter().map(|&m| if m { it.next() } else { None }).collect();
-    Quantized { bits, codebook, assign }
+    let assign = mask
+        .iter()
+        .map(|&m| if m { it.next() } else { None })
+        .collect();
+    Quantized {
+        bits,
+        codebook,
+        assign,
+    }
 }
 
 /// Training hooks for centroid fine-tuning: the weight gradients are summed per cluster
@@ -154,10 +175,17 @@ struct SharedLayer {
 }
 
 impl ShareHooks {
-    pub fn new(net: &Net, q: &BTreeMap<String, (Vec<usize>, Quantized)>, momentum: f64, device: &Device) -> ShareHooks {
+    pub fn new(
+        net: &Net,
+        q: &BTreeMap<String, (Vec<usize>, Quantized)>,
+        momentum: f64,
+        device: &Device,
+    ) -> ShareHooks {
         let mut layers = HashMap::new();
         for (path, w) in net.weights() {
-            let Some((shape, qz)) = q.get(&path) else { continue };
+            let Some((shape, qz)) = q.get(&path) else {
+                continue;
+            };
             let torch: Vec<u16> = qz.assign.iter().map(|a| a.unwrap_or(u16::MAX)).collect();
             let (id, dims) = match w {
                 WeightRef::W2(p) => (p.id, p.val().dims().to_vec()),
@@ -183,7 +211,10 @@ impl ShareHooks {
 
     /// The fine-tuned codebooks by weight name.
     pub fn codebooks(&self) -> BTreeMap<String, Vec<f32>> {
-        self.layers.values().map(|l| (l.name.clone(), l.codebook.clone())).collect()
+        self.layers
+            .values()
+            .map(|l| (l.name.clone(), l.codebook.clone()))
+            .collect()
     }
 
     /// Set every shared weight of `net` from its codebook.
@@ -195,7 +226,13 @@ impl ShareHooks {
 fn tied_values(l: &SharedLayer) -> Vec<f32> {
     l.assign
         .iter()
-        .map(|&a| if a == u16::MAX { 0.0 } else { l.codebook[a as usize] })
+        .map(|&a| {
+            if a == u16::MAX {
+                0.0
+            } else {
+                l.codebook[a as usize]
+            }
+        })
         .collect()
 }
 
@@ -223,11 +260,17 @@ impl TrainHooks for ShareHooks {
                 WeightRef::W2(p) => p.id,
                 WeightRef::W4(p) => p.id,
             };
-            let Some(l) = self.layers.get_mut(&id) else { continue };
+            let Some(l) = self.layers.get_mut(&id) else {
+                continue;
+            };
             // The optimiser must not move tied weights on its own: take their gradient.
             let g: Option<Vec<f32>> = match w {
-                WeightRef::W2(_) => grads.remove::<2>(id).map(|g| g.into_data().try_into_vec_as::<f32>().unwrap_or_default()),
-                WeightRef::W4(_) => grads.remove::<4>(id).map(|g| g.into_data().try_into_vec_as::<f32>().unwrap_or_default()),
+                WeightRef::W2(_) => grads
+                    .remove::<2>(id)
+                    .map(|g| g.into_data().try_into_vec_as::<f32>().unwrap_or_default()),
+                WeightRef::W4(_) => grads
+                    .remove::<4>(id)
+                    .map(|g| g.into_data().try_into_vec_as::<f32>().unwrap_or_default()),
             };
             let Some(g) = g else { continue };
             // dL/dC_k = Σ_{i: assign_i = k} dL/dW_i  (Deep Compression eq. 3)
@@ -237,9 +280,9 @@ impl TrainHooks for ShareHooks {
                     gc[a as usize] += gi as f64;
                 }
             }
-            for k in 0..l.codebook.len() {
-                l.velocity[k] = self.momentum * l.velocity[k] + gc[k];
-                l.codebook[k] -= (lr * l.velocity[k]) as f32;
+            for ((c, v), g) in l.codebook.iter_mut().zip(&mut l.velocity).zip(&gc) {
+                *v = self.momentum * *v + g;
+                *c -= (lr * *v) as f32;
             }
         }
     }
@@ -257,13 +300,20 @@ mod tests {
     fn linear_init_spans_the_range() {
         let c = init_centroids(&[-1.0, 0.0, 0.5, 3.0], 4, CentroidInit::Linear, 0);
         let want = [-1.0f32, 1.0 / 3.0, 5.0 / 3.0, 3.0];
-        assert!(c.iter().zip(want).all(|(a, b)| (a - b).abs() < 1e-6), "{c:?}");
+        assert!(
+            c.iter().zip(want).all(|(a, b)| (a - b).abs() < 1e-6),
+            "{c:?}"
+        );
     }
 
     #[test]
     fn kmeans_separates_clear_clusters() {
         let v = [0.0, 0.1, -0.1, 5.0, 5.1, 4.9, -3.0, -3.1];
-        for init in [CentroidInit::Linear, CentroidInit::Density, CentroidInit::Forgy] {
+        for init in [
+            CentroidInit::Linear,
+            CentroidInit::Density,
+            CentroidInit::Forgy,
+        ] {
             let c = init_centroids(&v, 3, init, 1);
             let (c, a) = kmeans_1d(&v, c, 50);
             assert_eq!(a[0], a[1]);

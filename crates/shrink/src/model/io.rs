@@ -34,27 +34,37 @@ pub fn read_spec_file(path: &Path) -> Result<SpecFile> {
 
 /// Parse spec text that may carry a `[train]` table.
 pub fn parse_spec_text(text: &str) -> Result<SpecFile> {
-    let mut value: toml::Table = text.parse().map_err(|e: toml::de::Error| anyhow::anyhow!("not valid TOML: {}", e.message()))?;
+    let mut value: toml::Table = text
+        .parse()
+        .map_err(|e: toml::de::Error| anyhow::anyhow!("not valid TOML: {}", e.message()))?;
     let train = value.remove("train");
     let compress = value.remove("compress");
     let spec: ModelSpec = toml::Value::Table(value)
         .try_into()
         .map_err(|e: toml::de::Error| anyhow::anyhow!("{}", e.message()))?;
     spec.infer()?;
-    Ok(SpecFile { spec, train, compress })
+    Ok(SpecFile {
+        spec,
+        train,
+        compress,
+    })
 }
 
 /// Write `bytes` to `path` through a temporary file and a rename.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let tmp = tmp_name(path);
     std::fs::write(&tmp, bytes).with_context(|| format!("cannot write {}", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("cannot rename into {}", path.display()))?;
+    std::fs::rename(&tmp, path)
+        .with_context(|| format!("cannot rename into {}", path.display()))?;
     Ok(())
 }
 
 /// `dir/.name.tmp` for `dir/name`.
 pub fn tmp_name(path: &Path) -> PathBuf {
-    let name = path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_default();
     path.with_file_name(format!(".{name}.tmp"))
 }
 
@@ -122,7 +132,10 @@ pub fn save_model(dir: &Path, spec: &ModelSpec, net: &Net) -> Result<()> {
 /// Load a model directory onto `device`.
 pub fn load_model(dir: &Path, device: &Device) -> Result<(ModelSpec, Net)> {
     if !dir.is_dir() {
-        bail!("{}: not a model directory (expected spec.toml and model.safetensors)", dir.display());
+        bail!(
+            "{}: not a model directory (expected spec.toml and model.safetensors)",
+            dir.display()
+        );
     }
     let spec = read_spec_file(&dir.join(SPEC_FILE))?.spec;
     let mut net = Net::new(&spec, device)?;

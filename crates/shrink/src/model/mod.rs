@@ -50,7 +50,11 @@ impl Feat {
         }
     }
     /// Apply an elementwise function whatever the rank.
-    fn map(self, f2: impl FnOnce(Tensor<2>) -> Tensor<2>, f4: impl FnOnce(Tensor<4>) -> Tensor<4>) -> Feat {
+    fn map(
+        self,
+        f2: impl FnOnce(Tensor<2>) -> Tensor<2>,
+        f4: impl FnOnce(Tensor<4>) -> Tensor<4>,
+    ) -> Feat {
         match self {
             Feat::Flat(t) => Feat::Flat(f2(t)),
             Feat::Image(t) => Feat::Image(f4(t)),
@@ -77,11 +81,22 @@ impl Feat {
 pub enum Op {
     Flatten,
     GlobalAvgPool,
-    MaxPool { kernel: usize, stride: usize, padding: usize },
-    AvgPool { kernel: usize, stride: usize, padding: usize },
+    MaxPool {
+        kernel: usize,
+        stride: usize,
+        padding: usize,
+    },
+    AvgPool {
+        kernel: usize,
+        stride: usize,
+        padding: usize,
+    },
     Relu,
     LeakyRelu(f64),
-    Rrelu { lower: f64, upper: f64 },
+    Rrelu {
+        lower: f64,
+        upper: f64,
+    },
     Elu(f64),
     Sigmoid,
     Tanh,
@@ -164,11 +179,18 @@ fn initializer(init: Init) -> Initializer {
             gain: std::f64::consts::SQRT_2,
             fan_out_only: false,
         },
-        Init::SmallNormal => Initializer::Normal { mean: 0.0, std: 0.01 },
+        Init::SmallNormal => Initializer::Normal {
+            mean: 0.0,
+            std: 0.01,
+        },
     }
 }
 
-fn zero_bias(bias: Option<Param<Tensor<1>>>, n: usize, device: &Device) -> Option<Param<Tensor<1>>> {
+fn zero_bias(
+    bias: Option<Param<Tensor<1>>>,
+    n: usize,
+    device: &Device,
+) -> Option<Param<Tensor<1>>> {
     bias.map(|_| Param::from_tensor(Tensor::zeros([n], device)))
 }
 
@@ -249,8 +271,12 @@ fn collect_weights<'a>(blocks: &'a [Block], prefix: &str, out: &mut Vec<(String,
             Block::Highway(h) => {
                 collect_weights(&h.body, &format!("{path}.body"), out);
                 match &h.gate {
-                    Gate::Linear(l) => out.push((format!("{path}.gate.weight"), WeightRef::W2(&l.weight))),
-                    Gate::Conv(c) => out.push((format!("{path}.gate.weight"), WeightRef::W4(&c.weight))),
+                    Gate::Linear(l) => {
+                        out.push((format!("{path}.gate.weight"), WeightRef::W2(&l.weight)))
+                    }
+                    Gate::Conv(c) => {
+                        out.push((format!("{path}.gate.weight"), WeightRef::W4(&c.weight)))
+                    }
                 }
             }
             Block::Inception(inc) => {
@@ -311,7 +337,9 @@ fn build_layer(layer: &Layer, input: &[usize], device: &Device) -> (Block, Vec<u
         } => {
             let mut c = Conv2dConfig::new([input[0], *out], [*kernel, *kernel])
                 .with_stride([*stride, *stride])
-                .with_padding(PaddingConfig2d::Explicit(*padding, *padding, *padding, *padding))
+                .with_padding(PaddingConfig2d::Explicit(
+                    *padding, *padding, *padding, *padding,
+                ))
                 .with_dilation([*dilation, *dilation])
                 .with_bias(*bias)
                 .with_initializer(initializer(*init))
@@ -360,7 +388,9 @@ fn build_layer(layer: &Layer, input: &[usize], device: &Device) -> (Block, Vec<u
                 padding: *padding,
             },
         }),
-        Layer::GlobalAvgPool => Block::Op(Stateless { op: Op::GlobalAvgPool }),
+        Layer::GlobalAvgPool => Block::Op(Stateless {
+            op: Op::GlobalAvgPool,
+        }),
         Layer::Flatten => Block::Op(Stateless { op: Op::Flatten }),
         Layer::Dropout { p } => Block::Dropout(DropoutConfig::new(*p).init()),
         Layer::BatchNorm { eps, momentum } => Block::BatchNorm(
@@ -375,7 +405,9 @@ fn build_layer(layer: &Layer, input: &[usize], device: &Device) -> (Block, Vec<u
                 .init(device),
         }),
         Layer::Relu => Block::Op(Stateless { op: Op::Relu }),
-        Layer::LeakyRelu { slope } => Block::Op(Stateless { op: Op::LeakyRelu(*slope) }),
+        Layer::LeakyRelu { slope } => Block::Op(Stateless {
+            op: Op::LeakyRelu(*slope),
+        }),
         Layer::Prelu { init } => Block::Prelu(
             PReluConfig::new()
                 .with_num_parameters(input[0])
@@ -388,10 +420,14 @@ fn build_layer(layer: &Layer, input: &[usize], device: &Device) -> (Block, Vec<u
                 upper: *upper,
             },
         }),
-        Layer::Elu { alpha } => Block::Op(Stateless { op: Op::Elu(*alpha) }),
+        Layer::Elu { alpha } => Block::Op(Stateless {
+            op: Op::Elu(*alpha),
+        }),
         Layer::Sigmoid => Block::Op(Stateless { op: Op::Sigmoid }),
         Layer::Tanh => Block::Op(Stateless { op: Op::Tanh }),
-        Layer::Maxout { pieces } => Block::Op(Stateless { op: Op::Maxout(*pieces) }),
+        Layer::Maxout { pieces } => Block::Op(Stateless {
+            op: Op::Maxout(*pieces),
+        }),
         Layer::Residual { body, shortcut } => Block::Residual(Residual {
             body: build_list(body, input, device),
             shortcut: build_list(shortcut, input, device),
@@ -418,7 +454,10 @@ fn build_layer(layer: &Layer, input: &[usize], device: &Device) -> (Block, Vec<u
             })
         }
         Layer::Inception { branches } => Block::Inception(Inception {
-            branches: branches.iter().map(|b| build_list(b, input, device)).collect(),
+            branches: branches
+                .iter()
+                .map(|b| build_list(b, input, device))
+                .collect(),
         }),
     };
     (block, out_shape)
@@ -462,12 +501,16 @@ impl Block {
                 let body = run_list(&h.body, x.clone(), None);
                 match (x, body) {
                     (Feat::Flat(x), Feat::Flat(b)) => {
-                        let Gate::Linear(g) = &h.gate else { unreachable!() };
+                        let Gate::Linear(g) = &h.gate else {
+                            unreachable!()
+                        };
                         let t = activation::sigmoid(g.forward(x.clone()));
                         Feat::Flat(t.clone() * b + (t.neg() + 1.0) * x)
                     }
                     (Feat::Image(x), Feat::Image(b)) => {
-                        let Gate::Conv(g) = &h.gate else { unreachable!() };
+                        let Gate::Conv(g) = &h.gate else {
+                            unreachable!()
+                        };
                         let t = activation::sigmoid(g.forward(x.clone()));
                         Feat::Image(t.clone() * b + (t.neg() + 1.0) * x)
                     }
@@ -518,7 +561,10 @@ impl Op {
                     .with_padding([*padding, *padding]),
             )),
             Op::Relu => x.map(activation::relu, activation::relu),
-            Op::LeakyRelu(s) => x.map(|t| activation::leaky_relu(t, *s), |t| activation::leaky_relu(t, *s)),
+            Op::LeakyRelu(s) => x.map(
+                |t| activation::leaky_relu(t, *s),
+                |t| activation::leaky_relu(t, *s),
+            ),
             Op::Elu(a) => x.map(|t| activation::elu(t, *a), |t| activation::elu(t, *a)),
             Op::Sigmoid => x.map(activation::sigmoid, activation::sigmoid),
             Op::Tanh => x.map(activation::tanh, activation::tanh),
@@ -533,7 +579,12 @@ impl Op {
                 }
                 Feat::Image(t) => {
                     let [b, c, h, w] = t.dims();
-                    Feat::Image(t.reshape([b, c / p, *p, h * w]).max_dim(2).reshape([b, c / p, h, w]))
+                    Feat::Image(t.reshape([b, c / p, *p, h * w]).max_dim(2).reshape([
+                        b,
+                        c / p,
+                        h,
+                        w,
+                    ]))
                 }
             },
         }
@@ -552,7 +603,12 @@ fn rrelu<const D: usize>(t: Tensor<D>, lower: f64, upper: f64) -> Tensor<D> {
 }
 
 /// Max pooling that also returns the switches (argmax positions), for the deconvnet.
-pub fn max_pool_with_switches(x: Tensor<4>, kernel: usize, stride: usize, padding: usize) -> (Tensor<4>, Tensor<4, Int>) {
+pub fn max_pool_with_switches(
+    x: Tensor<4>,
+    kernel: usize,
+    stride: usize,
+    padding: usize,
+) -> (Tensor<4>, Tensor<4, Int>) {
     max_pool2d_with_indices(
         x,
         MaxPoolOptions::new([kernel, kernel])

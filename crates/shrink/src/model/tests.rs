@@ -74,7 +74,11 @@ fn spec() -> ModelSpec {
 }
 
 fn input(n: usize, device: &Device) -> Feat {
-    Feat::Image(Tensor::random([n, 3, 12, 12], Distribution::Normal(0.0, 1.0), device))
+    Feat::Image(Tensor::random(
+        [n, 3, 12, 12],
+        Distribution::Normal(0.0, 1.0),
+        device,
+    ))
 }
 
 #[test]
@@ -109,8 +113,14 @@ fn training_mode_backpropagates_through_every_layer() {
     let grads = loss.backward();
     for (path, w) in net.weights() {
         let g = match w {
-            WeightRef::W2(p) => p.val().grad(&grads).map(|g| g.abs().sum().into_scalar::<f32>()),
-            WeightRef::W4(p) => p.val().grad(&grads).map(|g| g.abs().sum().into_scalar::<f32>()),
+            WeightRef::W2(p) => p
+                .val()
+                .grad(&grads)
+                .map(|g| g.abs().sum().into_scalar::<f32>()),
+            WeightRef::W4(p) => p
+                .val()
+                .grad(&grads)
+                .map(|g| g.abs().sum().into_scalar::<f32>()),
         };
         assert!(g.is_some_and(|v| v > 0.0), "no gradient reaches {path}");
     }
@@ -138,13 +148,21 @@ fn weights_round_trip_and_import_under_pytorch_names() {
     let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
     let lin = st.tensor("layers.13.weight").unwrap();
     assert_eq!(lin.shape(), &[12, 4]);
-    assert!(st.tensor("layers.1.weight").is_ok(), "batch norm gamma is saved as weight");
+    assert!(
+        st.tensor("layers.1.weight").is_ok(),
+        "batch norm gamma is saved as weight"
+    );
 
     // Strip the "layers." prefix, as an nn.Sequential state_dict would have it.
     let names: Vec<String> = st.names().into_iter().map(|s| s.to_string()).collect();
     let views: Vec<(String, safetensors::tensor::TensorView)> = names
         .iter()
-        .map(|n| (n.trim_start_matches("layers.").to_string(), st.tensor(n).unwrap()))
+        .map(|n| {
+            (
+                n.trim_start_matches("layers.").to_string(),
+                st.tensor(n).unwrap(),
+            )
+        })
         .collect();
     let torch_path = tmp.path().join("torch.safetensors");
     safetensors::serialize_to_file(views, None, &torch_path).unwrap();
@@ -163,4 +181,3 @@ fn loading_mismatched_weights_is_an_error() {
     let mut net = Net::new(&b, &dev).unwrap();
     assert!(load_weights(&mut net, &path, None).is_err());
 }
-

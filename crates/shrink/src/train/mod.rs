@@ -166,11 +166,13 @@ pub fn train(
     let mut metrics: Vec<EpochMetrics> = Vec::new();
 
     if let Some(run) = run {
-        std::fs::create_dir_all(&run.dir).with_context(|| format!("cannot create {}", run.dir.display()))?;
+        std::fs::create_dir_all(&run.dir)
+            .with_context(|| format!("cannot create {}", run.dir.display()))?;
         let ckpt = run.ckpt();
         if run.resume && ckpt.join("state.json").is_file() {
-            let state: CheckpointState = serde_json::from_slice(&std::fs::read(ckpt.join("state.json"))?)
-                .with_context(|| format!("{}: corrupt checkpoint state", ckpt.display()))?;
+            let state: CheckpointState =
+                serde_json::from_slice(&std::fs::read(ckpt.join("state.json"))?)
+                    .with_context(|| format!("{}: corrupt checkpoint state", ckpt.display()))?;
             if state.config.seed != cfg.seed || state.config.batch_size != cfg.batch_size {
                 bail!(
                     "{}: the checkpoint was made with seed {} and batch size {}, not {} and {}; resume with the same settings",
@@ -181,12 +183,12 @@ pub fn train(
                     cfg.batch_size
                 );
             }
-            net = net
-                .try_load_file(ckpt.join("model.bpk"))
-                .map_err(|e| anyhow::anyhow!("{}: cannot load checkpointed model: {e:?}", ckpt.display()))?;
-            optim = optim
-                .load(ckpt.join("optim.bpk"))
-                .map_err(|e| anyhow::anyhow!("{}: cannot load optimiser state: {e:?}", ckpt.display()))?;
+            net = net.try_load_file(ckpt.join("model.bpk")).map_err(|e| {
+                anyhow::anyhow!("{}: cannot load checkpointed model: {e:?}", ckpt.display())
+            })?;
+            optim = optim.load(ckpt.join("optim.bpk")).map_err(|e| {
+                anyhow::anyhow!("{}: cannot load optimiser state: {e:?}", ckpt.display())
+            })?;
             start_epoch = state.epoch;
             best_val = state.best_val;
             best_epoch = state.best_epoch;
@@ -200,7 +202,10 @@ pub fn train(
             }
         } else if run.resume {
             if !quiet {
-                eprintln!("no checkpoint in {}, starting from scratch", run.dir.display());
+                eprintln!(
+                    "no checkpoint in {}, starting from scratch",
+                    run.dir.display()
+                );
             }
         } else {
             // A fresh run: drop stale metrics from an older run in the same directory.
@@ -234,13 +239,18 @@ pub fn train(
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(epoch_seed);
         let order = shrink_data::shuffled_indices(n, epoch_seed);
         let t0 = Instant::now();
-        let bar = progress::bar(n as u64, &format!("epoch {}/{}", epoch + 1, cfg.epochs), quiet);
+        let bar = progress::bar(
+            n as u64,
+            &format!("epoch {}/{}", epoch + 1, cfg.epochs),
+            quiet,
+        );
         let (mut loss_sum, mut correct, mut seen) = (0.0f64, 0usize, 0usize);
         let mut lr = cfg.lr;
         for (bi, chunk) in order.chunks(cfg.batch_size).enumerate() {
             let step = epoch * steps_per_epoch + bi;
             lr = cfg.lr_at(step, total_steps, steps_per_epoch);
-            let prepared = data.train_batch(chunk, &targets, cfg.augment.as_ref(), &mut rng, device);
+            let prepared =
+                data.train_batch(chunk, &targets, cfg.augment.as_ref(), &mut rng, device);
             let logits = net.forward(prepared.x.clone());
             let mut l = loss(cfg.loss, logits.clone(), &prepared, device);
             if cfg.l1 > 0.0 {
@@ -282,7 +292,9 @@ pub fn train(
         bar.finish_and_clear();
         let secs = t0.elapsed().as_secs_f64();
         let valid = net.valid();
-        let val_accuracy = data.has_val().then(|| data.accuracy(&valid, crate::batch::Split::Val, device));
+        let val_accuracy = data
+            .has_val()
+            .then(|| data.accuracy(&valid, crate::batch::Split::Val, device));
         let test_accuracy = data.accuracy(&valid, crate::batch::Split::Test, device);
         let m = EpochMetrics {
             epoch: epoch + 1,
@@ -301,7 +313,9 @@ pub fn train(
                 cfg.epochs,
                 m.train_loss,
                 100.0 * m.train_accuracy,
-                m.val_accuracy.map(|v| format!("val {:.2}%  ", 100.0 * v)).unwrap_or_default(),
+                m.val_accuracy
+                    .map(|v| format!("val {:.2}%  ", 100.0 * v))
+                    .unwrap_or_default(),
                 100.0 * m.test_accuracy,
                 m.images_per_second,
                 secs
@@ -331,9 +345,16 @@ pub fn train(
             };
             write_checkpoint(&run.ckpt(), &net, &optim, &state, improved.then_some(&net))?;
         }
-        if run.and_then(|r| r.stop_after).is_some_and(|k| epoch + 1 - start_epoch >= k) && epoch + 1 < cfg.epochs {
+        if run
+            .and_then(|r| r.stop_after)
+            .is_some_and(|k| epoch + 1 - start_epoch >= k)
+            && epoch + 1 < cfg.epochs
+        {
             if !quiet {
-                eprintln!("stopping after epoch {} as asked; continue with --resume", epoch + 1);
+                eprintln!(
+                    "stopping after epoch {} as asked; continue with --resume",
+                    epoch + 1
+                );
             }
             break;
         }
@@ -382,9 +403,9 @@ fn read_metrics(path: &Path) -> Result<Vec<EpochMetrics>> {
         if line.trim().is_empty() {
             continue;
         }
-        out.push(
-            serde_json::from_str(line).with_context(|| format!("{}: line {} is not a metrics record", path.display(), i + 1))?,
-        );
+        out.push(serde_json::from_str(line).with_context(|| {
+            format!("{}: line {} is not a metrics record", path.display(), i + 1)
+        })?);
     }
     // A run killed after writing metrics but before its checkpoint replays that epoch:
     // keep the last record of each epoch.
@@ -393,7 +414,13 @@ fn read_metrics(path: &Path) -> Result<Vec<EpochMetrics>> {
 }
 
 /// Write the checkpoint directory atomically: build it under a temporary name, then swap.
-fn write_checkpoint(dir: &Path, net: &Net, optim: &ModuleOptimizer, state: &CheckpointState, best: Option<&Net>) -> Result<()> {
+fn write_checkpoint(
+    dir: &Path,
+    net: &Net,
+    optim: &ModuleOptimizer,
+    state: &CheckpointState,
+    best: Option<&Net>,
+) -> Result<()> {
     let tmp = dir.with_extension("tmp");
     let _ = std::fs::remove_dir_all(&tmp);
     std::fs::create_dir_all(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?;

@@ -11,7 +11,10 @@ pub fn shrink() -> Command {
 }
 
 pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .unwrap()
 }
 
 pub fn run(args: &[&str]) -> Output {
@@ -32,21 +35,34 @@ pub fn stdout_json(out: &Output) -> serde_json::Value {
 /// Asserts the command failed cleanly: non-zero exit, one `error:` line, no panic.
 pub fn assert_clean_failure(out: &Output, needle: &str) {
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success(), "expected failure, got success: {err}");
+    assert!(
+        !out.status.success(),
+        "expected failure, got success: {err}"
+    );
     assert_eq!(out.status.code(), Some(1), "exit code; stderr: {err}");
     let lines: Vec<&str> = err.lines().filter(|l| !l.trim().is_empty()).collect();
     assert_eq!(lines.len(), 1, "expected one error line, got: {err}");
     assert!(lines[0].starts_with("error: "), "{err}");
-    assert!(!err.contains("internal error") && !err.contains("panicked"), "{err}");
-    assert!(lines[0].contains(needle), "error line should mention {needle:?}: {err}");
+    assert!(
+        !err.contains("internal error") && !err.contains("panicked"),
+        "{err}"
+    );
+    assert!(
+        lines[0].contains(needle),
+        "error line should mention {needle:?}: {err}"
+    );
 }
 
 /// Synthetic image classes: class c has a bright 3×3 blob at a class-specific place,
 /// plus seeded noise. Returns (images u8 [n, h, w], labels).
 pub fn blobs(n: usize, h: usize, w: usize, classes: usize, seed: u64) -> (Vec<u8>, Vec<u8>) {
-    let mut s = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+    let mut s = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
     let mut next = || {
-        s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        s = s
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         (s >> 33) as u32
     };
     let mut img = vec![0u8; n * h * w];
@@ -100,11 +116,17 @@ pub fn csv_table(path: &Path, n: usize) {
     let mut s = String::from("x1,x2,colour,label\n");
     let mut r: u64 = 12345;
     for _ in 0..n {
-        r = r.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        r = r
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         let x1 = (r >> 40) as f64 / (1u64 << 24) as f64 * 4.0 - 2.0;
-        r = r.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        r = r
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         let x2 = (r >> 40) as f64 / (1u64 << 24) as f64 * 4.0 - 2.0;
-        r = r.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        r = r
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         let colour = ["red", "green", "blue"][(r >> 50) as usize % 3];
         let score = x1 + x2 + if colour == "red" { 1.5 } else { -0.5 };
         let label = if score > 0.3 { "yes" } else { "no" };
