@@ -41,6 +41,7 @@ mod error;
 mod folder;
 mod idx;
 mod io;
+mod munge;
 mod normalize;
 mod split;
 mod table;
@@ -54,6 +55,10 @@ pub use augment::Augment;
 pub use dataset::Dataset;
 pub use error::DataError;
 pub use idx::MNIST_FILES;
+pub use munge::{
+    munge, nearest_neighbours, nearest_neighbours_mixed, random_marginals, write_csv, write_idx,
+    CsvLabels, MungeOptions, DEFAULT_P, DEFAULT_S,
+};
 pub use normalize::{compute_normalization, Normalization, STD_FLOOR};
 pub use split::{seeded_rng, shuffled_indices, split_indices, stratified_split_indices};
 pub use table::{is_missing, ColumnKind, ColumnSchema, TableSchema, LABEL_NAMES, MAX_LEVELS};

@@ -283,9 +283,9 @@ pub fn nearest_neighbours_mixed(
 /// The features the distance is measured on (see [`nearest_neighbours_mixed`]);
 /// borrowed when they are the data itself (pixels).
 fn distance_features<'a>(ds: &'a Dataset, attrs: &[Attribute]) -> Cow<'a, [f32]> {
-    let identity = attrs.iter().all(|a| {
-        matches!(a, Attribute::Continuous { lo, hi, .. } if *lo == 0.0 && *hi == 1.0)
-    });
+    let identity = attrs
+        .iter()
+        .all(|a| matches!(a, Attribute::Continuous { lo, hi, .. } if *lo == 0.0 && *hi == 1.0));
     if identity {
         return Cow::Borrowed(&ds.x);
     }

@@ -95,8 +95,15 @@ pub(crate) fn nearest_neighbours_threads(
             }
         },
     );
+    if std::env::var_os("NN_DEBUG").is_some() {
+        eprintln!(
+            "rechecks {}",
+            RECHECKS.load(std::sync::atomic::Ordering::Relaxed)
+        );
+    }
     blocks.concat()
 }
+static RECHECKS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
 /// `Σ (a_k − b_k)²` in `f64`, in feature order: the exact distance that
 /// decides (the reference the fast pass is certified against).
@@ -205,6 +212,7 @@ impl<'a> Space<'a> {
             let full = list.idx[CANDIDATES - 1] != u32::MAX;
             let kth = list.dist[CANDIDATES - 1] as f64;
             if b.1 == u32::MAX || (full && !(kth - self.error_bound(i) > b.0)) {
+                RECHECKS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 recheck.push(slot);
             }
             best.push(b);
@@ -326,20 +334,23 @@ fn dot_tile<const MR: usize, const NR: usize, const L: usize, const FMA: bool>(
     qs: &[&[f32]; MR],
     refs: &[&[f32]; NR],
 ) -> [[f32; NR]; MR] {
-    let len = qs[0].len();
-    let steps = len / L;
-    // Equal lengths let the compiler drop the bounds checks below.
-    for q in qs {
-        assert_eq!(q.len(), steps * L);
+    let steps = qs[0].len() / L;
+    for row in qs.iter().chain(refs) {
+        assert_eq!(row.len(), steps * L, "rows are padded to whole steps");
     }
-    for r in refs {
-        assert_eq!(r.len(), steps * L);
-    }
+    // Raw loads: a bounds check in the loop would give it a panic exit, and
+    // then LLVM keeps the accumulators in memory instead of registers.
+    let load = |row: &[f32], k: usize| -> [f32; L] {
+        debug_assert!(k + L <= row.len());
+        // SAFETY: k + L <= steps * L == row.len() (asserted above), and
+        // [f32; L] has the alignment of f32.
+        unsafe { std::ptr::read_unaligned(row.as_ptr().add(k).cast::<[f32; L]>()) }
+    };
     let mut acc = [[[0f32; L]; NR]; MR];
     for s in 0..steps {
         let k = s * L;
-        let qv: [[f32; L]; MR] = std::array::from_fn(|r| qs[r][k..k + L].try_into().unwrap());
-        let rv: [[f32; L]; NR] = std::array::from_fn(|c| refs[c][k..k + L].try_into().unwrap());
+        let qv: [[f32; L]; MR] = std::array::from_fn(|r| load(qs[r], k));
+        let rv: [[f32; L]; NR] = std::array::from_fn(|c| load(refs[c], k));
         for r in 0..MR {
             for c in 0..NR {
                 let a = &mut acc[r][c];
@@ -464,11 +475,19 @@ mod tests {
         for v in x.iter_mut() {
             *v += 1000.0;
         }
-        assert_eq!(nearest_neighbours(&x, n, dim, None), brute_force(&x, n, dim));
+        assert_eq!(
+            nearest_neighbours(&x, n, dim, None),
+            brute_force(&x, n, dim)
+        );
         // A grid: many exactly equal distances; lower index must win.
         let (n, dim) = (64, 2);
-        let x: Vec<f32> = (0..n).flat_map(|i| [(i % 8) as f32, (i / 8) as f32]).collect();
-        assert_eq!(nearest_neighbours(&x, n, dim, None), brute_force(&x, n, dim));
+        let x: Vec<f32> = (0..n)
+            .flat_map(|i| [(i % 8) as f32, (i / 8) as f32])
+            .collect();
+        assert_eq!(
+            nearest_neighbours(&x, n, dim, None),
+            brute_force(&x, n, dim)
+        );
     }
 
     #[test]

@@ -60,7 +60,7 @@ pub struct Args {
     pub quiet: bool,
 }
 
-fn parse_keep(s: &str) -> Result<(String, f64), String> {
+pub fn parse_keep(s: &str) -> Result<(String, f64), String> {
     let (n, v) = s.split_once('=').ok_or("expected NAME=FRACTION")?;
     Ok((n.to_string(), v.parse::<f64>().map_err(|e| e.to_string())?))
 }

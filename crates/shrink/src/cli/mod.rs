@@ -7,6 +7,8 @@ mod data;
 mod eval;
 mod import;
 mod info;
+mod prune;
+mod quantize;
 mod train;
 
 use anyhow::Result;
@@ -30,6 +32,10 @@ pub enum Command {
     /// Data sets: check one.
     #[command(subcommand)]
     Data(data::Cmd),
+    /// Magnitude pruning with retraining (or a sensitivity scan).
+    Prune(prune::Args),
+    /// Trained quantization (k-means weight sharing) of a (pruned) model into a .shrk file.
+    Quantize(quantize::Args),
     /// Deep Compression: prune, quantize, Huffman-code into a .shrk file.
     Compress(compress::Args),
     /// Import a PyTorch state_dict (safetensors) for a spec.
@@ -48,6 +54,8 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Eval(a) => eval::run(a),
         Command::Info(a) => info::run(a),
         Command::Data(c) => data::run(c),
+        Command::Prune(a) => prune::run(a),
+        Command::Quantize(a) => quantize::run(a),
         Command::Compress(a) => compress::run(a),
         Command::Import(a) => import::run(a),
         Command::Bench(c) => bench::run(c),

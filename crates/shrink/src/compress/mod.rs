@@ -230,6 +230,178 @@ fn gzip_len(bytes: &[u8]) -> Result<u64> {
     Ok(e.finish()?.len() as u64)
 }
 
+/// What the retraining stages share.
+pub struct Stage<'a> {
+    pub train_cfg: &'a TrainConfig,
+    pub cfg: &'a CompressConfig,
+    pub data: &'a Batcher,
+    pub device: &'a Device,
+    pub quiet: bool,
+}
+
+impl Stage<'_> {
+    fn say(&self, s: String) {
+        if !self.quiet {
+            eprintln!("{s}");
+        }
+    }
+
+    /// Retraining settings: the training ones at `lr_scale` of the rate.
+    fn retrain_cfg(&self, epochs: usize, lr: f64, seed_offset: u64) -> TrainConfig {
+        let mut r = self.train_cfg.clone();
+        r.lr = lr;
+        r.epochs = epochs;
+        r.patience = None;
+        r.restore_best = false;
+        r.seed = self.train_cfg.seed.wrapping_add(seed_offset);
+        r
+    }
+}
+
+/// Names of the weights compression acts on (linear, conv, conv-transpose), in model order.
+pub fn weight_names(spec: &ModelSpec, device: &Device) -> Result<Vec<String>> {
+    Ok(Net::new(spec, device)?
+        .weights()
+        .into_iter()
+        .map(|(n, _)| n)
+        .collect())
+}
+
+/// Han et al.'s iterative pruning: `rounds` × (raise the threshold, prune, retrain the
+/// survivors with masked gradients and updates). Returns the spec (dropout rescaled)
+/// and the pruned parameters.
+pub fn prune_stage(
+    st: &Stage,
+    spec: &ModelSpec,
+    table: &ParamTable,
+) -> Result<(ModelSpec, ParamTable)> {
+    let cfg = st.cfg;
+    let train_dev = st.device.clone().autodiff();
+    let names = weight_names(spec, st.device)?;
+    // σ of each layer's dense weights: the threshold's unit for every round.
+    let stds: BTreeMap<String, f64> = names
+        .iter()
+        .filter_map(|n| table.get(n).map(|p| (n.clone(), prune::std_dev(&p.data))))
+        .collect();
+    let mut table = table.clone();
+    let mut pspec = spec.clone();
+    let mut masks: BTreeMap<String, (Vec<usize>, Mask)> = BTreeMap::new();
+    let rounds = cfg.rounds.max(1);
+    for round in 1..=rounds {
+        for name in &names {
+            let p = table.get_mut(name).expect("weight in table");
+            let m = prune::round_mask(
+                &p.data,
+                masks.get(name).map(|(_, m)| m),
+                cfg.target(name),
+                stds[name],
+                round,
+                rounds,
+            );
+            for (v, k) in p.data.iter_mut().zip(&m) {
+                if !k {
+                    *v = 0.0;
+                }
+            }
+            masks.insert(name.clone(), (p.shape.clone(), m));
+        }
+        rescale_dropout(spec, &mut pspec, &masks);
+        let kept: usize = masks
+            .values()
+            .map(|(_, m)| m.iter().filter(|k| **k).count())
+            .sum();
+        let total: usize = masks.values().map(|(_, m)| m.len()).sum();
+        let r = st.retrain_cfg(
+            cfg.retrain_epochs,
+            st.train_cfg.lr * cfg.lr_scale,
+            100 + round as u64,
+        );
+        st.say(format!(
+            "[2/4] pruning round {round}/{rounds}: {:.1}% of weights kept; retraining {} epochs at lr {:.2e}",
+            100.0 * kept as f64 / total.max(1) as f64,
+            r.epochs,
+            r.lr
+        ));
+        if r.epochs > 0 {
+            let net = net_from(&pspec, &table, &train_dev)?;
+            let mut hooks = MaskHooks::new(&net, &masks, &train_dev);
+            let net = hooks.apply(net);
+            let o = train::train(
+                net,
+                &r,
+                st.data,
+                Targets::Labels,
+                &train_dev,
+                None::<&RunDir>,
+                &mut hooks,
+                st.quiet,
+            )?;
+            table = ParamTable::from_net(&o.net.valid())?;
+        }
+    }
+    Ok((pspec, table))
+}
+
+/// Shared weights and their indices, by weight name.
+pub type QuantMap = BTreeMap<String, (Vec<usize>, Quantized)>;
+
+/// Deep Compression §3: k-means weight sharing per layer over the kept weights (pruned
+/// weights are the zeros of `table`), then centroid fine-tuning. Returns the parameters
+/// with every shared weight set to its centroid, and the codebooks/indices.
+pub fn quantize_stage(
+    st: &Stage,
+    spec: &ModelSpec,
+    table: &ParamTable,
+) -> Result<(ParamTable, QuantMap)> {
+    let cfg = st.cfg;
+    let train_dev = st.device.clone().autodiff();
+    let names = weight_names(spec, st.device)?;
+    let masks = masks_from_nonzero(table, &names);
+    let mut quant: QuantMap = BTreeMap::new();
+    for name in &names {
+        let p = table.get(name).expect("weight in table");
+        let (_, m) = &masks[name];
+        let bits = layer_bits(cfg, name, p.shape.len());
+        let q = quantize::quantize_layer(&p.data, m, bits, cfg.init, st.train_cfg.seed);
+        quant.insert(name.clone(), (p.shape.clone(), q));
+    }
+    st.say(format!(
+        "[3/4] weight sharing ({:?} init, conv {} bits, fc {} bits); fine-tuning centroids {} epochs",
+        cfg.init, cfg.conv_bits, cfg.fc_bits, cfg.finetune_epochs
+    ));
+    let mut qtable = table.clone();
+    if cfg.finetune_epochs > 0 {
+        let net = net_from(spec, table, &train_dev)?;
+        let mut hooks = ShareHooks::new(&net, &quant, st.train_cfg.momentum, &train_dev);
+        let net = hooks.apply(net);
+        let r = st.retrain_cfg(
+            cfg.finetune_epochs,
+            st.train_cfg.lr * cfg.finetune_lr_scale,
+            200,
+        );
+        let o = train::train(
+            net,
+            &r,
+            st.data,
+            Targets::Labels,
+            &train_dev,
+            None::<&RunDir>,
+            &mut hooks,
+            st.quiet,
+        )?;
+        for (name, cb) in hooks.codebooks() {
+            if let Some((_, q)) = quant.get_mut(&name) {
+                q.codebook = cb;
+            }
+        }
+        qtable = ParamTable::from_net(&o.net.valid())?;
+    }
+    for (name, (_, q)) in &quant {
+        qtable.get_mut(name).expect("weight in table").data = q.values();
+    }
+    Ok((qtable, quant))
+}
+
 /// Run the whole pipeline. `base` is a trained model directory, or `None` to train
 /// `spec` first. Everything is written under `out`.
 #[allow(clippy::too_many_arguments)]
@@ -253,7 +425,6 @@ pub fn compress(
             eprintln!("{s}");
         }
     };
-    let train_dev = device.clone().autodiff();
 
     // 1. The dense model: given, resumed, or trained now.
     let base_dir = out.join("base");
@@ -323,16 +494,15 @@ pub fn compress(
             "      folded {folded} batch-norm layers into their preceding layers"
         ));
     }
-    let probe = Net::new(&fspec, device)?;
-    let weight_names: Vec<String> = probe.weights().into_iter().map(|(n, _)| n).collect();
-
     // 3. Prune → retrain, iteratively.
     let pruned_dir = out.join("pruned");
-    let mut retrain = train_cfg.clone();
-    retrain.lr *= cfg.lr_scale;
-    retrain.epochs = cfg.retrain_epochs;
-    retrain.patience = None;
-    retrain.restore_best = false;
+    let stage = Stage {
+        train_cfg,
+        cfg,
+        data: &data,
+        device,
+        quiet,
+    };
     let (pspec, ptable) = if resume && pruned_dir.join(io::WEIGHTS_FILE).is_file() {
         say(format!(
             "[2/4] pruning: resuming from {}",
@@ -341,67 +511,10 @@ pub fn compress(
         let (s, n) = io::load_model(&pruned_dir, device)?;
         (s, ParamTable::from_net(&n)?)
     } else {
-        let stds: BTreeMap<String, f64> = weight_names
-            .iter()
-            .filter_map(|n| ftable.get(n).map(|p| (n.clone(), prune::std_dev(&p.data))))
-            .collect();
-        let mut table = ftable.clone();
-        let mut pspec = fspec.clone();
-        let mut masks: BTreeMap<String, (Vec<usize>, Mask)> = BTreeMap::new();
-        for round in 1..=cfg.rounds.max(1) {
-            for name in &weight_names {
-                let p = table.get_mut(name).expect("weight in table");
-                let m = prune::round_mask(
-                    &p.data,
-                    masks.get(name).map(|(_, m)| m),
-                    cfg.target(name),
-                    stds[name],
-                    round,
-                    cfg.rounds.max(1),
-                );
-                for (v, k) in p.data.iter_mut().zip(&m) {
-                    if !k {
-                        *v = 0.0;
-                    }
-                }
-                masks.insert(name.clone(), (p.shape.clone(), m));
-            }
-            rescale_dropout(&fspec, &mut pspec, &masks);
-            let kept: usize = masks
-                .values()
-                .map(|(_, m)| m.iter().filter(|k| **k).count())
-                .sum();
-            let total: usize = masks.values().map(|(_, m)| m.len()).sum();
-            say(format!(
-                "[2/4] pruning round {round}/{}: {:.1}% of weights kept; retraining {} epochs at lr {:.2e}",
-                cfg.rounds.max(1),
-                100.0 * kept as f64 / total.max(1) as f64,
-                retrain.epochs,
-                retrain.lr
-            ));
-            if retrain.epochs > 0 {
-                let net = net_from(&pspec, &table, &train_dev)?;
-                let mut hooks = MaskHooks::new(&net, &masks, &train_dev);
-                let net = hooks.apply(net);
-                let mut r = retrain.clone();
-                r.seed = train_cfg.seed.wrapping_add(100 + round as u64);
-                let o = train::train(
-                    net,
-                    &r,
-                    &data,
-                    Targets::Labels,
-                    &train_dev,
-                    None::<&RunDir>,
-                    &mut hooks,
-                    quiet,
-                )?;
-                table = ParamTable::from_net(&o.net.valid())?;
-            }
-        }
-        io::save_model(&pruned_dir, &pspec, &net_from(&pspec, &table, device)?)?;
-        (pspec, table)
+        let (s, t) = prune_stage(&stage, &fspec, &ftable)?;
+        io::save_model(&pruned_dir, &s, &net_from(&s, &t, device)?)?;
+        (s, t)
     };
-    let masks = masks_from_nonzero(&ptable, &weight_names);
     let pruned_net = net_from(&pspec, &ptable, device)?;
     let test_error_pruned = err_of(&batch::predictions(
         &pruned_net,
@@ -416,47 +529,7 @@ pub fn compress(
     ));
 
     // 4. Weight sharing: k-means per layer, then fine-tune the centroids.
-    let mut quant: BTreeMap<String, (Vec<usize>, Quantized)> = BTreeMap::new();
-    for name in &weight_names {
-        let p = ptable.get(name).expect("weight in table");
-        let (_, m) = &masks[name];
-        let bits = layer_bits(cfg, name, p.shape.len());
-        let q = quantize::quantize_layer(&p.data, m, bits, cfg.init, train_cfg.seed);
-        quant.insert(name.clone(), (p.shape.clone(), q));
-    }
-    say(format!(
-        "[3/4] weight sharing ({:?} init, conv {} bits, fc {} bits); fine-tuning centroids {} epochs",
-        cfg.init, cfg.conv_bits, cfg.fc_bits, cfg.finetune_epochs
-    ));
-    let mut qtable = ptable.clone();
-    if cfg.finetune_epochs > 0 {
-        let net = net_from(&pspec, &ptable, &train_dev)?;
-        let mut hooks = ShareHooks::new(&net, &quant, train_cfg.momentum, &train_dev);
-        let net = hooks.apply(net);
-        let mut r = retrain.clone();
-        r.lr = train_cfg.lr * cfg.finetune_lr_scale;
-        r.epochs = cfg.finetune_epochs;
-        r.seed = train_cfg.seed.wrapping_add(200);
-        let o = train::train(
-            net,
-            &r,
-            &data,
-            Targets::Labels,
-            &train_dev,
-            None::<&RunDir>,
-            &mut hooks,
-            quiet,
-        )?;
-        for (name, cb) in hooks.codebooks() {
-            if let Some((_, q)) = quant.get_mut(&name) {
-                q.codebook = cb;
-            }
-        }
-        qtable = ParamTable::from_net(&o.net.valid())?;
-    }
-    for (name, (_, q)) in &quant {
-        qtable.get_mut(name).expect("weight in table").data = q.values();
-    }
+    let (qtable, quant) = quantize_stage(&stage, &pspec, &ptable)?;
     let tuned = net_from(&pspec, &qtable, device)?;
     let tuned_preds = batch::predictions(
         &tuned,
@@ -467,31 +540,88 @@ pub fn compress(
     );
 
     // 5. Encode, then evaluate the file itself.
-    let shrk_path = out.join("model.shrk");
-    let model = encode::to_shrk(&pspec, &qtable, &quant, cfg.index_bits)?;
-    let size = encode::write_shrk(&shrk_path, &model)?;
-    let file_bytes = std::fs::metadata(&shrk_path)?.len();
+    let report = encode_and_report(&EncodeInputs {
+        shrk_path: &out.join("model.shrk"),
+        spec: &pspec,
+        table: &qtable,
+        quant: &quant,
+        cfg,
+        src,
+        device,
+        dense_name: &spec.name,
+        dense_table: &dense_table,
+        dense_bytes,
+        test_error_dense,
+        test_error_pruned,
+        tuned_preds: &tuned_preds,
+        folded,
+        started,
+        quiet,
+    })?;
+    io::write_atomic(
+        &out.join("report.json"),
+        serde_json::to_string_pretty(&report)?.as_bytes(),
+    )?;
+    io::write_atomic(&out.join("report.txt"), render_table(&report).as_bytes())?;
+    Ok(report)
+}
+
+/// What [`encode_and_report`] needs.
+pub struct EncodeInputs<'a> {
+    pub shrk_path: &'a Path,
+    pub spec: &'a ModelSpec,
+    pub table: &'a ParamTable,
+    pub quant: &'a QuantMap,
+    pub cfg: &'a CompressConfig,
+    pub src: &'a DataSource,
+    pub device: &'a Device,
+    pub dense_name: &'a str,
+    pub dense_table: &'a ParamTable,
+    pub dense_bytes: u64,
+    pub test_error_dense: f64,
+    pub test_error_pruned: f64,
+    /// Test predictions of the fine-tuned model the file is written from.
+    pub tuned_preds: &'a [u32],
+    pub folded: usize,
+    pub started: Instant,
+    pub quiet: bool,
+}
+
+/// Write the `.shrk` (Huffman coding happens in shrink-format), decode it, evaluate the
+/// file itself on the test split, and account for every byte.
+pub fn encode_and_report(e: &EncodeInputs) -> Result<CompressReport> {
+    let model = encode::to_shrk(e.spec, e.table, e.quant, e.cfg.index_bits)?;
+    let size = encode::write_shrk(e.shrk_path, &model)?;
+    let file_bytes = std::fs::metadata(e.shrk_path)?.len();
     if file_bytes != size.total_bytes {
         bail!(
             "internal: size report {} != file size {file_bytes}",
             size.total_bytes
         );
     }
-    say(format!(
-        "[4/4] wrote {} ({} bytes); evaluating the file",
-        shrk_path.display(),
-        file_bytes
-    ));
-    let (sspec, snet) = encode::load_shrk(&shrk_path, device)?;
+    if !e.quiet {
+        eprintln!(
+            "[4/4] wrote {} ({} bytes); evaluating the file",
+            e.shrk_path.display(),
+            file_bytes
+        );
+    }
+    let (sspec, snet) = encode::load_shrk(e.shrk_path, e.device)?;
     let shrk_preds = batch::predictions(
         &snet,
-        &src.test,
+        &e.src.test,
         &sspec.input,
         sspec.normalize.as_ref(),
-        device,
+        e.device,
     );
-    let test_error_shrk = err_of(&shrk_preds);
-
+    let test = &e.src.test;
+    let test_error_shrk = 1.0
+        - shrk_preds
+            .iter()
+            .zip(&test.y)
+            .filter(|(p, y)| p == y)
+            .count() as f64
+            / test.len().max(1) as f64;
     let layers: Vec<LayerRow> = size
         .tensors
         .iter()
@@ -522,36 +652,30 @@ pub fn compress(
         .filter(|t| t.compressed)
         .map(|t| t.numel)
         .sum();
-    let dense_file = ParamTable::to_safetensors(&dense_table)?;
-    let pq = qtable.to_safetensors()?;
-    let report = CompressReport {
-        model: spec.name.clone(),
-        shrk: shrk_path.display().to_string(),
-        data: src.name.clone(),
-        n: src.test.len(),
-        test_error_dense,
-        test_error_pruned,
+    let dense_file = e.dense_table.to_safetensors()?;
+    let pq = e.table.to_safetensors()?;
+    Ok(CompressReport {
+        model: e.dense_name.to_string(),
+        shrk: e.shrk_path.display().to_string(),
+        data: e.src.name.clone(),
+        n: test.len(),
+        test_error_dense: e.test_error_dense,
+        test_error_pruned: e.test_error_pruned,
         test_error_shrk,
-        identical_predictions: shrk_preds == tuned_preds,
-        dense_bytes,
+        identical_predictions: shrk_preds == e.tuned_preds,
+        dense_bytes: e.dense_bytes,
         file_bytes,
         header_bytes: size.header_bytes,
-        ratio: dense_bytes as f64 / file_bytes as f64,
+        ratio: e.dense_bytes as f64 / file_bytes as f64,
         kept_percent: 100.0 * kept as f64 / total_w.max(1) as f64,
-        batch_norm_folded: folded,
+        batch_norm_folded: e.folded,
         layers,
         gzip_dense_bytes: gzip_len(&dense_file)?,
         gzip_pruned_quantized_bytes: gzip_len(&pq)?,
         zstd_pruned_quantized_bytes: zstd::bulk::compress(&pq, 19)?.len() as u64,
-        seconds: started.elapsed().as_secs_f64(),
-        config: cfg.clone(),
-    };
-    io::write_atomic(
-        &out.join("report.json"),
-        serde_json::to_string_pretty(&report)?.as_bytes(),
-    )?;
-    std::fs::write(out.join("report.txt"), render_table(&report))?;
-    Ok(report)
+        seconds: e.started.elapsed().as_secs_f64(),
+        config: e.cfg.clone(),
+    })
 }
 
 /// The paper's table, as text.
@@ -622,4 +746,49 @@ pub fn render_table(r: &CompressReport) -> String {
         "biases and any unfolded normalisation parameters are stored as float32 (not quantized).\n",
     );
     s
+}
+
+/// One point of a pruning sensitivity scan.
+#[derive(Debug, Clone, Serialize)]
+pub struct SensitivityPoint {
+    pub layer: String,
+    pub keep: f64,
+    pub accuracy: f64,
+}
+
+/// Han et al. 2015 Fig. 5: prune one layer at a time (no retraining) to each `keep`
+/// fraction and measure accuracy on the validation split (test split if there is none),
+/// to choose per-layer settings.
+pub fn sensitivity_scan(
+    spec: &ModelSpec,
+    table: &ParamTable,
+    data: &Batcher,
+    device: &Device,
+    keeps: &[f64],
+) -> Result<Vec<SensitivityPoint>> {
+    let split = if data.has_val() {
+        batch::Split::Val
+    } else {
+        batch::Split::Test
+    };
+    let mut out = Vec::new();
+    for name in weight_names(spec, device)? {
+        for &keep in keeps {
+            let mut t = table.clone();
+            let p = t.get_mut(&name).expect("weight in table");
+            let m = prune::prune_to_keep(&p.data, keep);
+            for (v, k) in p.data.iter_mut().zip(&m) {
+                if !k {
+                    *v = 0.0;
+                }
+            }
+            let net = net_from(spec, &t, device)?;
+            out.push(SensitivityPoint {
+                layer: name.clone(),
+                keep,
+                accuracy: data.accuracy(&net, split, device),
+            });
+        }
+    }
+    Ok(out)
 }

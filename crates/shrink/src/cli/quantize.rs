@@ -1,0 +1,139 @@
+//! `shrink quantize MODEL --data D --out FILE.shrk`: k-means weight sharing with
+//! centroid fine-tuning, Huffman-coded into a `.shrk` file (pruned weights, the zeros of
+//! the model, stay pruned).
+
+use super::print_json;
+use anyhow::Result;
+use shrink::batch::{self, Batcher};
+use shrink::compress::params::ParamTable;
+use shrink::compress::quantize::CentroidInit;
+use shrink::compress::{
+    encode_and_report, fold, quantize_stage, render_table, CompressConfig, EncodeInputs, Stage,
+};
+use shrink::device::parse_device;
+use shrink::model::io::{load_model, read_spec_file, SPEC_FILE};
+use shrink::train::TrainConfig;
+use shrink::workflow;
+use std::path::PathBuf;
+use std::time::Instant;
+
+#[derive(clap::Args)]
+#[command(
+    after_help = "Example:\n  shrink quantize runs/lenet-5-pruned --data mnist --out lenet-5.shrk --conv-bits 8 --fc-bits 5"
+)]
+pub struct Args {
+    /// A model directory (typically the output of `shrink prune`).
+    pub model: PathBuf,
+    #[arg(long)]
+    pub data: String,
+    #[arg(long)]
+    pub label: Option<String>,
+    /// The .shrk file to write.
+    #[arg(long)]
+    pub out: PathBuf,
+    #[arg(long)]
+    pub conv_bits: Option<u8>,
+    #[arg(long)]
+    pub fc_bits: Option<u8>,
+    /// Bits of one layer: NAME=BITS (repeatable).
+    #[arg(long, value_parser = parse_bits)]
+    pub bits: Vec<(String, u8)>,
+    #[arg(long)]
+    pub index_bits: Option<u8>,
+    #[arg(long, value_enum)]
+    pub init: Option<CentroidInit>,
+    #[arg(long)]
+    pub finetune_epochs: Option<usize>,
+    #[arg(long, default_value = "flex")]
+    pub device: String,
+    #[arg(long)]
+    pub json: bool,
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+fn parse_bits(s: &str) -> Result<(String, u8), String> {
+    let (n, v) = s.split_once('=').ok_or("expected NAME=BITS")?;
+    Ok((n.to_string(), v.parse::<u8>().map_err(|e| e.to_string())?))
+}
+
+pub fn run(a: Args) -> Result<()> {
+    let started = Instant::now();
+    let file = read_spec_file(&a.model.join(SPEC_FILE))?;
+    let tcfg = TrainConfig::from_table(file.train.as_ref())?;
+    let mut cfg = CompressConfig::from_table(file.compress.as_ref())?;
+    if let Some(v) = a.conv_bits {
+        cfg.conv_bits = v;
+    }
+    if let Some(v) = a.fc_bits {
+        cfg.fc_bits = v;
+    }
+    for (k, v) in &a.bits {
+        cfg.bits.insert(k.clone(), *v);
+    }
+    if let Some(v) = a.index_bits {
+        cfg.index_bits = v;
+    }
+    if let Some(v) = a.init {
+        cfg.init = v;
+    }
+    if let Some(v) = a.finetune_epochs {
+        cfg.finetune_epochs = v;
+    }
+    cfg.validate()?;
+    let device = parse_device(&a.device)?;
+    let (spec, net) = load_model(&a.model, &device)?;
+    let src = workflow::load_data(&a.data, a.label.clone())?;
+    workflow::check_fits(&spec, &src)?;
+    let data = Batcher::new(
+        &src.train,
+        &src.test,
+        spec.normalize.clone(),
+        tcfg.val_fraction,
+        tcfg.seed,
+    );
+    let table = ParamTable::from_net(&net)?;
+    let before = workflow::evaluate(&spec, &net, &src, &device, "input")?;
+    let (fspec, ftable, folded) = fold::fold_batch_norm(&spec, &table)?;
+    let stage = Stage {
+        train_cfg: &tcfg,
+        cfg: &cfg,
+        data: &data,
+        device: &device,
+        quiet: a.quiet,
+    };
+    let (qtable, quant) = quantize_stage(&stage, &fspec, &ftable)?;
+    let mut tuned = shrink::model::Net::new(&fspec, &device)?;
+    qtable.load_into(&mut tuned)?;
+    let tuned_preds = batch::predictions(
+        &tuned,
+        &src.test,
+        &fspec.input,
+        fspec.normalize.as_ref(),
+        &device,
+    );
+    let report = encode_and_report(&EncodeInputs {
+        shrk_path: &a.out,
+        spec: &fspec,
+        table: &qtable,
+        quant: &quant,
+        cfg: &cfg,
+        src: &src,
+        device: &device,
+        dense_name: &spec.name,
+        dense_table: &table,
+        dense_bytes: 4 * spec.param_count()? as u64,
+        test_error_dense: before.test_error,
+        test_error_pruned: before.test_error,
+        tuned_preds: &tuned_preds,
+        folded,
+        started,
+        quiet: a.quiet,
+    })?;
+    if a.json {
+        print_json(&report)
+    } else {
+        print!("{}", render_table(&report));
+        Ok(())
+    }
+}
