@@ -88,6 +88,9 @@ enum Attribute {
 
 /// Threads used by the generators: all the machine offers.
 fn default_threads() -> usize {
+    if let Ok(t) = std::env::var("NN_THREADS") {
+        return t.parse().unwrap();
+    }
     std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 

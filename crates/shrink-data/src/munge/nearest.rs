@@ -256,7 +256,36 @@ impl<'a> Space<'a> {
     fn scan(&self, queries: &[usize], mut visit: impl FnMut(usize, usize, f32)) {
         #[cfg(target_arch = "x86_64")]
         {
-            if std::arch::is_x86_feature_detected!("avx512f")
+            let force = std::env::var("NN_KERNEL").unwrap_or_default();
+            match force.as_str() {
+                "a44" => return unsafe { self.scan_array::<4, 4, 16>(queries, &mut visit) },
+                "u28" => return unsafe { self.scan_array_u::<2, 8, 16>(queries, &mut visit) },
+                "u36" => return unsafe { self.scan_array_u::<3, 6, 16>(queries, &mut visit) },
+                "u18" => return unsafe { self.scan_array_u::<1, 8, 16>(queries, &mut visit) },
+                "u35" => return unsafe { self.scan_array_u::<3, 5, 16>(queries, &mut visit) },
+                "u44" => return unsafe { self.scan_array_u::<4, 4, 16>(queries, &mut visit) },
+                "u26" => return unsafe { self.scan_array_u::<2, 6, 16>(queries, &mut visit) },
+                "u43" => return unsafe { self.scan_array_u::<4, 3, 16>(queries, &mut visit) },
+                "a43" => return unsafe { self.scan_array::<4, 3, 16>(queries, &mut visit) },
+                "a34" => return unsafe { self.scan_array::<3, 4, 16>(queries, &mut visit) },
+                "a26" => return unsafe { self.scan_array::<2, 6, 16>(queries, &mut visit) },
+                "a62" => return unsafe { self.scan_array::<6, 2, 16>(queries, &mut visit) },
+                "a66" => return unsafe { self.scan_array::<6, 4, 16>(queries, &mut visit) },
+                "a48" => return unsafe { self.scan_array::<4, 4, 8>(queries, &mut visit) },
+                "a22" => return unsafe { self.scan_array::<2, 2, 16>(queries, &mut visit) },
+                "a2x4" => return unsafe { self.scan_array2::<3, 4, 8>(queries, &mut visit) },
+                "b43" => return unsafe { self.scan_array2::<4, 3, 8>(queries, &mut visit) },
+                "b26" => return unsafe { self.scan_array2::<2, 6, 8>(queries, &mut visit) },
+                "b44" => return unsafe { self.scan_array2::<4, 4, 8>(queries, &mut visit) },
+                "b24" => return unsafe { self.scan_array2::<2, 4, 16>(queries, &mut visit) },
+                "b33" => return unsafe { self.scan_array2::<3, 3, 8>(queries, &mut visit) },
+                "a2x2" => return unsafe { self.scan_array2::<2, 4, 8>(queries, &mut visit) },
+                _ => {}
+            }
+            if force == "portable" {
+                return self.scan_tiles::<2, 4, PortableTile2x4>(queries, &mut visit);
+            }
+            if force != "avx2" && std::arch::is_x86_feature_detected!("avx512f")
                 && std::arch::is_x86_feature_detected!("avx2")
                 && std::arch::is_x86_feature_detected!("fma")
             {
@@ -270,22 +299,37 @@ impl<'a> Space<'a> {
                 return unsafe { self.scan_avx2(queries, &mut visit) };
             }
         }
-        // Portable: 8 lanes; FMA where the hardware always has it.
-        self.scan_tiles::<2, 4, 8, { cfg!(target_arch = "aarch64") }>(queries, &mut visit)
+        self.scan_tiles::<2, 4, PortableTile2x4>(queries, &mut visit)
     }
 
     /// 4 × 4 tiles of 16-lane accumulators: 16 of the 32 zmm registers.
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx512f,avx2,fma")]
     unsafe fn scan_avx512(&self, queries: &[usize], visit: &mut impl FnMut(usize, usize, f32)) {
-        self.scan_tiles::<4, 4, 16, true>(queries, visit)
+        self.scan_tiles::<4, 4, Avx512Tile4x4>(queries, visit)
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f,avx2,fma")]
+    unsafe fn scan_array<const MR: usize, const NR: usize, const L: usize>(&self, queries: &[usize], visit: &mut impl FnMut(usize, usize, f32)) {
+        self.scan_tiles::<MR, NR, ArrayTile<MR, NR, L>>(queries, visit)
+    }
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f,avx2,fma")]
+    unsafe fn scan_array_u<const MR: usize, const NR: usize, const L: usize>(&self, queries: &[usize], visit: &mut impl FnMut(usize, usize, f32)) {
+        self.scan_tiles::<MR, NR, ArrayTile2<MR, NR, L>>(queries, visit)
+    }
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn scan_array2<const MR: usize, const NR: usize, const L: usize>(&self, queries: &[usize], visit: &mut impl FnMut(usize, usize, f32)) {
+        self.scan_tiles::<MR, NR, ArrayTile<MR, NR, L>>(queries, visit)
     }
 
     /// 3 × 4 tiles of 8-lane accumulators: 12 of the 16 ymm registers.
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2,fma")]
     unsafe fn scan_avx2(&self, queries: &[usize], visit: &mut impl FnMut(usize, usize, f32)) {
-        self.scan_tiles::<3, 4, 8, true>(queries, visit)
+        self.scan_tiles::<3, 4, Avx2Tile3x4>(queries, visit)
     }
 
     /// The blocked loop: for each panel of `NR` reference rows (kept in L1),
@@ -293,7 +337,7 @@ impl<'a> Space<'a> {
     /// over all features at once. Panels past the end repeat the last row;
     /// those results are dropped.
     #[inline(always)]
-    fn scan_tiles<const MR: usize, const NR: usize, const L: usize, const FMA: bool>(
+    fn scan_tiles<const MR: usize, const NR: usize, T: DotTile<MR, NR>>(
         &self,
         queries: &[usize],
         visit: &mut impl FnMut(usize, usize, f32),
@@ -311,7 +355,7 @@ impl<'a> Space<'a> {
                     let i = queries[(q0 + r).min(nq - 1)];
                     &xp[i * dp..(i + 1) * dp]
                 });
-                let dots = dot_tile::<MR, NR, L, FMA>(&qs, &refs);
+                let dots = T::dots(&qs, &refs);
                 for (r, row) in dots.iter().enumerate().take(nq - q0) {
                     let ni = self.norms[queries[q0 + r]];
                     for (c, &dot) in row.iter().enumerate().take(n - r0) {
@@ -324,61 +368,178 @@ impl<'a> Space<'a> {
     }
 }
 
-/// `dots[r][c] = qs[r] · refs[c]` over all features (a multiple of `L`):
-/// `MR × NR` accumulators of `L` lanes, one FMA (or multiply-add) per lane
-/// per step, summed across lanes by a fixed pairwise tree at the end. Plain
-/// array code that LLVM turns into SIMD registers under the caller's target
-/// features.
-#[inline(always)]
-fn dot_tile<const MR: usize, const NR: usize, const L: usize, const FMA: bool>(
-    qs: &[&[f32]; MR],
-    refs: &[&[f32]; NR],
-) -> [[f32; NR]; MR] {
-    let steps = qs[0].len() / L;
-    for row in qs.iter().chain(refs) {
-        assert_eq!(row.len(), steps * L, "rows are padded to whole steps");
-    }
-    // Raw loads: a bounds check in the loop would give it a panic exit, and
-    // then LLVM keeps the accumulators in memory instead of registers.
-    let load = |row: &[f32], k: usize| -> [f32; L] {
-        debug_assert!(k + L <= row.len());
-        // SAFETY: k + L <= steps * L == row.len() (asserted above), and
-        // [f32; L] has the alignment of f32.
-        unsafe { std::ptr::read_unaligned(row.as_ptr().add(k).cast::<[f32; L]>()) }
+/// The register tile of a kernel: `dots[r][c] = qs[r] · refs[c]`.
+trait DotTile<const MR: usize, const NR: usize> {
+    fn dots(qs: &[&[f32]; MR], refs: &[&[f32]; NR]) -> [[f32; NR]; MR];
+}
+
+/// Defines the [`DotTile`] `$name`: `dots[r][c] = qs[r] · refs[c]` over all features (a multiple of `$l`):
+/// one accumulator of `$l` lanes per `(r, c)` — named one by one, so that
+/// each is a small local LLVM keeps in a SIMD register (an array of them it
+/// would keep in memory, storing every step) — one FMA (or multiply-add) per
+/// lane per step, then a fixed pairwise sum across lanes.
+macro_rules! dot_tile {
+    ($name:ident, $mr:literal x $nr:literal, $l:literal lanes, fma: $fma:expr,
+     $(($acc:ident, $r:literal, $c:literal)),+ $(,)?) => {
+        struct $name;
+        impl DotTile<$mr, $nr> for $name {
+        #[inline(always)]
+        fn dots(qs: &[&[f32]; $mr], refs: &[&[f32]; $nr]) -> [[f32; $nr]; $mr] {
+            const L: usize = $l;
+            let steps = qs[0].len() / L;
+            for row in qs.iter().chain(refs) {
+                assert_eq!(row.len(), steps * L, "rows are padded to whole steps");
+            }
+            $(let mut $acc = [0f32; L];)+
+            for s in 0..steps {
+                let k = s * L;
+                let qv: [[f32; L]; $mr] = std::array::from_fn(|r| load_lanes(qs[r], k));
+                let rv: [[f32; L]; $nr] = std::array::from_fn(|c| load_lanes(refs[c], k));
+                $(fma_lanes::<L, { $fma }>(&mut $acc, &qv[$r], &rv[$c]);)+
+            }
+            let mut out = [[0f32; $nr]; $mr];
+            $(out[$r][$c] = sum_lanes($acc);)+
+            out
+        }
+        }
     };
-    let mut acc = [[[0f32; L]; NR]; MR];
-    for s in 0..steps {
-        let k = s * L;
-        let qv: [[f32; L]; MR] = std::array::from_fn(|r| load(qs[r], k));
-        let rv: [[f32; L]; NR] = std::array::from_fn(|c| load(refs[c], k));
+}
+
+#[cfg(target_arch = "x86_64")]
+dot_tile!(Avx512Tile4x4, 4 x 4, 16 lanes, fma: true,
+    (a00, 0, 0), (a01, 0, 1), (a02, 0, 2), (a03, 0, 3),
+    (a10, 1, 0), (a11, 1, 1), (a12, 1, 2), (a13, 1, 3),
+    (a20, 2, 0), (a21, 2, 1), (a22, 2, 2), (a23, 2, 3),
+    (a30, 3, 0), (a31, 3, 1), (a32, 3, 2), (a33, 3, 3));
+
+#[cfg(target_arch = "x86_64")]
+dot_tile!(Avx2Tile3x4, 3 x 4, 8 lanes, fma: true,
+    (a00, 0, 0), (a01, 0, 1), (a02, 0, 2), (a03, 0, 3),
+    (a10, 1, 0), (a11, 1, 1), (a12, 1, 2), (a13, 1, 3),
+    (a20, 2, 0), (a21, 2, 1), (a22, 2, 2), (a23, 2, 3));
+
+// Portable: FMA only where the hardware always has it (else `mul_add` would
+// be a slow library call).
+dot_tile!(PortableTile2x4, 2 x 4, 8 lanes, fma: cfg!(target_arch = "aarch64"),
+    (a00, 0, 0), (a01, 0, 1), (a02, 0, 2), (a03, 0, 3),
+    (a10, 1, 0), (a11, 1, 1), (a12, 1, 2), (a13, 1, 3));
+
+struct ArrayTile2<const MR: usize, const NR: usize, const L: usize>;
+impl<const MR: usize, const NR: usize, const L: usize> DotTile<MR, NR> for ArrayTile2<MR, NR, L> {
+    #[inline(always)]
+    fn dots(qs: &[&[f32]; MR], refs: &[&[f32]; NR]) -> [[f32; NR]; MR] {
+        let steps = qs[0].len() / L;
+        for row in qs.iter().chain(refs) {
+            assert_eq!(row.len(), steps * L);
+        }
+        let mut acc = [[[0f32; L]; NR]; MR];
+        let mut s = 0;
+        while s + 2 <= steps {
+            let k = s * L;
+            let qv: [[f32; L]; MR] = std::array::from_fn(|r| load_lanes(qs[r], k));
+            let rv: [[f32; L]; NR] = std::array::from_fn(|c| load_lanes(refs[c], k));
+            let qw: [[f32; L]; MR] = std::array::from_fn(|r| load_lanes(qs[r], k + L));
+            let rw: [[f32; L]; NR] = std::array::from_fn(|c| load_lanes(refs[c], k + L));
+            for r in 0..MR {
+                for c in 0..NR {
+                    let a = &mut acc[r][c];
+                    for l in 0..L {
+                        a[l] = qv[r][l].mul_add(rv[c][l], a[l]);
+                    }
+                    for l in 0..L {
+                        a[l] = qw[r][l].mul_add(rw[c][l], a[l]);
+                    }
+                }
+            }
+            s += 2;
+        }
+        if s < steps {
+            let k = s * L;
+            let qv: [[f32; L]; MR] = std::array::from_fn(|r| load_lanes(qs[r], k));
+            let rv: [[f32; L]; NR] = std::array::from_fn(|c| load_lanes(refs[c], k));
+            for r in 0..MR {
+                for c in 0..NR {
+                    let a = &mut acc[r][c];
+                    for l in 0..L {
+                        a[l] = qv[r][l].mul_add(rv[c][l], a[l]);
+                    }
+                }
+            }
+        }
+        let mut out = [[0f32; NR]; MR];
         for r in 0..MR {
             for c in 0..NR {
-                let a = &mut acc[r][c];
-                for l in 0..L {
-                    a[l] = if FMA {
-                        qv[r][l].mul_add(rv[c][l], a[l])
-                    } else {
-                        a[l] + qv[r][l] * rv[c][l]
-                    };
+                out[r][c] = sum_lanes(acc[r][c]);
+            }
+        }
+        out
+    }
+}
+struct ArrayTile<const MR: usize, const NR: usize, const L: usize>;
+impl<const MR: usize, const NR: usize, const L: usize> DotTile<MR, NR> for ArrayTile<MR, NR, L> {
+    #[inline(always)]
+    fn dots(qs: &[&[f32]; MR], refs: &[&[f32]; NR]) -> [[f32; NR]; MR] {
+        let steps = qs[0].len() / L;
+        for row in qs.iter().chain(refs) {
+            assert_eq!(row.len(), steps * L);
+        }
+        let mut acc = [[[0f32; L]; NR]; MR];
+        for s in 0..steps {
+            let k = s * L;
+            let qv: [[f32; L]; MR] = std::array::from_fn(|r| load_lanes(qs[r], k));
+            let rv: [[f32; L]; NR] = std::array::from_fn(|c| load_lanes(refs[c], k));
+            for r in 0..MR {
+                for c in 0..NR {
+                    let a = &mut acc[r][c];
+                    for l in 0..L {
+                        a[l] = qv[r][l].mul_add(rv[c][l], a[l]);
+                    }
                 }
             }
         }
-    }
-    let mut out = [[0f32; NR]; MR];
-    for r in 0..MR {
-        for c in 0..NR {
-            let a = &mut acc[r][c];
-            let mut w = L / 2;
-            while w > 0 {
-                for l in 0..w {
-                    a[l] += a[l + w];
-                }
-                w /= 2;
+        let mut out = [[0f32; NR]; MR];
+        for r in 0..MR {
+            for c in 0..NR {
+                out[r][c] = sum_lanes(acc[r][c]);
             }
-            out[r][c] = a[0];
         }
+        out
     }
-    out
+}
+
+/// `L` values of `row` from `k`, without a bounds check in the hot loop
+/// (a panic exit there also keeps LLVM from holding values in registers).
+#[inline(always)]
+fn load_lanes<const L: usize>(row: &[f32], k: usize) -> [f32; L] {
+    debug_assert!(k + L <= row.len());
+    // SAFETY: the callers (`dot_tile!` kernels) assert `row.len() == steps * L`
+    // and pass `k = s * L` with `s < steps`; `[f32; L]` has f32's alignment.
+    unsafe { std::ptr::read_unaligned(row.as_ptr().add(k).cast::<[f32; L]>()) }
+}
+
+/// `acc += a * b` lane by lane (one rounding per lane with `FMA`).
+#[inline(always)]
+fn fma_lanes<const L: usize, const FMA: bool>(acc: &mut [f32; L], a: &[f32; L], b: &[f32; L]) {
+    for l in 0..L {
+        acc[l] = if FMA {
+            a[l].mul_add(b[l], acc[l])
+        } else {
+            acc[l] + a[l] * b[l]
+        };
+    }
+}
+
+/// The sum of the lanes by a fixed pairwise tree (depth log2 L).
+#[inline(always)]
+fn sum_lanes<const L: usize>(mut a: [f32; L]) -> f32 {
+    let mut w = L / 2;
+    while w > 0 {
+        for l in 0..w {
+            a[l] += a[l + w];
+        }
+        w /= 2;
+    }
+    a[0]
 }
 
 /// A query's nearest rows so far by the fast distance, ascending; a new row

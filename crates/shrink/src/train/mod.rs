@@ -42,6 +42,12 @@ pub trait TrainHooks {
     fn after_step(&mut self, net: Net) -> Net {
         net
     }
+    /// Called after every optimiser step (after `after_step`) with the number of steps
+    /// done so far in the run; return `false` to end training there. For step-based
+    /// experiments: evaluate every K steps, stop at an exact step count.
+    fn step_done(&mut self, _net: &Net, _steps: usize) -> bool {
+        true
+    }
 }
 
 /// No hooks.
@@ -59,6 +65,20 @@ pub struct EpochMetrics {
     pub test_accuracy: f64,
     pub seconds: f64,
     pub images_per_second: f64,
+}
+
+/// The loss became NaN or infinite: the learning rate is too high for this net. Returned
+/// (inside the `anyhow::Error`) by [`train`], so callers can tell it from other failures
+/// with `err.downcast_ref::<Diverged>()`.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("the loss became {loss} at epoch {epoch}, batch {batch} (lr {lr:.3e}); training stopped{note}. Try a lower --lr.")]
+pub struct Diverged {
+    pub loss: f64,
+    pub epoch: usize,
+    pub batch: usize,
+    pub lr: f64,
+    /// What is kept for a resume, if anything.
+    pub note: String,
 }
 
 /// What is persisted next to the checkpointed model and optimiser.
@@ -218,6 +238,7 @@ pub fn train(
     let steps_per_epoch = n.div_ceil(cfg.batch_size);
     let total_steps = steps_per_epoch * cfg.epochs;
     let mut stopped_early = false;
+    let mut stop_requested = false;
     let started = Instant::now();
 
     // The best weights so far (by validation accuracy), for early stopping.
@@ -261,16 +282,18 @@ pub fn train(
             let loss_value: f64 = l.clone().into_scalar::<f32>() as f64;
             if !loss_value.is_finite() {
                 bar.finish_and_clear();
-                bail!(
-                    "the loss became {loss_value} at epoch {}, batch {} (lr {lr:.3e}); training stopped{}. Try a lower --lr.",
-                    epoch + 1,
-                    bi + 1,
-                    if run.is_some() && epoch > 0 {
+                return Err(Diverged {
+                    loss: loss_value,
+                    epoch: epoch + 1,
+                    batch: bi + 1,
+                    lr,
+                    note: if run.is_some() && epoch > 0 {
                         format!("; the checkpoint after epoch {epoch} is kept (continue with --resume)")
                     } else {
                         String::new()
-                    }
-                );
+                    },
+                }
+                .into());
             }
             let mut grads = GradientsParams::from_grads(l.backward(), &net);
             hooks.grads(&net, &mut grads, lr);
@@ -280,6 +303,10 @@ pub fn train(
             correct += prepared.correct(logits.inner());
             seen += chunk.len();
             bar.inc(chunk.len() as u64);
+            if !hooks.step_done(&net, step + 1) {
+                stop_requested = true;
+                break;
+            }
             if bi % 10 == 0 {
                 bar.set_message(format!(
                     "loss {:.4} acc {:.2}% lr {:.2e}",
@@ -344,6 +371,9 @@ pub fn train(
                 config: cfg.clone(),
             };
             write_checkpoint(&run.ckpt(), &net, &optim, &state, improved.then_some(&net))?;
+        }
+        if stop_requested {
+            break;
         }
         if run
             .and_then(|r| r.stop_after)

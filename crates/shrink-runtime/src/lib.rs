@@ -1,0 +1,209 @@
+//! shrink-runtime: run a `.shrk` model as it is stored — pruned and weight-shared —
+//! without expanding it back to dense floats and without an ML framework.
+//!
+//! Deep Compression (Han, Mao, Dally, ICLR 2016) stores a layer as sparse positions and
+//! codebook indices; this crate keeps exactly that in memory (compressed rows with `u16`
+//! column indices and `u8` codebook indices, see [`SparseMatrix`]) and multiplies with
+//! it directly. The paper measured pruned layers 3× faster than dense at batch 1 and
+//! slower at batch 64; here the batch is laid out innermost so that the sparse product
+//! vectorises over it (see `crates/shrink-runtime/PERF.md`).
+//!
+//! ```no_run
+//! let bytes = std::fs::read("runs/c300/model.shrk").unwrap();
+//! let model = shrink_runtime::Model::from_bytes(&bytes)?;
+//! let mut ws = shrink_runtime::Workspace::default();
+//! let image = vec![0.0f32; model.input_len()]; // raw values, images in [0, 1]
+//! let mut logits = Vec::new();
+//! model.forward(&image, 1, &mut ws, &mut logits)?;
+//! # Ok::<(), shrink_runtime::RuntimeError>(())
+//! ```
+//!
+//! Not here: reading images or data sets (the caller hands over `f32` values), training,
+//! writing `.shrk` files (`shrink-format`). The core path uses neither threads nor files,
+//! so it builds for `wasm32-unknown-unknown`; threads are the `threads` feature.
+
+mod error;
+mod ops;
+mod plan;
+mod sparse;
+
+pub use error::RuntimeError;
+pub use sparse::{Kernels, SparseMatrix};
+
+use ops::Ctx;
+use plan::{Node, Tensors};
+use shrink_format::spec::ModelSpec;
+use shrink_format::ShrkModel;
+
+/// A model ready to run: the spec, and one executable node per layer holding its
+/// weights in compressed form.
+#[derive(Debug)]
+pub struct Model {
+    spec: ModelSpec,
+    input_len: usize,
+    classes: usize,
+    /// Per channel (images) or feature (tables): `(mean, std)`, and the values per
+    /// channel of one example.
+    normalize: Option<(Vec<f32>, Vec<f32>)>,
+    plane: usize,
+    nodes: Vec<Node>,
+    kernels: Kernels,
+    threads: usize,
+}
+
+/// Scratch buffers for [`Model::forward`]. Reuse one across calls: after the first call
+/// at a given batch size, further calls allocate nothing.
+#[derive(Debug, Default)]
+pub struct Workspace {
+    pool: Vec<Vec<f32>>,
+}
+
+impl Model {
+    /// Decode a `.shrk` file's bytes and build the model.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Model, RuntimeError> {
+        Model::from_shrk(&shrink_format::read(bytes)?)
+    }
+
+    /// Build from an already decoded container.
+    pub fn from_shrk(file: &ShrkModel) -> Result<Model, RuntimeError> {
+        let spec = ModelSpec::from_toml(&file.spec_toml)?;
+        let (infos, out) = spec.infer()?;
+        let tensors = Tensors::new(&file.tensors);
+        let nodes = plan::compile_list(&spec.layers, "layers", &plan::shapes(&infos), &tensors)?;
+        tensors.check_all_used()?;
+        let input_len = spec.input.iter().product();
+        let plane = if spec.input.len() == 3 {
+            spec.input[1] * spec.input[2]
+        } else {
+            1
+        };
+        Ok(Model {
+            normalize: spec.normalize.as_ref().map(|n| (n.mean.clone(), n.std.clone())),
+            input_len,
+            classes: out[0],
+            plane,
+            spec,
+            nodes,
+            kernels: Kernels::detect(),
+            threads: 1,
+        })
+    }
+
+    /// The spec stored in the file.
+    pub fn spec(&self) -> &ModelSpec {
+        &self.spec
+    }
+
+    /// Shape of one example: `[C, H, W]` or `[F]`.
+    pub fn input_shape(&self) -> &[usize] {
+        &self.spec.input
+    }
+
+    /// Values in one example (product of [`Model::input_shape`]).
+    pub fn input_len(&self) -> usize {
+        self.input_len
+    }
+
+    /// Number of outputs (logits per example).
+    pub fn classes(&self) -> usize {
+        self.classes
+    }
+
+    /// Class names from the spec (may be empty).
+    pub fn class_names(&self) -> &[String] {
+        &self.spec.class_names
+    }
+
+    /// Bytes of weights and other parameters held in memory (the compressed matrices,
+    /// codebooks, biases, norm parameters).
+    pub fn memory_bytes(&self) -> usize {
+        self.nodes.iter().map(Node::memory_bytes).sum()
+    }
+
+    /// Kept (nonzero) weights over all weight matrices.
+    pub fn kept_weights(&self) -> usize {
+        self.nodes.iter().map(Node::kept_weights).sum()
+    }
+
+    /// The kernel version in use (detected at load time).
+    pub fn kernels(&self) -> Kernels {
+        self.kernels
+    }
+
+    /// Choose the kernel version; one this CPU cannot run falls back to the detected one.
+    pub fn set_kernels(&mut self, kernels: Kernels) {
+        self.kernels = if kernels.supported() {
+            kernels
+        } else {
+            Kernels::detect()
+        };
+    }
+
+    /// Threads for large layers (default 1). Without the `threads` feature this has no
+    /// effect.
+    pub fn set_threads(&mut self, threads: usize) {
+        self.threads = threads.max(1);
+    }
+
+    /// Logits `[batch, classes]` (row-major, into `out`) for `batch` raw examples `x`
+    /// (`[batch, …input]` row-major, values as the data loader gives them: images in
+    /// [0, 1]); the spec's normalisation is applied here.
+    pub fn forward(
+        &self,
+        x: &[f32],
+        batch: usize,
+        ws: &mut Workspace,
+        out: &mut Vec<f32>,
+    ) -> Result<(), RuntimeError> {
+        let want = batch.checked_mul(self.input_len);
+        if want != Some(x.len()) {
+            return Err(RuntimeError::InputLength {
+                got: x.len(),
+                batch,
+                per_example: self.input_len,
+                want: want.unwrap_or(usize::MAX),
+            });
+        }
+        out.clear();
+        if batch == 0 {
+            return Ok(());
+        }
+        let mut ctx = Ctx {
+            pool: &mut ws.pool,
+            kernels: self.kernels,
+            threads: self.threads,
+        };
+        // [batch][values] → [values][batch], normalised.
+        let mut cur = ctx.take(x.len());
+        for (i, row) in cur.chunks_exact_mut(batch).enumerate() {
+            for (b, v) in row.iter_mut().enumerate() {
+                *v = x[b * self.input_len + i];
+            }
+            if let Some((mean, std)) = &self.normalize {
+                let ch = i / self.plane;
+                let (m, s) = (mean[ch], std[ch]);
+                row.iter_mut().for_each(|v| *v = (*v - m) / s);
+            }
+        }
+        ops::run_list(&self.nodes, &mut cur, batch, &mut ctx);
+        // [classes][batch] → [batch][classes].
+        out.resize(batch * self.classes, 0.0);
+        for (k, row) in cur.chunks_exact(batch).enumerate() {
+            for (b, &v) in row.iter().enumerate() {
+                out[b * self.classes + k] = v;
+            }
+        }
+        ctx.give(cur);
+        Ok(())
+    }
+
+    /// [`Model::forward`] with a fresh workspace, returning the logits.
+    pub fn predict(&self, x: &[f32], batch: usize) -> Result<Vec<f32>, RuntimeError> {
+        let mut out = Vec::new();
+        self.forward(x, batch, &mut Workspace::default(), &mut out)?;
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests;

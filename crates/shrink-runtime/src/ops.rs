@@ -1,0 +1,320 @@
+//! Running the nodes of a plan on a batch.
+//!
+//! Layout: one batch of activations is `[values of one example][batch]` row-major —
+//! `[C][H][W][B]` for images, `[F][B]` for flat features — so the batch is the
+//! innermost, contiguous index. Every per-position loop below (pooling, im2col copies,
+//! normalisation) then runs over `B` contiguous floats, flattening moves nothing, and a
+//! channel concatenation is an append. Shapes follow Burn's layers in
+//! `crates/shrink/src/model/mod.rs` value for value (to float rounding).
+
+use crate::plan::{ConvGeom, ConvTGeom, Node, PoolGeom};
+use crate::sparse::Kernels;
+
+/// What a forward pass needs besides the nodes: scratch buffers and kernel settings.
+pub(crate) struct Ctx<'a> {
+    /// Scratch vectors, reused call after call (a stack: the order of takes is the same
+    /// in every pass, so after the first pass nothing grows).
+    pub pool: &'a mut Vec<Vec<f32>>,
+    pub kernels: Kernels,
+    pub threads: usize,
+}
+
+impl Ctx<'_> {
+    /// A buffer of `len` values whose contents are unspecified (callers overwrite it).
+    pub fn take(&mut self, len: usize) -> Vec<f32> {
+        let mut v = self.pool.pop().unwrap_or_default();
+        if v.len() < len {
+            v.resize(len, 0.0);
+        } else {
+            v.truncate(len);
+        }
+        v
+    }
+
+    pub fn give(&mut self, v: Vec<f32>) {
+        self.pool.push(v);
+    }
+
+    /// Replace `x` by a fresh buffer of `len` values computed by `f(x, y)`.
+    fn map_into(&mut self, x: &mut Vec<f32>, len: usize, f: impl FnOnce(&[f32], &mut [f32], &mut Self)) {
+        let mut y = self.take(len);
+        f(x, &mut y, self);
+        std::mem::swap(x, &mut y);
+        self.give(y);
+    }
+}
+
+/// Run `nodes` on `x` (`b` examples), leaving the result in `x`.
+pub(crate) fn run_list(nodes: &[Node], x: &mut Vec<f32>, b: usize, ctx: &mut Ctx<'_>) {
+    for node in nodes {
+        run(node, x, b, ctx);
+    }
+}
+
+fn run(node: &Node, x: &mut Vec<f32>, b: usize, ctx: &mut Ctx<'_>) {
+    match node {
+        Node::Affine { a, plane } => {
+            let n = plane * b;
+            ctx.map_into(x, a.w.rows() * n, |x, y, ctx| {
+                a.w.mul(x, n, a.bias.as_deref(), y, ctx.kernels, ctx.threads)
+            });
+        }
+        Node::Conv { a, g } => {
+            let n = g.oh * g.ow * b;
+            let mut cols = ctx.take(g.c * g.k * g.k * n);
+            im2col(x, g, b, &mut cols);
+            ctx.map_into(x, a.w.rows() * n, |_, y, ctx| {
+                a.w.mul(&cols, n, a.bias.as_deref(), y, ctx.kernels, ctx.threads)
+            });
+            ctx.give(cols);
+        }
+        Node::ConvT { a, g } => {
+            let n = g.h * g.w * b;
+            let mut cols = ctx.take(a.w.rows() * n);
+            a.w.mul(x, n, None, &mut cols, ctx.kernels, ctx.threads);
+            ctx.map_into(x, g.o * g.oh * g.ow * b, |_, y, _| {
+                col2im(&cols, g, a.bias.as_deref(), b, y)
+            });
+            ctx.give(cols);
+        }
+        Node::MaxPool(g) => ctx.map_into(x, g.c * g.oh * g.ow * b, |x, y, _| max_pool(x, g, b, y)),
+        Node::AvgPool(g) => ctx.map_into(x, g.c * g.oh * g.ow * b, |x, y, _| avg_pool(x, g, b, y)),
+        Node::GlobalAvgPool { c, plane } => ctx.map_into(x, c * b, |x, y, _| {
+            y.fill(0.0);
+            for (ch, out) in y.chunks_exact_mut(b).enumerate() {
+                for p in x[ch * plane * b..(ch + 1) * plane * b].chunks_exact(b) {
+                    add_into(out, p);
+                }
+                let inv = *plane as f32;
+                out.iter_mut().for_each(|v| *v /= inv);
+            }
+        }),
+        Node::ChannelAffine { scale, shift, plane } => {
+            for (ch, block) in x.chunks_exact_mut(plane * b).enumerate() {
+                let (s, t) = (scale[ch], shift[ch]);
+                block.iter_mut().for_each(|v| *v = *v * s + t);
+            }
+        }
+        Node::LayerNorm { eps, gamma, beta } => layer_norm(x, b, *eps, gamma, beta, ctx),
+        Node::Relu => x.iter_mut().for_each(|v| *v = v.max(0.0)),
+        Node::LeakyRelu(s) => x.iter_mut().for_each(|v| {
+            if *v < 0.0 {
+                *v *= s
+            }
+        }),
+        Node::Prelu { slope, plane } => {
+            for (ch, block) in x.chunks_exact_mut(plane * b).enumerate() {
+                let s = slope[ch];
+                block.iter_mut().for_each(|v| {
+                    if *v < 0.0 {
+                        *v *= s
+                    }
+                });
+            }
+        }
+        Node::Elu(alpha) => x.iter_mut().for_each(|v| {
+            if *v <= 0.0 {
+                *v = alpha * (v.exp() - 1.0)
+            }
+        }),
+        Node::Sigmoid => x.iter_mut().for_each(|v| *v = sigmoid(*v)),
+        Node::Tanh => x.iter_mut().for_each(|v| *v = v.tanh()),
+        Node::Maxout { groups, pieces, plane } => {
+            let block = plane * b;
+            ctx.map_into(x, groups * block, |x, y, _| {
+                for (g, out) in y.chunks_exact_mut(block).enumerate() {
+                    let first = g * pieces;
+                    out.copy_from_slice(&x[first * block..(first + 1) * block]);
+                    for q in 1..*pieces {
+                        let src = &x[(first + q) * block..(first + q + 1) * block];
+                        out.iter_mut().zip(src).for_each(|(o, s)| *o = o.max(*s));
+                    }
+                }
+            });
+        }
+        Node::Residual { body, shortcut } => {
+            let mut s = ctx.take(x.len());
+            s.copy_from_slice(x);
+            run_list(body, x, b, ctx);
+            run_list(shortcut, &mut s, b, ctx);
+            add_into(x, &s);
+            ctx.give(s);
+        }
+        Node::Highway { body, gate, plane } => {
+            let mut orig = ctx.take(x.len());
+            orig.copy_from_slice(x);
+            run_list(body, x, b, ctx);
+            let mut t = ctx.take(x.len());
+            gate.w.mul(&orig, plane * b, gate.bias.as_deref(), &mut t, ctx.kernels, ctx.threads);
+            for ((v, &t), &o) in x.iter_mut().zip(&t).zip(&orig) {
+                let t = sigmoid(t);
+                *v = t * *v + (1.0 - t) * o;
+            }
+            ctx.give(t);
+            ctx.give(orig);
+        }
+        Node::Inception { branches } => {
+            let mut out = ctx.take(0);
+            for br in branches {
+                let mut t = ctx.take(x.len());
+                t.copy_from_slice(x);
+                run_list(br, &mut t, b, ctx);
+                out.extend_from_slice(&t);
+                ctx.give(t);
+            }
+            std::mem::swap(x, &mut out);
+            ctx.give(out);
+        }
+    }
+}
+
+fn sigmoid(v: f32) -> f32 {
+    1.0 / (1.0 + (-v).exp())
+}
+
+fn add_into(acc: &mut [f32], x: &[f32]) {
+    acc.iter_mut().zip(x).for_each(|(a, v)| *a += v);
+}
+
+/// Range of output positions `o` (of `out_len`) whose input position
+/// `o·stride + offset` lies in `0..in_len`.
+fn valid_range(out_len: usize, in_len: usize, stride: usize, offset: isize) -> (usize, usize) {
+    let (s, n) = (stride as isize, in_len as isize);
+    let lo = if offset >= 0 { 0 } else { (-offset + s - 1) / s };
+    let hi = if n - offset <= 0 { 0 } else { (n - offset - 1) / s + 1 };
+    let hi = (hi as usize).min(out_len);
+    (lo.min(hi as isize) as usize, hi)
+}
+
+/// `cols[(c, ky, kx)][(oy, ox, b)] = x[c][oy·s − p + ky·d][ox·s − p + kx·d][b]`, zero
+/// outside the input: the row order matches the weight's `[out][in][kh][kw]` columns.
+fn im2col(x: &[f32], g: &ConvGeom, b: usize, cols: &mut [f32]) {
+    let n = g.oh * g.ow * b;
+    let run = g.ow * b;
+    for c in 0..g.c {
+        for ky in 0..g.k {
+            for kx in 0..g.k {
+                let row = &mut cols[((c * g.k + ky) * g.k + kx) * n..][..n];
+                let dx = (kx * g.dilation) as isize - g.pad as isize;
+                let dy = (ky * g.dilation) as isize - g.pad as isize;
+                let (ox0, ox1) = valid_range(g.ow, g.w, g.stride, dx);
+                let (oy0, oy1) = valid_range(g.oh, g.h, g.stride, dy);
+                row[..oy0 * run].fill(0.0);
+                row[oy1 * run..].fill(0.0);
+                for oy in oy0..oy1 {
+                    let iy = (oy * g.stride) as isize + dy;
+                    let src = &x[(c * g.h + iy as usize) * g.w * b..][..g.w * b];
+                    let dst = &mut row[oy * run..(oy + 1) * run];
+                    dst[..ox0 * b].fill(0.0);
+                    dst[ox1 * b..].fill(0.0);
+                    if g.stride == 1 {
+                        let ix0 = (ox0 as isize + dx) as usize;
+                        dst[ox0 * b..ox1 * b].copy_from_slice(&src[ix0 * b..(ix0 + ox1 - ox0) * b]);
+                    } else {
+                        for ox in ox0..ox1 {
+                            let ix = ((ox * g.stride) as isize + dx) as usize;
+                            dst[ox * b..(ox + 1) * b].copy_from_slice(&src[ix * b..(ix + 1) * b]);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// `y[o][oy][ox] = bias[o] + Σ cols[(o, ky, kx)][(iy, ix)]` over `oy = iy·s − p + ky`,
+/// `ox = ix·s − p + kx`: the scatter half of a transposed convolution.
+fn col2im(cols: &[f32], g: &ConvTGeom, bias: Option<&[f32]>, b: usize, y: &mut [f32]) {
+    let plane = g.oh * g.ow * b;
+    let n = g.h * g.w * b;
+    for o in 0..g.o {
+        let out = &mut y[o * plane..(o + 1) * plane];
+        out.fill(bias.map_or(0.0, |bias| bias[o]));
+        for ky in 0..g.k {
+            for kx in 0..g.k {
+                let src = &cols[((o * g.k + ky) * g.k + kx) * n..][..n];
+                let dy = ky as isize - g.pad as isize;
+                let dx = kx as isize - g.pad as isize;
+                for iy in 0..g.h {
+                    let oy = (iy * g.stride) as isize + dy;
+                    if oy < 0 || oy >= g.oh as isize {
+                        continue;
+                    }
+                    for ix in 0..g.w {
+                        let ox = (ix * g.stride) as isize + dx;
+                        if ox < 0 || ox >= g.ow as isize {
+                            continue;
+                        }
+                        let at = (oy as usize * g.ow + ox as usize) * b;
+                        add_into(&mut out[at..at + b], &src[(iy * g.w + ix) * b..][..b]);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Calls `f(dst, src)` for every (output position, in-bounds window position).
+fn pool_windows(x: &[f32], g: &PoolGeom, b: usize, y: &mut [f32], mut f: impl FnMut(&mut [f32], &[f32])) {
+    for c in 0..g.c {
+        for oy in 0..g.oh {
+            for ox in 0..g.ow {
+                let dst = &mut y[((c * g.oh + oy) * g.ow + ox) * b..][..b];
+                for ky in 0..g.k {
+                    let iy = (oy * g.stride + ky) as isize - g.pad as isize;
+                    if iy < 0 || iy >= g.h as isize {
+                        continue;
+                    }
+                    for kx in 0..g.k {
+                        let ix = (ox * g.stride + kx) as isize - g.pad as isize;
+                        if ix < 0 || ix >= g.w as isize {
+                            continue;
+                        }
+                        f(dst, &x[((c * g.h + iy as usize) * g.w + ix as usize) * b..][..b]);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Max over the window; padding never wins (it is −∞).
+fn max_pool(x: &[f32], g: &PoolGeom, b: usize, y: &mut [f32]) {
+    y.fill(f32::NEG_INFINITY);
+    pool_windows(x, g, b, y, |d, s| d.iter_mut().zip(s).for_each(|(d, s)| *d = d.max(*s)));
+}
+
+/// Mean over the window, padding counted as zeros (`count_include_pad`, Burn's and
+/// PyTorch's default).
+fn avg_pool(x: &[f32], g: &PoolGeom, b: usize, y: &mut [f32]) {
+    y.fill(0.0);
+    pool_windows(x, g, b, y, add_into);
+    let count = (g.k * g.k) as f32;
+    y.iter_mut().for_each(|v| *v /= count);
+}
+
+/// Layer norm over all values of each example: biased variance, `eps` inside the root.
+fn layer_norm(x: &mut [f32], b: usize, eps: f32, gamma: &[f32], beta: &[f32], ctx: &mut Ctx<'_>) {
+    let len = gamma.len() as f32;
+    let mut stats = ctx.take(2 * b);
+    let (mean, var) = stats.split_at_mut(b);
+    mean.fill(0.0);
+    var.fill(0.0);
+    for row in x.chunks_exact(b) {
+        add_into(mean, row);
+    }
+    mean.iter_mut().for_each(|m| *m /= len);
+    for row in x.chunks_exact(b) {
+        for ((v, &xi), &m) in var.iter_mut().zip(row).zip(mean.iter()) {
+            *v += (xi - m) * (xi - m);
+        }
+    }
+    // var becomes 1 / sqrt(var / len + eps).
+    var.iter_mut().for_each(|v| *v = 1.0 / (*v / len + eps).sqrt());
+    for ((row, &g), &bt) in x.chunks_exact_mut(b).zip(gamma).zip(beta) {
+        for ((xi, &m), &r) in row.iter_mut().zip(mean.iter()).zip(var.iter()) {
+            *xi = (*xi - m) * r * g + bt;
+        }
+    }
+    ctx.give(stats);
+}

@@ -1,0 +1,687 @@
+//! Every layer against a naive reference (dense weights, one example at a time, the
+//! loops written as the definitions read), on random weights — pruned and
+//! weight-shared, or dense — and random inputs; the sparse matrix build; bad files.
+
+use super::*;
+use crate::sparse::EntryValues;
+use shrink_format::spec::{Layer, ModelSpec};
+use shrink_format::{CompressedTensor, NamedTensor, TensorData};
+use std::collections::HashMap;
+
+/// SplitMix64: a small seeded generator.
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    /// Uniform in [-1, 1).
+    fn f(&mut self) -> f32 {
+        (self.next() >> 40) as f32 / (1u64 << 23) as f32 - 1.0
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+}
+
+// ---------------------------------------------------------------------------------
+// Random models
+
+/// Every tensor a spec needs, with random values: weight matrices compressed
+/// (about half kept, a `bits`-bit codebook) when `compressed`, else dense.
+fn random_model(spec_toml: &str, seed: u64, compressed: bool) -> ShrkModel {
+    let spec = ModelSpec::from_toml(spec_toml).unwrap();
+    let (infos, _) = spec.infer().unwrap();
+    let shapes = plan::shapes(&infos);
+    let mut rng = Rng(seed);
+    let mut tensors = Vec::new();
+    add_params(&spec.layers, "layers", &shapes, &mut rng, compressed, &mut tensors);
+    ShrkModel {
+        spec_toml: spec_toml.to_string(),
+        meta: vec![],
+        tensors,
+    }
+}
+
+fn dense(name: String, shape: Vec<usize>, values: Vec<f32>) -> NamedTensor {
+    NamedTensor {
+        name,
+        data: TensorData::Dense {
+            shape: shape.iter().map(|&d| d as u32).collect(),
+            values,
+        },
+    }
+}
+
+fn random_weight(name: String, shape: Vec<usize>, rng: &mut Rng, compressed: bool) -> NamedTensor {
+    let numel: usize = shape.iter().product();
+    if !compressed {
+        // Dense, with some exact zeros (a pruned layer that was not quantized).
+        let values = (0..numel)
+            .map(|_| if rng.below(4) == 0 { 0.0 } else { rng.f() })
+            .collect();
+        return dense(name, shape, values);
+    }
+    let bits = 1 + rng.below(8) as u8;
+    let k = 1 + rng.below(1 << bits);
+    let codebook: Vec<f32> = (0..k).map(|_| rng.f()).collect();
+    let mut positions = Vec::new();
+    let mut clusters = Vec::new();
+    for p in 0..numel {
+        if rng.below(2) == 0 {
+            positions.push(p as u32);
+            clusters.push(rng.below(k) as u16);
+        }
+    }
+    NamedTensor {
+        name,
+        data: TensorData::Compressed(CompressedTensor {
+            shape: shape.iter().map(|&d| d as u32).collect(),
+            bits,
+            index_bits: 5,
+            codebook,
+            positions,
+            clusters,
+        }),
+    }
+}
+
+fn random_vec(name: String, len: usize, rng: &mut Rng, lo: f32, hi: f32) -> NamedTensor {
+    let v = (0..len).map(|_| lo + (hi - lo) * (rng.f() + 1.0) / 2.0).collect();
+    dense(name, vec![len], v)
+}
+
+fn add_params(
+    layers: &[Layer],
+    prefix: &str,
+    shapes: &plan::Shapes,
+    rng: &mut Rng,
+    compressed: bool,
+    out: &mut Vec<NamedTensor>,
+) {
+    for (i, layer) in layers.iter().enumerate() {
+        let path = format!("{prefix}.{i}");
+        let input = &shapes[&path].0;
+        let n = |leaf: &str| format!("{path}.{leaf}");
+        match layer {
+            Layer::Linear { out: o, bias, .. } => {
+                out.push(random_weight(n("weight"), vec![*o, input[0]], rng, compressed));
+                if *bias {
+                    out.push(random_vec(n("bias"), *o, rng, -1.0, 1.0));
+                }
+            }
+            Layer::Conv2d { out: o, kernel: k, bias, .. } => {
+                out.push(random_weight(n("weight"), vec![*o, input[0], *k, *k], rng, compressed));
+                if *bias {
+                    out.push(random_vec(n("bias"), *o, rng, -1.0, 1.0));
+                }
+            }
+            Layer::ConvTranspose2d { out: o, kernel: k, bias, .. } => {
+                out.push(random_weight(n("weight"), vec![input[0], *o, *k, *k], rng, compressed));
+                if *bias {
+                    out.push(random_vec(n("bias"), *o, rng, -1.0, 1.0));
+                }
+            }
+            Layer::BatchNorm { .. } => {
+                let c = input[0];
+                out.push(random_vec(n("weight"), c, rng, 0.5, 1.5));
+                out.push(random_vec(n("bias"), c, rng, -0.5, 0.5));
+                out.push(random_vec(n("running_mean"), c, rng, -0.5, 0.5));
+                out.push(random_vec(n("running_var"), c, rng, 0.2, 2.0));
+            }
+            Layer::LayerNorm { .. } => {
+                let len = input.iter().product();
+                out.push(random_vec(n("norm.weight"), len, rng, 0.5, 1.5));
+                out.push(random_vec(n("norm.bias"), len, rng, -0.5, 0.5));
+            }
+            Layer::Prelu { .. } => out.push(random_vec(n("alpha"), input[0], rng, 0.0, 0.5)),
+            Layer::Residual { body, shortcut } => {
+                add_params(body, &n("body"), shapes, rng, compressed, out);
+                add_params(shortcut, &n("shortcut"), shapes, rng, compressed, out);
+            }
+            Layer::Highway { body, .. } => {
+                add_params(body, &n("body"), shapes, rng, compressed, out);
+                let c = input[0];
+                let shape = if input.len() == 3 { vec![c, c, 1, 1] } else { vec![c, c] };
+                out.push(random_weight(n("gate.weight"), shape, rng, compressed));
+                out.push(random_vec(n("gate.bias"), c, rng, -1.0, 1.0));
+            }
+            Layer::Inception { branches } => {
+                for (b, br) in branches.iter().enumerate() {
+                    add_params(br, &n(&format!("branches.{b}")), shapes, rng, compressed, out);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------
+// The reference: one example, shape [C, H, W] or [F], dense weights.
+
+struct Ref {
+    params: HashMap<String, Vec<f32>>,
+}
+
+impl Ref {
+    fn new(file: &ShrkModel) -> Ref {
+        Ref {
+            params: file.tensors.iter().map(|t| (t.name.clone(), t.data.to_dense())).collect(),
+        }
+    }
+
+    fn p(&self, name: &str) -> &[f32] {
+        &self.params[name]
+    }
+
+    fn forward(&self, spec: &ModelSpec, x: &[f32]) -> Vec<f32> {
+        let mut x = x.to_vec();
+        if let Some(n) = &spec.normalize {
+            let per = x.len() / n.mean.len();
+            for (i, v) in x.iter_mut().enumerate() {
+                *v = (*v - n.mean[i / per]) / n.std[i / per];
+            }
+        }
+        self.list(&spec.layers, "layers", x, spec.input.clone()).0
+    }
+
+    fn list(&self, layers: &[Layer], prefix: &str, mut x: Vec<f32>, mut shape: Vec<usize>) -> (Vec<f32>, Vec<usize>) {
+        for (i, l) in layers.iter().enumerate() {
+            (x, shape) = self.layer(l, &format!("{prefix}.{i}"), x, shape);
+        }
+        (x, shape)
+    }
+
+    fn layer(&self, layer: &Layer, path: &str, x: Vec<f32>, s: Vec<usize>) -> (Vec<f32>, Vec<usize>) {
+        let n = |leaf: &str| format!("{path}.{leaf}");
+        let plane = if s.len() == 3 { s[1] * s[2] } else { 1 };
+        let map = |f: &dyn Fn(f32) -> f32| x.iter().map(|&v| f(v)).collect::<Vec<_>>();
+        match layer {
+            Layer::Linear { out, bias, .. } => {
+                let w = self.p(&n("weight"));
+                let y = (0..*out)
+                    .map(|o| {
+                        let b = if *bias { self.p(&n("bias"))[o] } else { 0.0 };
+                        b + (0..s[0]).map(|i| w[o * s[0] + i] * x[i]).sum::<f32>()
+                    })
+                    .collect();
+                (y, vec![*out])
+            }
+            Layer::Conv2d { out, kernel: k, stride: st, padding: p, dilation: d, bias, .. } => {
+                let (c, h, w) = (s[0], s[1], s[2]);
+                let oh = (h + 2 * p - d * (k - 1) - 1) / st + 1;
+                let ow = (w + 2 * p - d * (k - 1) - 1) / st + 1;
+                let wt = self.p(&n("weight"));
+                let mut y = vec![0.0; out * oh * ow];
+                for o in 0..*out {
+                    for oy in 0..oh {
+                        for ox in 0..ow {
+                            let mut acc = if *bias { self.p(&n("bias"))[o] } else { 0.0 };
+                            for ci in 0..c {
+                                for ky in 0..*k {
+                                    for kx in 0..*k {
+                                        let iy = (oy * st + ky * d) as isize - *p as isize;
+                                        let ix = (ox * st + kx * d) as isize - *p as isize;
+                                        if iy >= 0 && ix >= 0 && (iy as usize) < h && (ix as usize) < w {
+                                            acc += wt[((o * c + ci) * k + ky) * k + kx]
+                                                * x[(ci * h + iy as usize) * w + ix as usize];
+                                        }
+                                    }
+                                }
+                            }
+                            y[(o * oh + oy) * ow + ox] = acc;
+                        }
+                    }
+                }
+                (y, vec![*out, oh, ow])
+            }
+            Layer::ConvTranspose2d { out, kernel: k, stride: st, padding: p, output_padding: op, bias, .. } => {
+                let (c, h, w) = (s[0], s[1], s[2]);
+                let oh = (h - 1) * st + k + op - 2 * p;
+                let ow = (w - 1) * st + k + op - 2 * p;
+                let wt = self.p(&n("weight"));
+                let mut y = vec![0.0; out * oh * ow];
+                for o in 0..*out {
+                    let b = if *bias { self.p(&n("bias"))[o] } else { 0.0 };
+                    y[o * oh * ow..(o + 1) * oh * ow].fill(b);
+                }
+                for ci in 0..c {
+                    for iy in 0..h {
+                        for ix in 0..w {
+                            for o in 0..*out {
+                                for ky in 0..*k {
+                                    for kx in 0..*k {
+                                        let oy = (iy * st + ky) as isize - *p as isize;
+                                        let ox = (ix * st + kx) as isize - *p as isize;
+                                        if oy >= 0 && ox >= 0 && (oy as usize) < oh && (ox as usize) < ow {
+                                            y[(o * oh + oy as usize) * ow + ox as usize] += x[(ci * h + iy) * w + ix]
+                                                * wt[((ci * out + o) * k + ky) * k + kx];
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+                (y, vec![*out, oh, ow])
+            }
+            Layer::MaxPool2d { kernel: k, stride, padding: p } | Layer::AvgPool2d { kernel: k, stride, padding: p } => {
+                let st = stride.unwrap_or(*k);
+                let (c, h, w) = (s[0], s[1], s[2]);
+                let oh = (h + 2 * p - k) / st + 1;
+                let ow = (w + 2 * p - k) / st + 1;
+                let max = matches!(layer, Layer::MaxPool2d { .. });
+                let mut y = vec![0.0; c * oh * ow];
+                for ci in 0..c {
+                    for oy in 0..oh {
+                        for ox in 0..ow {
+                            let mut acc = if max { f32::NEG_INFINITY } else { 0.0 };
+                            for ky in 0..*k {
+                                for kx in 0..*k {
+                                    let iy = (oy * st + ky) as isize - *p as isize;
+                                    let ix = (ox * st + kx) as isize - *p as isize;
+                                    if iy >= 0 && ix >= 0 && (iy as usize) < h && (ix as usize) < w {
+                                        let v = x[(ci * h + iy as usize) * w + ix as usize];
+                                        acc = if max { acc.max(v) } else { acc + v };
+                                    }
+                                }
+                            }
+                            y[(ci * oh + oy) * ow + ox] = if max { acc } else { acc / (k * k) as f32 };
+                        }
+                    }
+                }
+                (y, vec![c, oh, ow])
+            }
+            Layer::GlobalAvgPool => {
+                let y = x.chunks(plane).map(|c| c.iter().sum::<f32>() / plane as f32).collect();
+                (y, vec![s[0]])
+            }
+            Layer::Flatten => (x, vec![s.iter().product()]),
+            Layer::Dropout { .. } => (x, s),
+            Layer::BatchNorm { eps, .. } => {
+                let (g, b) = (self.p(&n("weight")), self.p(&n("bias")));
+                let (m, v) = (self.p(&n("running_mean")), self.p(&n("running_var")));
+                let y = x
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &xi)| {
+                        let c = i / plane;
+                        (xi - m[c]) / (v[c] + *eps as f32).sqrt() * g[c] + b[c]
+                    })
+                    .collect();
+                (y, s)
+            }
+            Layer::LayerNorm { eps } => {
+                let len = x.len() as f32;
+                let mean = x.iter().sum::<f32>() / len;
+                let var = x.iter().map(|v| (v - mean) * (v - mean)).sum::<f32>() / len;
+                let (g, b) = (self.p(&n("norm.weight")), self.p(&n("norm.bias")));
+                let y = x
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &v)| (v - mean) / (var + *eps as f32).sqrt() * g[i] + b[i])
+                    .collect();
+                (y, s)
+            }
+            Layer::Relu => (map(&|v| v.max(0.0)), s),
+            Layer::LeakyRelu { slope } => (map(&|v| if v < 0.0 { v * *slope as f32 } else { v }), s),
+            Layer::Rrelu { lower, upper } => {
+                let a = ((lower + upper) / 2.0) as f32;
+                (map(&|v| if v < 0.0 { v * a } else { v }), s)
+            }
+            Layer::Prelu { .. } => {
+                let a = self.p(&n("alpha"));
+                let y = x
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &v)| if v < 0.0 { v * a[i / plane] } else { v })
+                    .collect();
+                (y, s)
+            }
+            Layer::Elu { alpha } => (map(&|v| if v <= 0.0 { *alpha as f32 * (v.exp() - 1.0) } else { v }), s),
+            Layer::Sigmoid => (map(&|v| 1.0 / (1.0 + (-v).exp())), s),
+            Layer::Tanh => (map(&|v| v.tanh()), s),
+            Layer::Maxout { pieces } => {
+                let groups = s[0] / pieces;
+                let y = (0..groups * plane)
+                    .map(|i| {
+                        let (g, at) = (i / plane, i % plane);
+                        (0..*pieces)
+                            .map(|q| x[(g * pieces + q) * plane + at])
+                            .fold(f32::NEG_INFINITY, f32::max)
+                    })
+                    .collect();
+                let mut shape = s.clone();
+                shape[0] = groups;
+                (y, shape)
+            }
+            Layer::Residual { body, shortcut } => {
+                let (b, shape) = self.list(body, &n("body"), x.clone(), s.clone());
+                let (c, _) = self.list(shortcut, &n("shortcut"), x, s);
+                (b.iter().zip(&c).map(|(a, b)| a + b).collect(), shape)
+            }
+            Layer::Highway { body, .. } => {
+                let (b, shape) = self.list(body, &n("body"), x.clone(), s.clone());
+                let (w, gb) = (self.p(&n("gate.weight")), self.p(&n("gate.bias")));
+                let c = s[0];
+                let y = (0..x.len())
+                    .map(|i| {
+                        let (o, at) = (i / plane, i % plane);
+                        let z = gb[o] + (0..c).map(|ci| w[o * c + ci] * x[ci * plane + at]).sum::<f32>();
+                        let t = 1.0 / (1.0 + (-z).exp());
+                        t * b[i] + (1.0 - t) * x[i]
+                    })
+                    .collect();
+                (y, shape)
+            }
+            Layer::Inception { branches } => {
+                let mut y = Vec::new();
+                let mut channels = 0;
+                for (bi, br) in branches.iter().enumerate() {
+                    let (o, shape) = self.list(br, &n(&format!("branches.{bi}")), x.clone(), s.clone());
+                    channels += shape[0];
+                    y.extend(o);
+                }
+                (y, vec![channels, s[1], s[2]])
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------
+// Comparing
+
+fn all_kernels() -> Vec<Kernels> {
+    [Kernels::Portable, Kernels::Avx2, Kernels::Avx512]
+        .into_iter()
+        .filter(|k| k.supported())
+        .collect()
+}
+
+/// Runtime vs reference on random inputs, batches 1, 3 and 19, every kernel version,
+/// compressed and dense weights.
+fn check(spec_toml: &str) {
+    for (seed, compressed) in [(1, true), (2, false), (3, true)] {
+        let file = random_model(spec_toml, seed, compressed);
+        let reference = Ref::new(&file);
+        let mut model = Model::from_shrk(&file).unwrap_or_else(|e| panic!("{e}\n{spec_toml}"));
+        let spec = model.spec().clone();
+        let len = model.input_len();
+        let mut rng = Rng(seed + 100);
+        for batch in [1, 3, 19] {
+            let x: Vec<f32> = (0..batch * len).map(|_| rng.f()).collect();
+            let want: Vec<f32> = x.chunks(len).flat_map(|e| reference.forward(&spec, e)).collect();
+            for k in all_kernels() {
+                model.set_kernels(k);
+                let got = model.predict(&x, batch).unwrap();
+                assert_eq!(got.len(), want.len());
+                for (i, (g, w)) in got.iter().zip(&want).enumerate() {
+                    assert!(
+                        (g - w).abs() <= 1e-4 * (1.0 + w.abs()),
+                        "{spec_toml}\nseed {seed} batch {batch} {k:?}: value {i} is {g}, reference {w}"
+                    );
+                }
+            }
+        }
+    }
+}
+
+fn image_spec(input: &str, layers: &str) -> String {
+    format!("input = {input}\nlayers = [{layers}, {{ type = \"flatten\" }}]\n")
+}
+
+#[test]
+fn linear() {
+    check("input = [7]\nlayers = [{ type = \"linear\", out = 5 }]\n");
+    check("input = [40]\nlayers = [{ type = \"linear\", out = 9, bias = false }]\n");
+}
+
+#[test]
+fn conv2d_stride_padding_dilation() {
+    check(&image_spec("[3, 7, 6]", "{ type = \"conv2d\", out = 4, kernel = 3 }"));
+    check(&image_spec("[3, 9, 8]", "{ type = \"conv2d\", out = 4, kernel = 3, stride = 2, padding = 2, dilation = 2 }"));
+    check(&image_spec("[2, 6, 6]", "{ type = \"conv2d\", out = 3, kernel = 2, stride = 3, padding = 1, bias = false }"));
+    // 1×1 convolution: runs as a plain product over H·W·batch.
+    check(&image_spec("[5, 4, 3]", "{ type = \"conv2d\", out = 6, kernel = 1 }"));
+}
+
+#[test]
+fn conv_transpose2d() {
+    check(&image_spec("[3, 4, 5]", "{ type = \"conv_transpose2d\", out = 2, kernel = 3 }"));
+    check(&image_spec(
+        "[3, 4, 5]",
+        "{ type = \"conv_transpose2d\", out = 2, kernel = 3, stride = 2, padding = 1, output_padding = 1 }",
+    ));
+    check(&image_spec("[2, 3, 3]", "{ type = \"conv_transpose2d\", out = 4, kernel = 2, stride = 2, bias = false }"));
+}
+
+#[test]
+fn pooling() {
+    check(&image_spec("[2, 7, 6]", "{ type = \"max_pool2d\", kernel = 2 }"));
+    check(&image_spec("[2, 7, 6]", "{ type = \"max_pool2d\", kernel = 3, stride = 2, padding = 1 }"));
+    check(&image_spec("[2, 7, 6]", "{ type = \"avg_pool2d\", kernel = 2 }"));
+    check(&image_spec("[2, 7, 6]", "{ type = \"avg_pool2d\", kernel = 3, stride = 1, padding = 1 }"));
+    check("input = [3, 5, 4]\nlayers = [{ type = \"global_avg_pool\" }]\n");
+}
+
+#[test]
+fn normalisation_layers() {
+    check(&image_spec("[3, 4, 5]", "{ type = \"batch_norm\" }"));
+    check("input = [6]\nlayers = [{ type = \"batch_norm\", eps = 1e-3 }]\n");
+    check(&image_spec("[3, 4, 5]", "{ type = \"layer_norm\" }"));
+    check("input = [6]\nlayers = [{ type = \"layer_norm\" }]\n");
+    // Input normalisation from the spec, per channel and per feature.
+    check("input = [2, 3, 3]\nlayers = [{ type = \"flatten\" }]\n[normalize]\nmean = [0.1, -0.2]\nstd = [0.5, 2.0]\n");
+    check("input = [3]\nlayers = [{ type = \"linear\", out = 2 }]\n[normalize]\nmean = [0.1, -0.2, 0.3]\nstd = [0.5, 2.0, 1.5]\n");
+}
+
+#[test]
+fn activations() {
+    for act in [
+        "{ type = \"relu\" }",
+        "{ type = \"leaky_relu\", slope = 0.1 }",
+        "{ type = \"prelu\" }",
+        "{ type = \"rrelu\" }",
+        "{ type = \"elu\", alpha = 0.7 }",
+        "{ type = \"sigmoid\" }",
+        "{ type = \"tanh\" }",
+        "{ type = \"dropout\", p = 0.5 }",
+    ] {
+        check(&image_spec("[3, 4, 5]", act));
+        check(&format!("input = [7]\nlayers = [{act}]\n"));
+    }
+    check(&image_spec("[6, 3, 2]", "{ type = \"maxout\", pieces = 3 }"));
+    check("input = [8]\nlayers = [{ type = \"maxout\", pieces = 2 }]\n");
+}
+
+#[test]
+fn blocks() {
+    check(&image_spec(
+        "[3, 5, 5]",
+        "{ type = \"residual\", body = [{ type = \"conv2d\", out = 3, kernel = 3, padding = 1 }, { type = \"relu\" }] }",
+    ));
+    check(&image_spec(
+        "[3, 5, 5]",
+        "{ type = \"residual\", body = [{ type = \"conv2d\", out = 4, kernel = 3, padding = 1 }], shortcut = [{ type = \"conv2d\", out = 4, kernel = 1 }] }",
+    ));
+    check(&image_spec(
+        "[3, 4, 4]",
+        "{ type = \"highway\", body = [{ type = \"conv2d\", out = 3, kernel = 3, padding = 1 }, { type = \"tanh\" }] }",
+    ));
+    check("input = [5]\nlayers = [{ type = \"highway\", body = [{ type = \"linear\", out = 5 }, { type = \"sigmoid\" }] }]\n");
+    check(&image_spec(
+        "[3, 5, 5]",
+        "{ type = \"inception\", branches = [[{ type = \"conv2d\", out = 2, kernel = 1 }], [{ type = \"conv2d\", out = 3, kernel = 3, padding = 1 }, { type = \"relu\" }], [{ type = \"max_pool2d\", kernel = 3, stride = 1, padding = 1 }]] }",
+    ));
+}
+
+/// The spec of crates/shrink/src/model/tests.rs (every layer type), end to end.
+#[test]
+fn every_layer_together() {
+    check(ALL_LAYERS);
+}
+
+const ALL_LAYERS: &str = r#"
+input = [3, 12, 12]
+layers = [
+  { type = "conv2d", out = 8, kernel = 3, padding = 1 },
+  { type = "batch_norm" },
+  { type = "prelu" },
+  { type = "residual", body = [{ type = "conv2d", out = 8, kernel = 3, padding = 1 }, { type = "elu" }] },
+  { type = "highway", body = [{ type = "conv2d", out = 8, kernel = 3, padding = 1 }, { type = "tanh" }] },
+  { type = "inception", branches = [[{ type = "conv2d", out = 4, kernel = 1 }], [{ type = "conv2d", out = 4, kernel = 5, padding = 2 }], [{ type = "avg_pool2d", kernel = 3, stride = 1, padding = 1 }]] },
+  { type = "conv_transpose2d", out = 6, kernel = 2, stride = 2 },
+  { type = "maxout", pieces = 2 },
+  { type = "max_pool2d", kernel = 2 },
+  { type = "layer_norm" },
+  { type = "leaky_relu" },
+  { type = "conv2d", out = 4, kernel = 3, stride = 2, dilation = 1 },
+  { type = "global_avg_pool" },
+  { type = "linear", out = 12 },
+  { type = "rrelu" },
+  { type = "dropout", p = 0.5 },
+  { type = "highway", body = [{ type = "linear", out = 12 }, { type = "sigmoid" }] },
+  { type = "maxout", pieces = 3 },
+  { type = "linear", out = 5 },
+]
+"#;
+
+// ---------------------------------------------------------------------------------
+// The sparse matrix
+
+#[test]
+fn csr_rows_columns_and_values() {
+    // 3 × 4, entries given out of row order: (2,1) (0,3) (0,0) (2,3).
+    let coords = [(2, 1), (0, 0), (0, 3), (2, 3)];
+    let codebook = [0.5, -1.0, 2.0];
+    let m = SparseMatrix::build(
+        3,
+        4,
+        &coords,
+        EntryValues::Shared {
+            codebook: &codebook,
+            clusters: &[0, 1, 2, 1],
+        },
+    );
+    assert_eq!((m.rows(), m.cols(), m.nnz()), (3, 4, 4));
+    assert!(m.narrow_columns());
+    let dense: Vec<f32> = (0..3).flat_map(|r| (0..4).map(move |c| (r, c))).map(|(r, c)| m.get(r, c)).collect();
+    assert_eq!(dense, [-1.0, 0.0, 0.0, 2.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.5, 0.0, -1.0]);
+    // Rows (4 u32) + columns (4 u16) + indices (4 u8) + codebook (3 f32).
+    assert_eq!(m.memory_bytes(), 16 + 8 + 4 + 12);
+    // Product with x = [4][2] (two examples) and a bias.
+    let x = [1.0, 10.0, 2.0, 20.0, 3.0, 30.0, 4.0, 40.0];
+    let mut y = vec![0.0; 6];
+    for k in all_kernels() {
+        m.mul(&x, 2, Some(&[1.0, 2.0, 3.0]), &mut y, k, 1);
+        assert_eq!(y, [1.0 - 1.0 + 8.0, 1.0 - 10.0 + 80.0, 2.0, 2.0, 3.0 + 1.0 - 4.0, 3.0 + 10.0 - 40.0]);
+    }
+}
+
+#[test]
+fn wide_matrices_use_u32_columns() {
+    let cols = (1 << 16) + 1;
+    let coords = [(0, 5), (1, cols as u32 - 1)];
+    let m = SparseMatrix::build(2, cols, &coords, EntryValues::Plain(&[2.0, 3.0]));
+    assert!(!m.narrow_columns());
+    let mut x = vec![0.0; cols];
+    x[5] = 1.0;
+    x[cols - 1] = 4.0;
+    let mut y = vec![0.0; 2];
+    m.mul(&x, 1, None, &mut y, Kernels::detect(), 1);
+    assert_eq!(y, [2.0, 12.0]);
+    assert!(SparseMatrix::build(2, 1 << 16, &coords[..1], EntryValues::Plain(&[1.0])).narrow_columns());
+}
+
+#[test]
+fn threads_give_the_same_result() {
+    let file = random_model("input = [300]\nlayers = [{ type = \"linear\", out = 700 }]\n", 9, true);
+    let mut model = Model::from_shrk(&file).unwrap();
+    let x: Vec<f32> = (0..64 * 300).map(|i| ((i * 7919) % 1000) as f32 / 1000.0).collect();
+    let one = model.predict(&x, 64).unwrap();
+    model.set_threads(4);
+    assert_eq!(model.predict(&x, 64).unwrap(), one);
+}
+
+#[test]
+fn workspace_reuse_gives_the_same_result() {
+    let file = random_model(ALL_LAYERS, 4, true);
+    let model = Model::from_shrk(&file).unwrap();
+    let mut ws = Workspace::default();
+    let mut out = Vec::new();
+    let x: Vec<f32> = (0..5 * model.input_len()).map(|i| (i % 17) as f32 / 17.0).collect();
+    model.forward(&x, 5, &mut ws, &mut out).unwrap();
+    let first = out.clone();
+    // Batch 1 takes the mat-vec path (another summation order): compare it with itself.
+    let single = &x[..model.input_len()];
+    model.forward(single, 1, &mut ws, &mut out).unwrap();
+    assert_eq!(out, model.predict(single, 1).unwrap());
+    model.forward(&x, 5, &mut ws, &mut out).unwrap();
+    assert_eq!(out, first);
+}
+
+// ---------------------------------------------------------------------------------
+// Bad input
+
+const SMALL: &str = "input = [1, 4, 4]\nlayers = [{ type = \"conv2d\", out = 2, kernel = 3 }, { type = \"flatten\" }, { type = \"linear\", out = 3 }]\n";
+
+#[test]
+fn memory_and_accessors() {
+    let file = random_model(SMALL, 5, true);
+    let model = Model::from_shrk(&file).unwrap();
+    assert_eq!(model.input_shape(), [1, 4, 4]);
+    assert_eq!((model.input_len(), model.classes()), (16, 3));
+    assert!(model.memory_bytes() > 0 && model.kept_weights() > 0);
+    let err = model.predict(&[0.0; 15], 1).unwrap_err();
+    assert!(matches!(err, RuntimeError::InputLength { got: 15, want: 16, .. }), "{err}");
+    assert!(model.predict(&[], 0).unwrap().is_empty());
+}
+
+#[test]
+fn spec_tensor_mismatches_are_errors() {
+    let file = random_model(SMALL, 6, true);
+    // Missing tensor.
+    let mut f = file.clone();
+    f.tensors.retain(|t| t.name != "layers.2.bias");
+    let e = Model::from_shrk(&f).unwrap_err().to_string();
+    assert!(e.contains("no tensor layers.2.bias"), "{e}");
+    // Wrong shape.
+    let mut f = file.clone();
+    f.tensors[0] = random_weight("layers.0.weight".into(), vec![2, 1, 2, 2], &mut Rng(1), true);
+    let e = Model::from_shrk(&f).unwrap_err().to_string();
+    assert!(e.contains("layers.0.weight") && e.contains("[2, 1, 3, 3]"), "{e}");
+    // A tensor no layer uses.
+    let mut f = file.clone();
+    f.tensors.push(dense("layers.1.weight".into(), vec![1], vec![1.0]));
+    let e = Model::from_shrk(&f).unwrap_err().to_string();
+    assert!(e.contains("not used") && e.contains("layers.1.weight"), "{e}");
+    // A spec that does not infer.
+    let mut f = file.clone();
+    f.spec_toml = "input = [1, 4, 4]\nlayers = [{ type = \"linear\", out = 3 }]\n".into();
+    assert!(matches!(Model::from_shrk(&f), Err(RuntimeError::Spec(_))));
+    // An absurd activation size is refused before anything is allocated.
+    let mut f = file.clone();
+    f.spec_toml = "input = [60000, 60000]\nlayers = [{ type = \"flatten\" }]\n".into();
+    assert!(Model::from_shrk(&f).is_err());
+    f.spec_toml = "input = [1, 40000, 40000]\nlayers = [{ type = \"flatten\" }]\n".into();
+    assert!(matches!(Model::from_shrk(&f), Err(RuntimeError::TooLarge { .. })));
+}
+
+#[test]
+fn damaged_files_are_errors_not_panics() {
+    let file = random_model(SMALL, 7, true);
+    let (bytes, _) = shrink_format::write(&file).unwrap();
+    assert!(Model::from_bytes(&bytes).is_ok());
+    for cut in [0, 5, 16, bytes.len() / 2, bytes.len() - 1] {
+        assert!(matches!(Model::from_bytes(&bytes[..cut]), Err(RuntimeError::Format(_))));
+    }
+    for pos in (0..bytes.len()).step_by(7) {
+        let mut b = bytes.clone();
+        b[pos] ^= 0x24;
+        assert!(Model::from_bytes(&b).is_err(), "flip at {pos} went unnoticed");
+    }
+    assert!(Model::from_bytes(b"not a shrk file").is_err());
+}

@@ -1,0 +1,359 @@
+//! Reproductions of the papers' figures, each writing `results.json` and `report.html`
+//! (see `report`):
+//! - [`norm`]: Ioffe & Szegedy Fig. 1 — no normalisation vs batch norm vs layer norm on
+//!   a 3×100 sigmoid MLP, plus a learning-rate sweep;
+//! - [`transfer`]: Yosinski et al. Fig. 2 — BnB, BnB+, AnB, AnB+ against depth;
+//! - [`ablation`]: the CNN toolbox of Gu et al. — one small CNN, one component changed
+//!   at a time, several seeds.
+//!
+//! What they share lives here: options every experiment takes, loading (and
+//! subsampling) the data, the per-run result store that makes long experiments
+//! resumable, and small statistics.
+//!
+//! Not here: the training loop (`train`), the HTML (`report`).
+
+pub mod ablation;
+pub mod norm;
+pub mod transfer;
+
+use crate::batch::Batcher;
+use crate::model::Net;
+use crate::train::{self, Plain, Targets, TrainConfig, TrainHooks, TrainOutcome};
+use crate::workflow;
+use anyhow::{bail, Context, Result};
+use burn::prelude::*;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use shrink_data::{DataSource, Dataset};
+use shrink_format::spec::ModelSpec;
+use std::path::{Path, PathBuf};
+
+/// Options every experiment takes.
+#[derive(Debug, Clone)]
+pub struct Common {
+    /// `mnist` or a path (as for `shrink train`).
+    pub data: String,
+    /// Label column of a CSV file.
+    pub label: Option<String>,
+    /// Where results.json, report.html and runs/ go.
+    pub out: PathBuf,
+    /// The minutes-long version.
+    pub quick: bool,
+    /// Keep finished runs found in `out/runs/` and skip them.
+    pub resume: bool,
+    /// Use a seeded random subset of this many training examples.
+    pub limit_train: Option<usize>,
+    /// Use a seeded random subset of this many test examples.
+    pub limit_test: Option<usize>,
+    /// Device (without autodiff).
+    pub device: Device,
+    /// No progress output on stderr.
+    pub quiet: bool,
+}
+
+/// Data settings as recorded in results.json.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct DataSettings {
+    pub data: String,
+    /// Shape of one example.
+    pub shape: Vec<usize>,
+    pub train_examples: usize,
+    pub test_examples: usize,
+    pub limit_train: Option<usize>,
+    pub limit_test: Option<usize>,
+}
+
+/// Seed of the subsets taken by `--limit-train`/`--limit-test` (fixed, so that every
+/// run of every experiment sees the same examples).
+pub const SUBSET_SEED: u64 = 7;
+
+/// A seeded random subset of `limit` examples (all of them when `limit` is None or
+/// not smaller), in their original order.
+pub fn subsample(ds: &Dataset, limit: Option<usize>) -> Dataset {
+    match limit {
+        Some(k) if k < ds.len() => {
+            let mut idx: Vec<usize> = shrink_data::shuffled_indices(ds.len(), SUBSET_SEED)
+                .into_iter()
+                .take(k)
+                .collect();
+            idx.sort_unstable();
+            ds.subset(&idx)
+        }
+        _ => ds.clone(),
+    }
+}
+
+impl Common {
+    /// Load `--data` and apply the limits (`quick_limits` are the defaults under
+    /// `--quick`).
+    pub fn load(&self, quick_limits: (usize, usize)) -> Result<(DataSource, DataSettings)> {
+        let mut src = workflow::load_data(&self.data, self.label.clone())?;
+        let (lt, le) = if self.quick {
+            (
+                Some(self.limit_train.unwrap_or(quick_limits.0)),
+                Some(self.limit_test.unwrap_or(quick_limits.1)),
+            )
+        } else {
+            (self.limit_train, self.limit_test)
+        };
+        if lt == Some(0) || le == Some(0) {
+            bail!("--limit-train and --limit-test must be at least 1");
+        }
+        src.train = subsample(&src.train, lt);
+        src.test = subsample(&src.test, le);
+        let settings = DataSettings {
+            data: src.name.clone(),
+            shape: src.train.shape.clone(),
+            train_examples: src.train.len(),
+            test_examples: src.test.len(),
+            limit_train: lt,
+            limit_test: le,
+        };
+        Ok((src, settings))
+    }
+
+    /// A per-run progress line on stderr.
+    pub fn say(&self, msg: impl AsRef<str>) {
+        if !self.quiet {
+            eprintln!("{}", msg.as_ref());
+        }
+    }
+}
+
+/// Finished runs, one JSON file each under `out/runs/`, so that a long experiment
+/// killed midway continues with `--resume` where it stopped.
+///
+/// Each file holds the run's `key` (every setting that decides its outcome) and its
+/// `result`; a stored run is reused only when its key matches.
+pub struct RunStore {
+    dir: PathBuf,
+    resume: bool,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Stored<T> {
+    key: serde_json::Value,
+    result: T,
+}
+
+impl RunStore {
+    /// Open `out/runs`; without `resume`, earlier runs there are removed.
+    pub fn open(out: &Path, resume: bool) -> Result<RunStore> {
+        let dir = out.join("runs");
+        if !resume && dir.exists() {
+            std::fs::remove_dir_all(&dir)
+                .with_context(|| format!("cannot clear {}", dir.display()))?;
+        }
+        std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        Ok(RunStore { dir, resume })
+    }
+
+    /// A file for run `id` with extension `ext` (for weights a later run needs).
+    pub fn file(&self, id: &str, ext: &str) -> PathBuf {
+        self.dir.join(format!("{id}.{ext}"))
+    }
+
+    /// The stored result of run `id`, if resuming and one was made with `key`.
+    pub fn get<T: DeserializeOwned>(&self, id: &str, key: &serde_json::Value) -> Result<Option<T>> {
+        let path = self.file(id, "json");
+        if !self.resume || !path.is_file() {
+            return Ok(None);
+        }
+        let stored: Stored<T> = serde_json::from_slice(&std::fs::read(&path)?)
+            .with_context(|| format!("{}: not a finished run", path.display()))?;
+        if &stored.key != key {
+            bail!(
+                "{} was made with other settings ({}, now {}); rerun without --resume or with another --out",
+                path.display(),
+                stored.key,
+                key
+            );
+        }
+        Ok(Some(stored.result))
+    }
+
+    /// Record the result of run `id`.
+    pub fn put<T: Serialize>(&self, id: &str, key: &serde_json::Value, result: &T) -> Result<()> {
+        let bytes = serde_json::to_vec_pretty(&Stored {
+            key: key.clone(),
+            result,
+        })?;
+        crate::model::io::write_atomic(&self.file(id, "json"), &bytes)
+    }
+
+    /// The stored result of `id`, or `run()`'s (then stored). `done` is told whether
+    /// the result was reused.
+    pub fn run<T: Serialize + DeserializeOwned>(
+        &self,
+        id: &str,
+        key: &serde_json::Value,
+        run: impl FnOnce() -> Result<T>,
+    ) -> Result<(T, bool)> {
+        if let Some(r) = self.get(id, key)? {
+            return Ok((r, true));
+        }
+        let r = run()?;
+        self.put(id, key, &r)?;
+        Ok((r, false))
+    }
+}
+
+/// A spec fitted to `src` (input shape, class count, input normalisation from `norm_from`).
+pub fn fit_spec(mut spec: ModelSpec, src: &DataSource, norm_from: &Dataset) -> Result<ModelSpec> {
+    workflow::adapt_spec(&mut spec, src)?;
+    let n = shrink_data::compute_normalization(norm_from);
+    spec.normalize = Some(shrink_format::spec::NormalizeSpec {
+        mean: n.mean,
+        std: n.std,
+    });
+    Ok(spec)
+}
+
+/// Train a freshly initialised `spec` (weights seeded by `cfg.seed`) on `src`, quietly,
+/// with `hooks`. Returns the outcome and the batcher (for evaluation).
+pub fn train_spec(
+    spec: &ModelSpec,
+    cfg: &TrainConfig,
+    src: &DataSource,
+    device: &Device,
+    hooks: &mut dyn TrainHooks,
+) -> Result<(TrainOutcome, Batcher)> {
+    let dev = device.clone().autodiff();
+    dev.seed(cfg.seed);
+    let net = Net::new(spec, &dev)?;
+    train_net(net, spec, cfg, src, device, hooks)
+}
+
+/// Train `net` (already on the autodiff device) on `src`.
+pub fn train_net(
+    net: Net,
+    spec: &ModelSpec,
+    cfg: &TrainConfig,
+    src: &DataSource,
+    device: &Device,
+    hooks: &mut dyn TrainHooks,
+) -> Result<(TrainOutcome, Batcher)> {
+    let dev = device.clone().autodiff();
+    let data = Batcher::new(
+        &src.train,
+        &src.test,
+        spec.normalize.clone(),
+        cfg.val_fraction,
+        cfg.seed,
+    );
+    let outcome = train::train(net, cfg, &data, Targets::Labels, &dev, None, hooks, true)?;
+    Ok((outcome, data))
+}
+
+/// [`train_spec`] without hooks.
+pub fn train_plain(
+    spec: &ModelSpec,
+    cfg: &TrainConfig,
+    src: &DataSource,
+    device: &Device,
+) -> Result<(TrainOutcome, Batcher)> {
+    train_spec(spec, cfg, src, device, &mut Plain)
+}
+
+/// Mean and sample standard deviation (0 for fewer than two values).
+pub fn mean_std(v: &[f64]) -> (f64, f64) {
+    if v.is_empty() {
+        return (f64::NAN, 0.0);
+    }
+    let m = v.iter().sum::<f64>() / v.len() as f64;
+    if v.len() < 2 {
+        return (m, 0.0);
+    }
+    let var = v.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / (v.len() - 1) as f64;
+    (m, var.sqrt())
+}
+
+/// The `q`-th percentile (0..=100) of `v` by linear interpolation between order
+/// statistics (NaN for an empty slice).
+pub fn percentile(v: &[f32], q: f64) -> f64 {
+    if v.is_empty() {
+        return f64::NAN;
+    }
+    let mut s: Vec<f32> = v.to_vec();
+    s.sort_by(|a, b| a.total_cmp(b));
+    let pos = (q / 100.0).clamp(0.0, 1.0) * (s.len() - 1) as f64;
+    let (lo, hi) = (pos.floor() as usize, pos.ceil() as usize);
+    let f = pos - lo as f64;
+    s[lo] as f64 * (1.0 - f) + s[hi] as f64 * f
+}
+
+/// `12.34%`.
+pub fn pct(x: f64) -> String {
+    format!("{:.2}%", 100.0 * x)
+}
+
+/// `12.34 ± 0.56%` (percentages of fractions).
+pub fn pct_pm(m: f64, s: f64) -> String {
+    format!("{:.2} ± {:.2}%", 100.0 * m, 100.0 * s)
+}
+
+/// Parse `"0,1,2"` into numbers.
+pub fn parse_list<T: std::str::FromStr>(s: &str) -> Result<Vec<T>> {
+    s.split(',')
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(|t| {
+            t.parse::<T>()
+                .map_err(|_| anyhow::anyhow!("'{t}' in '{s}' is not a number"))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statistics() {
+        let (m, s) = mean_std(&[1.0, 2.0, 3.0]);
+        assert!((m - 2.0).abs() < 1e-12 && (s - 1.0).abs() < 1e-12);
+        assert_eq!(mean_std(&[4.0]), (4.0, 0.0));
+        let v: Vec<f32> = (0..=100).map(|i| i as f32).collect();
+        assert!((percentile(&v, 15.0) - 15.0).abs() < 1e-9);
+        assert!((percentile(&v, 50.0) - 50.0).abs() < 1e-9);
+        assert!((percentile(&[1.0, 3.0], 50.0) - 2.0).abs() < 1e-9);
+        assert_eq!(parse_list::<u32>("0, 1,2").unwrap(), vec![0, 1, 2]);
+        assert!(parse_list::<u32>("0,x").is_err());
+    }
+
+    #[test]
+    fn run_store_resumes_only_matching_runs() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = serde_json::json!({"lr": 0.1});
+        let store = RunStore::open(dir.path(), false).unwrap();
+        let (v, reused) = store.run("a", &key, || Ok(5u32)).unwrap();
+        assert_eq!((v, reused), (5, false));
+        let store = RunStore::open(dir.path(), true).unwrap();
+        let (v, reused) = store.run("a", &key, || Ok(6u32)).unwrap();
+        assert_eq!((v, reused), (5, true));
+        let other = serde_json::json!({"lr": 0.2});
+        let e = store.run("a", &other, || Ok(7u32)).unwrap_err().to_string();
+        assert!(e.contains("other settings"), "{e}");
+        // Without --resume the old runs are dropped.
+        let store = RunStore::open(dir.path(), false).unwrap();
+        assert_eq!(store.run("a", &key, || Ok(8u32)).unwrap(), (8, false));
+    }
+
+    #[test]
+    fn subsample_is_seeded_and_ordered() {
+        let ds = Dataset::new(
+            vec![1],
+            (0..100).map(|i| i as f32).collect(),
+            vec![0; 100],
+            1,
+            vec!["0".into()],
+        )
+        .unwrap();
+        let a = subsample(&ds, Some(10));
+        let b = subsample(&ds, Some(10));
+        assert_eq!(a.x, b.x);
+        assert_eq!(a.len(), 10);
+        assert!(a.x.windows(2).all(|w| w[0] < w[1]));
+        assert_eq!(subsample(&ds, Some(1000)).len(), 100);
+    }
+}
