@@ -281,3 +281,49 @@ fn data_check_summarises_bundled_mnist() {
     let text = v.to_string();
     assert!(text.contains("60000") && text.contains("10000"), "{text}");
 }
+
+#[test]
+fn hinge_loss_adam_l1_and_step_schedule_train() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("blobs");
+    idx_dataset(&data, 800, 200, 8, 8, 4);
+    for (name, extra) in [
+        ("hinge-adam", "loss = \"hinge\"\noptimizer = \"adam\"\nlr = 0.003\nl1 = 1e-5\nschedule = \"step\"\nstep_epochs = 2\n"),
+        ("nesterov-poly", "nesterov = true\nschedule = \"poly\"\npower = 2.0\nweight_decay = 1e-4\npatience = 1\nrestore_best = true\n"),
+    ] {
+        let spec = tmp.path().join(format!("{name}.toml"));
+        std::fs::write(&spec, MLP.replace("lr = 0.05\n", "").replace("[train]\n", &format!("[train]\n{extra}"))).unwrap();
+        let out = tmp.path().join(name);
+        let r = stdout_json(&run(&["train", spec.to_str().unwrap(), "--data", data.to_str().unwrap(), "--out", out.to_str().unwrap(), "--epochs", "4", "--json", "--quiet"]));
+        assert!(r["test_accuracy"].as_f64().unwrap() > 0.9, "{name}: {r}");
+    }
+}
+
+#[test]
+fn nan_loss_stops_with_a_clear_message_and_keeps_the_checkpoint() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("blobs");
+    idx_dataset(&data, 400, 100, 8, 8, 4);
+    let spec = tmp.path().join("mlp.toml");
+    std::fs::write(&spec, MLP).unwrap();
+    let out = tmp.path().join("m");
+    // A learning rate this large diverges within the first epochs.
+    let o = run(&[
+        "train",
+        spec.to_str().unwrap(),
+        "--data",
+        data.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--epochs",
+        "5",
+        "--lr",
+        "1e9",
+        "--quiet",
+    ]);
+    assert_clean_failure(&o, "loss became");
+    assert!(
+        !out.join("model.safetensors").exists(),
+        "no half-trained model is written"
+    );
+}
