@@ -5,7 +5,19 @@ mod cli;
 use clap::Parser;
 use std::process::ExitCode;
 
+#[cfg(target_os = "linux")]
+unsafe extern "C" {
+    fn signal(signum: i32, handler: usize) -> usize;
+}
+
 fn main() -> ExitCode {
+    // `shrink info … | head` should end quietly like other Unix tools: restore the
+    // default SIGPIPE action (Rust ignores it, turning a closed pipe into a panic).
+    #[cfg(target_os = "linux")]
+    // SAFETY: SIGPIPE (13) back to SIG_DFL (0) before any thread starts.
+    unsafe {
+        signal(13, 0);
+    }
     // A bug must still end in one line, not a backtrace wall.
     std::panic::set_hook(Box::new(|info| {
         let msg = info
