@@ -6,7 +6,11 @@
 //! train and test [`Dataset`]s of `f32` features in row-major order. Around it:
 //! [`compute_normalization`] / [`Normalization::apply`] for standardisation,
 //! [`shuffled_indices`] / [`split_indices`] for seeded, machine-independent
-//! shuffles and splits, and [`Augment`] for image augmentation.
+//! shuffles and splits, and [`Augment`] for image augmentation. For model
+//! compression (Buciluǎ et al. 2006): [`munge`] and [`random_marginals`]
+//! generate synthetic transfer sets (with the exact, blocked
+//! [`nearest_neighbours`] search MUNGE needs), and [`write_csv`] /
+//! [`write_idx`] write them in the source's format.
 //!
 //! Errors are a [`DataError`] that names the file and what is wrong, with the
 //! byte offset (IDX, CIFAR) or line and column (CSV). Loaders never panic on
@@ -61,7 +65,9 @@ pub use munge::{
 };
 pub use normalize::{compute_normalization, Normalization, STD_FLOOR};
 pub use split::{seeded_rng, shuffled_indices, split_indices, stratified_split_indices};
-pub use table::{is_missing, ColumnKind, ColumnSchema, TableSchema, LABEL_NAMES, MAX_LEVELS};
+pub use table::{
+    encode_with_schema, is_missing, ColumnKind, ColumnSchema, TableSchema, LABEL_NAMES, MAX_LEVELS,
+};
 
 /// The kind of a loaded source.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

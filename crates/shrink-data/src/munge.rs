@@ -1,5 +1,5 @@
 //! Synthetic transfer sets for model compression (Buciluǎ, Caruana,
-//! Niculescu-Mizil, "Model Compression", KDD 2006; docs/PAPERS.md §3): the
+//! Niculescu-Mizil, "Model Compression", KDD 2006; PAPERS.md §3): the
 //! teacher labels a large synthetic set and the small model learns from it.
 //! Two of the paper's generators, on a [`Dataset`]'s features (labels play no
 //! part; the outputs have the placeholder label 0 until a teacher labels them):
@@ -23,6 +23,7 @@ mod parallel;
 mod write;
 
 use std::borrow::Cow;
+use std::sync::Mutex;
 
 use rand::{RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -88,13 +89,10 @@ enum Attribute {
 
 /// Threads used by the generators: all the machine offers.
 fn default_threads() -> usize {
-    if let Ok(t) = std::env::var("NN_THREADS") {
-        return t.parse().unwrap();
-    }
     std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
-/// MUNGE (Buciluǎ et al. 2006, §3 "MUNGE"): `opts.size` synthetic examples
+/// MUNGE (Buciluǎ et al. 2006; PAPERS.md §3): `opts.size` synthetic examples
 /// that follow the data's joint distribution more closely than [`random_marginals`].
 ///
 /// One pass, as in the paper: take a copy `T` of the data; for each example
@@ -160,8 +158,8 @@ fn munge_threads(
     }
     ds.validate()?;
     let (n, el) = (ds.len(), ds.example_len());
-    if opts.size == 0 {
-        return Ok(synthetic(ds, Vec::new(), 0));
+    if opts.size == 0 || el == 0 {
+        return Ok(synthetic(ds, Vec::new(), opts.size));
     }
     if n == 0 {
         return Err(DataError::InvalidDataset {
@@ -174,7 +172,7 @@ fn munge_threads(
                 msg: format!(
                     "without a table schema MUNGE expects pixel intensities in [0, 1] (as \
                      loaded, before normalisation); example {} has {}",
-                    k / el.max(1),
+                    k / el,
                     ds.x[k]
                 ),
             });
@@ -193,24 +191,34 @@ fn munge_threads(
     let nn = nearest::nearest_neighbours_threads(&features, n, el, threads, Some(&nn_progress));
     drop(features);
 
-    let passes = opts.size.div_ceil(n);
+    // Each pass writes its examples straight into its slice of the output.
+    let mut x = vec![0f32; opts.size * el];
+    let slots: Vec<Mutex<&mut [f32]>> = x.chunks_mut(n * el).map(Mutex::new).collect();
     let mut done = n;
-    let chunks = run_jobs(
-        passes,
+    run_jobs(
+        slots.len(),
         threads,
         |pass| {
-            let keep = (opts.size - pass * n).min(n);
-            let mut t = ds.x.clone();
-            munge_pass(&mut t, el, &nn, &attrs, opts, pass as u64);
-            t.truncate(keep * el);
-            (t, keep)
+            let mut out = slots[pass].lock().unwrap_or_else(|e| e.into_inner());
+            if out.len() == ds.x.len() {
+                out.copy_from_slice(&ds.x);
+                munge_pass(&mut out, el, &nn, &attrs, opts, pass as u64);
+            } else {
+                // The truncated last pass: a whole pass, of which a prefix is kept.
+                let mut t = ds.x.clone();
+                munge_pass(&mut t, el, &nn, &attrs, opts, pass as u64);
+                let keep = out.len();
+                out.copy_from_slice(&t[..keep]);
+            }
+            ((), out.len() / el)
         },
         |made| {
             done += made;
             report(done);
         },
     );
-    Ok(synthetic(ds, chunks.concat(), opts.size))
+    drop(slots);
+    Ok(synthetic(ds, x, opts.size))
 }
 
 /// One MUNGE pass over `t` (a copy of the data, `el` values per example), in place.
@@ -342,8 +350,8 @@ fn random_marginals_threads(
 ) -> Result<Dataset, DataError> {
     ds.validate()?;
     let (n, el) = (ds.len(), ds.example_len());
-    if size == 0 {
-        return Ok(synthetic(ds, Vec::new(), 0));
+    if size == 0 || el == 0 {
+        return Ok(synthetic(ds, Vec::new(), size));
     }
     if n == 0 {
         return Err(DataError::InvalidDataset {
@@ -351,14 +359,17 @@ fn random_marginals_threads(
         });
     }
     let attrs = attributes(ds, schema)?;
-    let chunks = run_jobs(
+    let mut x = vec![0f32; size * el];
+    let slots: Vec<Mutex<&mut [f32]>> = x.chunks_mut(RANDOM_CHUNK * el).map(Mutex::new).collect();
+    run_jobs(
         size.div_ceil(RANDOM_CHUNK),
         threads,
         |job| {
-            let rows = job * RANDOM_CHUNK..((job + 1) * RANDOM_CHUNK).min(size);
-            let mut out = vec![0f32; rows.len() * el];
-            for (row, i) in out.chunks_exact_mut(el.max(1)).zip(rows.clone()) {
-                let mut rng = stream(STREAM_RANDOM, seed, 0, i as u64);
+            let mut out = slots[job].lock().unwrap_or_else(|e| e.into_inner());
+            let first = job * RANDOM_CHUNK;
+            let rows = ((job + 1) * RANDOM_CHUNK).min(size) - first;
+            for (r, row) in out.chunks_exact_mut(el).enumerate() {
+                let mut rng = stream(STREAM_RANDOM, seed, 0, (first + r) as u64);
                 for attr in &attrs {
                     let (offset, width) = match *attr {
                         Attribute::Continuous { feature, .. } => (feature, 1),
@@ -368,11 +379,12 @@ fn random_marginals_threads(
                     row[offset..offset + width].copy_from_slice(&ds.x[src..src + width]);
                 }
             }
-            (out, rows.len())
+            ((), rows)
         },
         |_| {},
     );
-    Ok(synthetic(ds, chunks.concat(), size))
+    drop(slots);
+    Ok(synthetic(ds, x, size))
 }
 
 /// A synthetic dataset like `ds` (shape, classes, names) with features `x`

@@ -14,7 +14,7 @@
 //! exactly (`Σ (a_k − b_k)²` summed in `f64` in feature order), and the
 //! winner is certified: with `E` a rigorous bound on the fast distance's error
 //! (Higham's γ bound on the blocked dot product plus the additions), every
-//! row outside the list is farther than `fast_K − E`, so if
+//! row outside the list is at least `fast_K − E` away, so if
 //! `fast_K − E > best_exact` nothing outside can win. Queries that fail the
 //! test (near-ties, duplicates) rescan all rows and re-measure every one
 //! within `best_exact + E`. The result therefore equals a brute-force scan
@@ -23,6 +23,7 @@
 //! distances per row.
 
 use std::borrow::Cow;
+use std::cmp::Ordering;
 
 use super::parallel::run_jobs;
 
@@ -45,9 +46,10 @@ const PAD: usize = 16;
 /// parallel over all available cores.
 ///
 /// `progress(done, n)` is called from the calling thread after each block of
-/// [`QUERY_BLOCK`] queries. With `n == 1` the only row is its own "neighbour"
-/// (`[0]`). Values must be finite; for rows holding NaN or infinities the
-/// answer is some other row, unspecified.
+/// 128 queries. With `n == 1` the only row is its own "neighbour" (`[0]`).
+/// Values should be finite: for a row holding NaN or an infinity the answer
+/// is some other row, unspecified (huge finite values, whose squares
+/// overflow `f32`, are still exact, only slow).
 ///
 /// # Panics
 /// If `x.len() != n * dim` or `n` does not fit in `u32`.
@@ -77,7 +79,7 @@ pub(crate) fn nearest_neighbours_threads(
     if n <= 1 {
         return vec![0; n];
     }
-    let space = Space::new(x, n, dim);
+    let space = Space::new(x, n, dim, Kernel::detect());
     let jobs = n.div_ceil(QUERY_BLOCK);
     let mut done = 0;
     let blocks = run_jobs(
@@ -95,15 +97,8 @@ pub(crate) fn nearest_neighbours_threads(
             }
         },
     );
-    if std::env::var_os("NN_DEBUG").is_some() {
-        eprintln!(
-            "rechecks {}",
-            RECHECKS.load(std::sync::atomic::Ordering::Relaxed)
-        );
-    }
     blocks.concat()
 }
-static RECHECKS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
 /// `Σ (a_k − b_k)²` in `f64`, in feature order: the exact distance that
 /// decides (the reference the fast pass is certified against).
@@ -116,8 +111,44 @@ pub(crate) fn exact_sq_dist(a: &[f32], b: &[f32]) -> f64 {
     s
 }
 
+/// The SIMD code path of the fast pass.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kernel {
+    #[cfg(target_arch = "x86_64")]
+    Avx512,
+    #[cfg(target_arch = "x86_64")]
+    Avx2,
+    Portable,
+}
+
+impl Kernel {
+    /// The fastest kernel this CPU runs.
+    fn detect() -> Kernel {
+        Kernel::available()[0]
+    }
+
+    /// The kernels this CPU runs, fastest first.
+    fn available() -> Vec<Kernel> {
+        let mut v = Vec::new();
+        #[cfg(target_arch = "x86_64")]
+        {
+            use std::arch::is_x86_feature_detected as has;
+            if has!("avx512f") && has!("avx2") && has!("fma") {
+                v.push(Kernel::Avx512);
+            }
+            if has!("avx2") && has!("fma") {
+                v.push(Kernel::Avx2);
+            }
+        }
+        v.push(Kernel::Portable);
+        v
+    }
+}
+
 /// The rows to search, padded for the kernels, with their squared norms.
 struct Space<'a> {
+    /// The code path of the fast pass.
+    kernel: Kernel,
     /// The rows as given (exact distances).
     x: &'a [f32],
     /// The rows padded with zeros to `dim_p` features (fast pass).
@@ -134,7 +165,7 @@ struct Space<'a> {
 }
 
 impl<'a> Space<'a> {
-    fn new(x: &'a [f32], n: usize, dim: usize) -> Self {
+    fn new(x: &'a [f32], n: usize, dim: usize, kernel: Kernel) -> Self {
         let dim_p = dim.div_ceil(PAD).max(1) * PAD;
         let xp: Cow<'a, [f32]> = if dim_p == dim {
             Cow::Borrowed(x)
@@ -152,13 +183,14 @@ impl<'a> Space<'a> {
             })
             .collect();
         let norm_max = norms.iter().fold(0f64, |m, &v| m.max(v as f64));
-        // Each fast dot product is a sum of dim_p/L products per lane (L >= 8
+        // Each fast dot product is a sum of dim_p/L products per lane (L >= 4
         // lanes on every path), then a lane tree of depth <= 4, plus one
         // rounding per product without FMA: at most m roundings on any term.
-        let m = (dim_p / 8 + 5) as f64;
+        let m = (dim_p / 4 + 5) as f64;
         let u = f32::EPSILON as f64 / 2.0;
         let gamma = m * u / (1.0 - m * u);
         Space {
+            kernel,
             x,
             xp,
             n,
@@ -209,10 +241,13 @@ impl<'a> Space<'a> {
                     b = (d, j);
                 }
             }
-            let full = list.idx[CANDIDATES - 1] != u32::MAX;
+            // Certified if the list holds every other row, or if a full list's
+            // last fast distance, less the error bound, still beats the best.
+            let listed = list.idx.iter().filter(|&&j| j != u32::MAX).count();
             let kth = list.dist[CANDIDATES - 1] as f64;
-            if b.1 == u32::MAX || (full && !(kth - self.error_bound(i) > b.0)) {
-                RECHECKS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let certified =
+                listed == self.n - 1 || (listed == CANDIDATES && kth - self.error_bound(i) > b.0);
+            if b.1 == u32::MAX || !certified {
                 recheck.push(slot);
             }
             best.push(b);
@@ -226,8 +261,8 @@ impl<'a> Space<'a> {
                 .collect();
             self.scan(&rq, |k, j, fast| {
                 let i = rq[k];
-                // `!(a > b)` also admits NaN limits (non-finite data).
-                if j != i && !(fast as f64 > limits[k]) {
+                // NaN (norms overflowing f32) counts as within the limit.
+                if j != i && (fast as f64).partial_cmp(&limits[k]) != Some(Ordering::Greater) {
                     let d = exact_sq_dist(self.row(i), self.row(j));
                     let b = &mut best[recheck[k]];
                     if (d, j as u32) < *b {
@@ -254,90 +289,46 @@ impl<'a> Space<'a> {
     /// `queries[slot]` and every row `j`, for every `slot` in ascending `j`
     /// order, on the best kernel this CPU has.
     fn scan(&self, queries: &[usize], mut visit: impl FnMut(usize, usize, f32)) {
-        #[cfg(target_arch = "x86_64")]
-        {
-            let force = std::env::var("NN_KERNEL").unwrap_or_default();
-            match force.as_str() {
-                "a44" => return unsafe { self.scan_array::<4, 4, 16>(queries, &mut visit) },
-                "u28" => return unsafe { self.scan_array_u::<2, 8, 16>(queries, &mut visit) },
-                "u36" => return unsafe { self.scan_array_u::<3, 6, 16>(queries, &mut visit) },
-                "u18" => return unsafe { self.scan_array_u::<1, 8, 16>(queries, &mut visit) },
-                "u35" => return unsafe { self.scan_array_u::<3, 5, 16>(queries, &mut visit) },
-                "u44" => return unsafe { self.scan_array_u::<4, 4, 16>(queries, &mut visit) },
-                "u26" => return unsafe { self.scan_array_u::<2, 6, 16>(queries, &mut visit) },
-                "u43" => return unsafe { self.scan_array_u::<4, 3, 16>(queries, &mut visit) },
-                "a43" => return unsafe { self.scan_array::<4, 3, 16>(queries, &mut visit) },
-                "a34" => return unsafe { self.scan_array::<3, 4, 16>(queries, &mut visit) },
-                "a26" => return unsafe { self.scan_array::<2, 6, 16>(queries, &mut visit) },
-                "a62" => return unsafe { self.scan_array::<6, 2, 16>(queries, &mut visit) },
-                "a66" => return unsafe { self.scan_array::<6, 4, 16>(queries, &mut visit) },
-                "a48" => return unsafe { self.scan_array::<4, 4, 8>(queries, &mut visit) },
-                "a22" => return unsafe { self.scan_array::<2, 2, 16>(queries, &mut visit) },
-                "a2x4" => return unsafe { self.scan_array2::<3, 4, 8>(queries, &mut visit) },
-                "b43" => return unsafe { self.scan_array2::<4, 3, 8>(queries, &mut visit) },
-                "b26" => return unsafe { self.scan_array2::<2, 6, 8>(queries, &mut visit) },
-                "b44" => return unsafe { self.scan_array2::<4, 4, 8>(queries, &mut visit) },
-                "b24" => return unsafe { self.scan_array2::<2, 4, 16>(queries, &mut visit) },
-                "b33" => return unsafe { self.scan_array2::<3, 3, 8>(queries, &mut visit) },
-                "a2x2" => return unsafe { self.scan_array2::<2, 4, 8>(queries, &mut visit) },
-                _ => {}
-            }
-            if force == "portable" {
-                return self.scan_tiles::<2, 4, PortableTile2x4>(queries, &mut visit);
-            }
-            if force != "avx2" && std::arch::is_x86_feature_detected!("avx512f")
-                && std::arch::is_x86_feature_detected!("avx2")
-                && std::arch::is_x86_feature_detected!("fma")
-            {
-                // SAFETY: the CPU has the features the function is compiled for.
-                return unsafe { self.scan_avx512(queries, &mut visit) };
-            }
-            if std::arch::is_x86_feature_detected!("avx2")
-                && std::arch::is_x86_feature_detected!("fma")
-            {
-                // SAFETY: as above.
-                return unsafe { self.scan_avx2(queries, &mut visit) };
+        match self.kernel {
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: `Kernel::detect` (or the tests, after checking) chose
+            // this kernel because the CPU has the features it is compiled for.
+            Kernel::Avx512 => unsafe { self.scan_avx512(queries, &mut visit) },
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: as above.
+            Kernel::Avx2 => unsafe { self.scan_avx2(queries, &mut visit) },
+            // 3 × 4 tiles of 4 lanes (SSE2 / NEON width; best of the shapes
+            // tried under SSE2), FMA only where every CPU has it (elsewhere
+            // `mul_add` would be a slow library call).
+            Kernel::Portable => {
+                self.scan_tiles::<3, 4, 4, { cfg!(target_arch = "aarch64") }>(queries, &mut visit)
             }
         }
-        self.scan_tiles::<2, 4, PortableTile2x4>(queries, &mut visit)
     }
 
-    /// 4 × 4 tiles of 16-lane accumulators: 16 of the 32 zmm registers.
+    /// 4 × 4 tiles of 16-lane (zmm) accumulators. Shapes measured on a Zen 5
+    /// core: 4×4 and 2×6 best (≈ 53 G FMA/s on one core); some wider tiles
+    /// (2×8, 1×8) made LLVM spill badly.
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx512f,avx2,fma")]
     unsafe fn scan_avx512(&self, queries: &[usize], visit: &mut impl FnMut(usize, usize, f32)) {
-        self.scan_tiles::<4, 4, Avx512Tile4x4>(queries, visit)
+        self.scan_tiles::<4, 4, 16, true>(queries, visit)
     }
 
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx512f,avx2,fma")]
-    unsafe fn scan_array<const MR: usize, const NR: usize, const L: usize>(&self, queries: &[usize], visit: &mut impl FnMut(usize, usize, f32)) {
-        self.scan_tiles::<MR, NR, ArrayTile<MR, NR, L>>(queries, visit)
-    }
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx512f,avx2,fma")]
-    unsafe fn scan_array_u<const MR: usize, const NR: usize, const L: usize>(&self, queries: &[usize], visit: &mut impl FnMut(usize, usize, f32)) {
-        self.scan_tiles::<MR, NR, ArrayTile2<MR, NR, L>>(queries, visit)
-    }
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx2,fma")]
-    unsafe fn scan_array2<const MR: usize, const NR: usize, const L: usize>(&self, queries: &[usize], visit: &mut impl FnMut(usize, usize, f32)) {
-        self.scan_tiles::<MR, NR, ArrayTile<MR, NR, L>>(queries, visit)
-    }
-
-    /// 3 × 4 tiles of 8-lane accumulators: 12 of the 16 ymm registers.
+    /// 4 × 3 tiles of 8-lane (ymm) accumulators: 12 of the 16 registers
+    /// (measured best of 3×4, 4×3, 4×4, 2×6).
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2,fma")]
     unsafe fn scan_avx2(&self, queries: &[usize], visit: &mut impl FnMut(usize, usize, f32)) {
-        self.scan_tiles::<3, 4, Avx2Tile3x4>(queries, visit)
+        self.scan_tiles::<4, 3, 8, true>(queries, visit)
     }
 
     /// The blocked loop: for each panel of `NR` reference rows (kept in L1),
     /// for each panel of `MR` queries (from L2), the `MR × NR` dot products
-    /// over all features at once. Panels past the end repeat the last row;
-    /// those results are dropped.
+    /// over all features at once ([`dot_tile`]). Panels past the end repeat
+    /// the last row; those results are dropped.
     #[inline(always)]
-    fn scan_tiles<const MR: usize, const NR: usize, T: DotTile<MR, NR>>(
+    fn scan_tiles<const MR: usize, const NR: usize, const L: usize, const FMA: bool>(
         &self,
         queries: &[usize],
         visit: &mut impl FnMut(usize, usize, f32),
@@ -355,7 +346,7 @@ impl<'a> Space<'a> {
                     let i = queries[(q0 + r).min(nq - 1)];
                     &xp[i * dp..(i + 1) * dp]
                 });
-                let dots = T::dots(&qs, &refs);
+                let dots = dot_tile::<MR, NR, L, FMA>(&qs, &refs);
                 for (r, row) in dots.iter().enumerate().take(nq - q0) {
                     let ni = self.norms[queries[q0 + r]];
                     for (c, &dot) in row.iter().enumerate().take(n - r0) {
@@ -368,165 +359,55 @@ impl<'a> Space<'a> {
     }
 }
 
-/// The register tile of a kernel: `dots[r][c] = qs[r] · refs[c]`.
-trait DotTile<const MR: usize, const NR: usize> {
-    fn dots(qs: &[&[f32]; MR], refs: &[&[f32]; NR]) -> [[f32; NR]; MR];
-}
-
-/// Defines the [`DotTile`] `$name`: `dots[r][c] = qs[r] · refs[c]` over all features (a multiple of `$l`):
-/// one accumulator of `$l` lanes per `(r, c)` — named one by one, so that
-/// each is a small local LLVM keeps in a SIMD register (an array of them it
-/// would keep in memory, storing every step) — one FMA (or multiply-add) per
-/// lane per step, then a fixed pairwise sum across lanes.
-macro_rules! dot_tile {
-    ($name:ident, $mr:literal x $nr:literal, $l:literal lanes, fma: $fma:expr,
-     $(($acc:ident, $r:literal, $c:literal)),+ $(,)?) => {
-        struct $name;
-        impl DotTile<$mr, $nr> for $name {
-        #[inline(always)]
-        fn dots(qs: &[&[f32]; $mr], refs: &[&[f32]; $nr]) -> [[f32; $nr]; $mr] {
-            const L: usize = $l;
-            let steps = qs[0].len() / L;
-            for row in qs.iter().chain(refs) {
-                assert_eq!(row.len(), steps * L, "rows are padded to whole steps");
-            }
-            $(let mut $acc = [0f32; L];)+
-            for s in 0..steps {
-                let k = s * L;
-                let qv: [[f32; L]; $mr] = std::array::from_fn(|r| load_lanes(qs[r], k));
-                let rv: [[f32; L]; $nr] = std::array::from_fn(|c| load_lanes(refs[c], k));
-                $(fma_lanes::<L, { $fma }>(&mut $acc, &qv[$r], &rv[$c]);)+
-            }
-            let mut out = [[0f32; $nr]; $mr];
-            $(out[$r][$c] = sum_lanes($acc);)+
-            out
-        }
-        }
-    };
-}
-
-#[cfg(target_arch = "x86_64")]
-dot_tile!(Avx512Tile4x4, 4 x 4, 16 lanes, fma: true,
-    (a00, 0, 0), (a01, 0, 1), (a02, 0, 2), (a03, 0, 3),
-    (a10, 1, 0), (a11, 1, 1), (a12, 1, 2), (a13, 1, 3),
-    (a20, 2, 0), (a21, 2, 1), (a22, 2, 2), (a23, 2, 3),
-    (a30, 3, 0), (a31, 3, 1), (a32, 3, 2), (a33, 3, 3));
-
-#[cfg(target_arch = "x86_64")]
-dot_tile!(Avx2Tile3x4, 3 x 4, 8 lanes, fma: true,
-    (a00, 0, 0), (a01, 0, 1), (a02, 0, 2), (a03, 0, 3),
-    (a10, 1, 0), (a11, 1, 1), (a12, 1, 2), (a13, 1, 3),
-    (a20, 2, 0), (a21, 2, 1), (a22, 2, 2), (a23, 2, 3));
-
-// Portable: FMA only where the hardware always has it (else `mul_add` would
-// be a slow library call).
-dot_tile!(PortableTile2x4, 2 x 4, 8 lanes, fma: cfg!(target_arch = "aarch64"),
-    (a00, 0, 0), (a01, 0, 1), (a02, 0, 2), (a03, 0, 3),
-    (a10, 1, 0), (a11, 1, 1), (a12, 1, 2), (a13, 1, 3));
-
-struct ArrayTile2<const MR: usize, const NR: usize, const L: usize>;
-impl<const MR: usize, const NR: usize, const L: usize> DotTile<MR, NR> for ArrayTile2<MR, NR, L> {
-    #[inline(always)]
-    fn dots(qs: &[&[f32]; MR], refs: &[&[f32]; NR]) -> [[f32; NR]; MR] {
-        let steps = qs[0].len() / L;
-        for row in qs.iter().chain(refs) {
-            assert_eq!(row.len(), steps * L);
-        }
-        let mut acc = [[[0f32; L]; NR]; MR];
-        let mut s = 0;
-        while s + 2 <= steps {
-            let k = s * L;
-            let qv: [[f32; L]; MR] = std::array::from_fn(|r| load_lanes(qs[r], k));
-            let rv: [[f32; L]; NR] = std::array::from_fn(|c| load_lanes(refs[c], k));
-            let qw: [[f32; L]; MR] = std::array::from_fn(|r| load_lanes(qs[r], k + L));
-            let rw: [[f32; L]; NR] = std::array::from_fn(|c| load_lanes(refs[c], k + L));
-            for r in 0..MR {
-                for c in 0..NR {
-                    let a = &mut acc[r][c];
-                    for l in 0..L {
-                        a[l] = qv[r][l].mul_add(rv[c][l], a[l]);
-                    }
-                    for l in 0..L {
-                        a[l] = qw[r][l].mul_add(rw[c][l], a[l]);
-                    }
-                }
-            }
-            s += 2;
-        }
-        if s < steps {
-            let k = s * L;
-            let qv: [[f32; L]; MR] = std::array::from_fn(|r| load_lanes(qs[r], k));
-            let rv: [[f32; L]; NR] = std::array::from_fn(|c| load_lanes(refs[c], k));
-            for r in 0..MR {
-                for c in 0..NR {
-                    let a = &mut acc[r][c];
-                    for l in 0..L {
-                        a[l] = qv[r][l].mul_add(rv[c][l], a[l]);
-                    }
-                }
-            }
-        }
-        let mut out = [[0f32; NR]; MR];
+/// `dots[r][c] = qs[r] · refs[c]` over all features (a multiple of `L`):
+/// `MR × NR` accumulators of `L` lanes, one FMA (or multiply-add) per lane
+/// per step, summed across lanes by a fixed pairwise tree at the end. Plain
+/// array code that LLVM vectorises under the caller's target features (the
+/// `l` loop becomes one SIMD instruction).
+#[inline(always)]
+fn dot_tile<const MR: usize, const NR: usize, const L: usize, const FMA: bool>(
+    qs: &[&[f32]; MR],
+    refs: &[&[f32]; NR],
+) -> [[f32; NR]; MR] {
+    let steps = qs[0].len() / L;
+    for row in qs.iter().chain(refs) {
+        assert_eq!(row.len(), steps * L, "rows are padded to whole steps");
+    }
+    let mut acc = [[[0f32; L]; NR]; MR];
+    for s in 0..steps {
+        let k = s * L;
+        let qv: [[f32; L]; MR] = std::array::from_fn(|r| load_lanes(qs[r], k));
+        let rv: [[f32; L]; NR] = std::array::from_fn(|c| load_lanes(refs[c], k));
         for r in 0..MR {
             for c in 0..NR {
-                out[r][c] = sum_lanes(acc[r][c]);
-            }
-        }
-        out
-    }
-}
-struct ArrayTile<const MR: usize, const NR: usize, const L: usize>;
-impl<const MR: usize, const NR: usize, const L: usize> DotTile<MR, NR> for ArrayTile<MR, NR, L> {
-    #[inline(always)]
-    fn dots(qs: &[&[f32]; MR], refs: &[&[f32]; NR]) -> [[f32; NR]; MR] {
-        let steps = qs[0].len() / L;
-        for row in qs.iter().chain(refs) {
-            assert_eq!(row.len(), steps * L);
-        }
-        let mut acc = [[[0f32; L]; NR]; MR];
-        for s in 0..steps {
-            let k = s * L;
-            let qv: [[f32; L]; MR] = std::array::from_fn(|r| load_lanes(qs[r], k));
-            let rv: [[f32; L]; NR] = std::array::from_fn(|c| load_lanes(refs[c], k));
-            for r in 0..MR {
-                for c in 0..NR {
-                    let a = &mut acc[r][c];
-                    for l in 0..L {
-                        a[l] = qv[r][l].mul_add(rv[c][l], a[l]);
-                    }
+                let a = &mut acc[r][c];
+                for l in 0..L {
+                    a[l] = if FMA {
+                        qv[r][l].mul_add(rv[c][l], a[l])
+                    } else {
+                        a[l] + qv[r][l] * rv[c][l]
+                    };
                 }
             }
         }
-        let mut out = [[0f32; NR]; MR];
-        for r in 0..MR {
-            for c in 0..NR {
-                out[r][c] = sum_lanes(acc[r][c]);
-            }
-        }
-        out
     }
+    let mut out = [[0f32; NR]; MR];
+    for r in 0..MR {
+        for c in 0..NR {
+            out[r][c] = sum_lanes(acc[r][c]);
+        }
+    }
+    out
 }
 
-/// `L` values of `row` from `k`, without a bounds check in the hot loop
-/// (a panic exit there also keeps LLVM from holding values in registers).
+/// `L` values of `row` from `k`, without a bounds check in the hot loop (a
+/// panic exit there also keeps LLVM from holding values in registers).
 #[inline(always)]
 fn load_lanes<const L: usize>(row: &[f32], k: usize) -> [f32; L] {
     debug_assert!(k + L <= row.len());
-    // SAFETY: the callers (`dot_tile!` kernels) assert `row.len() == steps * L`
-    // and pass `k = s * L` with `s < steps`; `[f32; L]` has f32's alignment.
+    // SAFETY: `dot_tile` asserts `row.len() == steps * L` and passes
+    // `k = s * L` with `s < steps`; `[f32; L]` has the alignment of f32.
     unsafe { std::ptr::read_unaligned(row.as_ptr().add(k).cast::<[f32; L]>()) }
-}
-
-/// `acc += a * b` lane by lane (one rounding per lane with `FMA`).
-#[inline(always)]
-fn fma_lanes<const L: usize, const FMA: bool>(acc: &mut [f32; L], a: &[f32; L], b: &[f32; L]) {
-    for l in 0..L {
-        acc[l] = if FMA {
-            a[l].mul_add(b[l], acc[l])
-        } else {
-            acc[l] + a[l] * b[l]
-        };
-    }
 }
 
 /// The sum of the lanes by a fixed pairwise tree (depth log2 L).
@@ -559,7 +440,7 @@ impl Candidates {
 
     #[inline(always)]
     fn offer(&mut self, d: f32, j: u32) {
-        if !(d < self.dist[CANDIDATES - 1]) {
+        if d.partial_cmp(&self.dist[CANDIDATES - 1]) != Some(Ordering::Less) {
             return; // also drops NaN
         }
         let mut p = CANDIDATES - 1;
@@ -624,6 +505,38 @@ mod tests {
                 assert_eq!(got, want, "n {n} dim {dim} threads {threads}");
                 assert!(got.iter().enumerate().all(|(i, &j)| j as usize != i));
             }
+            // Every SIMD path this CPU has (the default one is covered above).
+            for kernel in Kernel::available() {
+                let space = Space::new(&x, n, dim, kernel);
+                let got: Vec<u32> = (0..n)
+                    .step_by(QUERY_BLOCK)
+                    .flat_map(|s| space.search_block(s..(s + QUERY_BLOCK).min(n)))
+                    .collect();
+                assert_eq!(got, want, "n {n} dim {dim} kernel {kernel:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn fast_distances_stay_within_the_error_bound() {
+        // Offsets make the fast formula cancel; the bound must still hold.
+        for (n, dim, offset) in [(70, 784, 0.0), (50, 30, 5.0), (40, 3, 300.0)] {
+            let mut x = uniform(dim as u64, n * dim, -1.0, 1.0);
+            for v in x.iter_mut() {
+                *v += offset;
+            }
+            for kernel in Kernel::available() {
+                let space = Space::new(&x, n, dim, kernel);
+                let queries: Vec<usize> = (0..n).collect();
+                let mut seen = 0;
+                space.scan(&queries, |i, j, fast| {
+                    let exact = exact_sq_dist(space.row(i), space.row(j));
+                    let err = (fast as f64 - exact).abs();
+                    assert!(err <= space.error_bound(i), "{kernel:?} {i} {j} {err}");
+                    seen += 1;
+                });
+                assert_eq!(seen, n * n);
+            }
         }
     }
 
@@ -635,6 +548,16 @@ mod tests {
         let mut x = uniform(5, n * dim, 0.0, 1e-3);
         for v in x.iter_mut() {
             *v += 1000.0;
+        }
+        assert_eq!(
+            nearest_neighbours(&x, n, dim, None),
+            brute_force(&x, n, dim)
+        );
+        // Squares overflow f32: the fast pass is useless, the recheck exact.
+        let (n, dim) = (40, 3);
+        let mut x = uniform(6, n * dim, -1.0, 1.0);
+        for v in x.iter_mut() {
+            *v *= 1e25;
         }
         assert_eq!(
             nearest_neighbours(&x, n, dim, None),

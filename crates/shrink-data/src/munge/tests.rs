@@ -281,7 +281,7 @@ fn munged_images_stay_in_unit_range() {
     };
     let out = munge(&ds, None, &o, None).unwrap();
     assert!(out.x.iter().all(|v| (0.0..=1.0).contains(v)));
-    assert!(out.x.iter().any(|&v| v == 0.0) && out.x.iter().any(|&v| v == 1.0));
+    assert!(out.x.contains(&0.0) && out.x.contains(&1.0));
     // Values not on the k/255 grid: continuous jitter happened.
     assert!(out
         .x
@@ -374,6 +374,10 @@ fn munge_rejects_bad_input() {
     inf.x[7] = f32::INFINITY;
     let e = err(&inf, Some(&schema), opts(5, 0));
     assert!(e.contains("column \"age\" of example 1 is inf"), "{e}");
+    // Zero-width examples: nothing to munge or sample.
+    let flat = Dataset::new(vec![0], vec![], vec![0; 3], 1, vec!["0".into()]).unwrap();
+    assert_eq!(munge(&flat, None, &opts(4, 0), None).unwrap().len(), 4);
+    assert_eq!(random_marginals(&flat, None, 4, 0).unwrap().len(), 4);
     // One example: its own neighbour, copied unchanged.
     let one = ds.subset(&[2]);
     let out = munge(&one, None, &opts(3, 0), None).unwrap();
