@@ -3,10 +3,13 @@
 //!
 //! Deep Compression (Han, Mao, Dally, ICLR 2016) stores a layer as sparse positions and
 //! codebook indices; this crate keeps exactly that in memory (compressed rows with `u16`
-//! column indices and `u8` codebook indices, see [`SparseMatrix`]) and multiplies with
+//! column indices and `u8` codebook indices, see `sparse.rs`) and multiplies with
 //! it directly. The paper measured pruned layers 3× faster than dense at batch 1 and
 //! slower at batch 64; here the batch is laid out innermost so that the sparse product
-//! vectorises over it (see `crates/shrink-runtime/PERF.md`).
+//! vectorises over it (see `crates/shrink-runtime/PERF.md`). Batch 1 is a sparse
+//! mat-vec (AVX2 gathers on x86-64); [`Model::add_lookup_layout`] trades memory for a
+//! faster one on AVX-512 CPUs. Kernels are chosen at run time ([`Kernels`]); other
+//! targets run the portable ones.
 //!
 //! ```no_run
 //! let bytes = std::fs::read("runs/c300/model.shrk").unwrap();
@@ -28,7 +31,7 @@ mod plan;
 mod sparse;
 
 pub use error::RuntimeError;
-pub use sparse::{Kernels, SparseMatrix};
+pub use sparse::Kernels;
 
 use ops::Ctx;
 use plan::{Node, Tensors};
@@ -77,8 +80,12 @@ impl Model {
         } else {
             1
         };
+        let normalize = spec
+            .normalize
+            .as_ref()
+            .map(|n| (n.mean.clone(), n.std.clone()));
         Ok(Model {
-            normalize: spec.normalize.as_ref().map(|n| (n.mean.clone(), n.std.clone())),
+            normalize,
             input_len,
             classes: out[0],
             plane,
@@ -139,6 +146,18 @@ impl Model {
         };
     }
 
+    /// Add the batch-1 lookup layout to every linear layer that can take it (AVX-512
+    /// CPUs; weight-shared layers with at most 31 centroids): batch-1 latency drops
+    /// (inputs are permuted in registers instead of gathered from memory) for more
+    /// memory (see [`Model::memory_bytes`]; the compressed rows stay, batches > 1 use
+    /// them). Returns how many layers got it; 0 on CPUs without AVX-512.
+    pub fn add_lookup_layout(&mut self) -> usize {
+        if Kernels::detect() != Kernels::Avx512 {
+            return 0;
+        }
+        plan::add_lookup_layouts(&mut self.nodes)
+    }
+
     /// Threads for large layers (default 1). Without the `threads` feature this has no
     /// effect.
     pub fn set_threads(&mut self, threads: usize) {
@@ -175,24 +194,16 @@ impl Model {
         };
         // [batch][values] → [values][batch], normalised.
         let mut cur = ctx.take(x.len());
-        for (i, row) in cur.chunks_exact_mut(batch).enumerate() {
-            for (b, v) in row.iter_mut().enumerate() {
-                *v = x[b * self.input_len + i];
-            }
-            if let Some((mean, std)) = &self.normalize {
-                let ch = i / self.plane;
-                let (m, s) = (mean[ch], std[ch]);
-                row.iter_mut().for_each(|v| *v = (*v - m) / s);
+        transpose(x, batch, self.input_len, &mut cur);
+        if let Some((mean, std)) = &self.normalize {
+            for ((block, &m), &s) in cur.chunks_exact_mut(self.plane * batch).zip(mean).zip(std) {
+                block.iter_mut().for_each(|v| *v = (*v - m) / s);
             }
         }
         ops::run_list(&self.nodes, &mut cur, batch, &mut ctx);
         // [classes][batch] → [batch][classes].
         out.resize(batch * self.classes, 0.0);
-        for (k, row) in cur.chunks_exact(batch).enumerate() {
-            for (b, &v) in row.iter().enumerate() {
-                out[b * self.classes + k] = v;
-            }
-        }
+        transpose(&cur, self.classes, batch, out);
         ctx.give(cur);
         Ok(())
     }
@@ -202,6 +213,20 @@ impl Model {
         let mut out = Vec::new();
         self.forward(x, batch, &mut Workspace::default(), &mut out)?;
         Ok(out)
+    }
+}
+
+/// `dst[c][r] = src[r][c]` for a `rows × cols` row-major `src` (contiguous writes; a
+/// 16×16-blocked version measured slower here, see PERF.md).
+fn transpose(src: &[f32], rows: usize, cols: usize, dst: &mut [f32]) {
+    if rows == 1 || cols == 1 {
+        dst.copy_from_slice(src);
+        return;
+    }
+    for (c, out) in dst.chunks_exact_mut(rows).enumerate() {
+        for (r, v) in out.iter_mut().enumerate() {
+            *v = src[r * cols + c];
+        }
     }
 }
 

@@ -36,7 +36,12 @@ impl Ctx<'_> {
     }
 
     /// Replace `x` by a fresh buffer of `len` values computed by `f(x, y)`.
-    fn map_into(&mut self, x: &mut Vec<f32>, len: usize, f: impl FnOnce(&[f32], &mut [f32], &mut Self)) {
+    fn map_into(
+        &mut self,
+        x: &mut Vec<f32>,
+        len: usize,
+        f: impl FnOnce(&[f32], &mut [f32], &mut Self),
+    ) {
         let mut y = self.take(len);
         f(x, &mut y, self);
         std::mem::swap(x, &mut y);
@@ -58,6 +63,14 @@ fn run(node: &Node, x: &mut Vec<f32>, b: usize, ctx: &mut Ctx<'_>) {
             ctx.map_into(x, a.w.rows() * n, |x, y, ctx| {
                 a.w.mul(x, n, a.bias.as_deref(), y, ctx.kernels, ctx.threads)
             });
+        }
+        Node::Bottleneck { u, v } => {
+            // [in][b] → [k][b] → [out][b]
+            for a in [u, v] {
+                ctx.map_into(x, a.w.rows() * b, |x, y, ctx| {
+                    a.w.mul(x, b, a.bias.as_deref(), y, ctx.kernels, ctx.threads)
+                });
+            }
         }
         Node::Conv { a, g } => {
             let n = g.oh * g.ow * b;
@@ -89,7 +102,11 @@ fn run(node: &Node, x: &mut Vec<f32>, b: usize, ctx: &mut Ctx<'_>) {
                 out.iter_mut().for_each(|v| *v /= inv);
             }
         }),
-        Node::ChannelAffine { scale, shift, plane } => {
+        Node::ChannelAffine {
+            scale,
+            shift,
+            plane,
+        } => {
             for (ch, block) in x.chunks_exact_mut(plane * b).enumerate() {
                 let (s, t) = (scale[ch], shift[ch]);
                 block.iter_mut().for_each(|v| *v = *v * s + t);
@@ -119,7 +136,11 @@ fn run(node: &Node, x: &mut Vec<f32>, b: usize, ctx: &mut Ctx<'_>) {
         }),
         Node::Sigmoid => x.iter_mut().for_each(|v| *v = sigmoid(*v)),
         Node::Tanh => x.iter_mut().for_each(|v| *v = v.tanh()),
-        Node::Maxout { groups, pieces, plane } => {
+        Node::Maxout {
+            groups,
+            pieces,
+            plane,
+        } => {
             let block = plane * b;
             ctx.map_into(x, groups * block, |x, y, _| {
                 for (g, out) in y.chunks_exact_mut(block).enumerate() {
@@ -145,7 +166,14 @@ fn run(node: &Node, x: &mut Vec<f32>, b: usize, ctx: &mut Ctx<'_>) {
             orig.copy_from_slice(x);
             run_list(body, x, b, ctx);
             let mut t = ctx.take(x.len());
-            gate.w.mul(&orig, plane * b, gate.bias.as_deref(), &mut t, ctx.kernels, ctx.threads);
+            gate.w.mul(
+                &orig,
+                plane * b,
+                gate.bias.as_deref(),
+                &mut t,
+                ctx.kernels,
+                ctx.threads,
+            );
             for ((v, &t), &o) in x.iter_mut().zip(&t).zip(&orig) {
                 let t = sigmoid(t);
                 *v = t * *v + (1.0 - t) * o;
@@ -172,6 +200,13 @@ fn sigmoid(v: f32) -> f32 {
     1.0 / (1.0 + (-v).exp())
 }
 
+/// Fill with zeros; most calls in im2col are empty (no padding), skip those cheaply.
+fn zero(x: &mut [f32]) {
+    if !x.is_empty() {
+        x.fill(0.0);
+    }
+}
+
 fn add_into(acc: &mut [f32], x: &[f32]) {
     acc.iter_mut().zip(x).for_each(|(a, v)| *a += v);
 }
@@ -180,8 +215,16 @@ fn add_into(acc: &mut [f32], x: &[f32]) {
 /// `o·stride + offset` lies in `0..in_len`.
 fn valid_range(out_len: usize, in_len: usize, stride: usize, offset: isize) -> (usize, usize) {
     let (s, n) = (stride as isize, in_len as isize);
-    let lo = if offset >= 0 { 0 } else { (-offset + s - 1) / s };
-    let hi = if n - offset <= 0 { 0 } else { (n - offset - 1) / s + 1 };
+    let lo = if offset >= 0 {
+        0
+    } else {
+        (-offset + s - 1) / s
+    };
+    let hi = if n - offset <= 0 {
+        0
+    } else {
+        (n - offset - 1) / s + 1
+    };
     let hi = (hi as usize).min(out_len);
     (lo.min(hi as isize) as usize, hi)
 }
@@ -199,14 +242,14 @@ fn im2col(x: &[f32], g: &ConvGeom, b: usize, cols: &mut [f32]) {
                 let dy = (ky * g.dilation) as isize - g.pad as isize;
                 let (ox0, ox1) = valid_range(g.ow, g.w, g.stride, dx);
                 let (oy0, oy1) = valid_range(g.oh, g.h, g.stride, dy);
-                row[..oy0 * run].fill(0.0);
-                row[oy1 * run..].fill(0.0);
+                zero(&mut row[..oy0 * run]);
+                zero(&mut row[oy1 * run..]);
                 for oy in oy0..oy1 {
                     let iy = (oy * g.stride) as isize + dy;
                     let src = &x[(c * g.h + iy as usize) * g.w * b..][..g.w * b];
                     let dst = &mut row[oy * run..(oy + 1) * run];
-                    dst[..ox0 * b].fill(0.0);
-                    dst[ox1 * b..].fill(0.0);
+                    zero(&mut dst[..ox0 * b]);
+                    zero(&mut dst[ox1 * b..]);
                     if g.stride == 1 {
                         let ix0 = (ox0 as isize + dx) as usize;
                         dst[ox0 * b..ox1 * b].copy_from_slice(&src[ix0 * b..(ix0 + ox1 - ox0) * b]);
@@ -254,23 +297,32 @@ fn col2im(cols: &[f32], g: &ConvTGeom, bias: Option<&[f32]>, b: usize, y: &mut [
     }
 }
 
-/// Calls `f(dst, src)` for every (output position, in-bounds window position).
-fn pool_windows(x: &[f32], g: &PoolGeom, b: usize, y: &mut [f32], mut f: impl FnMut(&mut [f32], &[f32])) {
+/// Calls `f(dst, src)` for every output position and each in-bounds position of its
+/// window (`dst`, `src`: the `b` values of the batch).
+fn pool_windows(
+    x: &[f32],
+    g: &PoolGeom,
+    b: usize,
+    y: &mut [f32],
+    mut f: impl FnMut(&mut [f32], &[f32]),
+) {
+    let (out_row, in_row) = (g.ow * b, g.w * b);
+    let ranges: Vec<(usize, usize)> = (0..g.k)
+        .map(|kx| valid_range(g.ow, g.w, g.stride, kx as isize - g.pad as isize))
+        .collect();
     for c in 0..g.c {
         for oy in 0..g.oh {
-            for ox in 0..g.ow {
-                let dst = &mut y[((c * g.oh + oy) * g.ow + ox) * b..][..b];
-                for ky in 0..g.k {
-                    let iy = (oy * g.stride + ky) as isize - g.pad as isize;
-                    if iy < 0 || iy >= g.h as isize {
-                        continue;
-                    }
-                    for kx in 0..g.k {
-                        let ix = (ox * g.stride + kx) as isize - g.pad as isize;
-                        if ix < 0 || ix >= g.w as isize {
-                            continue;
-                        }
-                        f(dst, &x[((c * g.h + iy as usize) * g.w + ix as usize) * b..][..b]);
+            let dst = &mut y[(c * g.oh + oy) * out_row..][..out_row];
+            for ky in 0..g.k {
+                let iy = (oy * g.stride + ky) as isize - g.pad as isize;
+                if iy < 0 || iy >= g.h as isize {
+                    continue;
+                }
+                let src = &x[(c * g.h + iy as usize) * in_row..][..in_row];
+                for (kx, &(ox0, ox1)) in ranges.iter().enumerate() {
+                    for ox in ox0..ox1 {
+                        let ix = ox * g.stride + kx - g.pad;
+                        f(&mut dst[ox * b..(ox + 1) * b], &src[ix * b..(ix + 1) * b]);
                     }
                 }
             }
@@ -281,7 +333,12 @@ fn pool_windows(x: &[f32], g: &PoolGeom, b: usize, y: &mut [f32], mut f: impl Fn
 /// Max over the window; padding never wins (it is −∞).
 fn max_pool(x: &[f32], g: &PoolGeom, b: usize, y: &mut [f32]) {
     y.fill(f32::NEG_INFINITY);
-    pool_windows(x, g, b, y, |d, s| d.iter_mut().zip(s).for_each(|(d, s)| *d = d.max(*s)));
+    // A select rather than `f32::max` (NaN rules) or a conditional store: one `maxps`.
+    pool_windows(x, g, b, y, |d, s| {
+        d.iter_mut()
+            .zip(s)
+            .for_each(|(d, &s)| *d = if s > *d { s } else { *d })
+    });
 }
 
 /// Mean over the window, padding counted as zeros (`count_include_pad`, Burn's and
@@ -310,7 +367,8 @@ fn layer_norm(x: &mut [f32], b: usize, eps: f32, gamma: &[f32], beta: &[f32], ct
         }
     }
     // var becomes 1 / sqrt(var / len + eps).
-    var.iter_mut().for_each(|v| *v = 1.0 / (*v / len + eps).sqrt());
+    var.iter_mut()
+        .for_each(|v| *v = 1.0 / (*v / len + eps).sqrt());
     for ((row, &g), &bt) in x.chunks_exact_mut(b).zip(gamma).zip(beta) {
         for ((xi, &m), &r) in row.iter_mut().zip(mean.iter()).zip(var.iter()) {
             *xi = (*xi - m) * r * g + bt;

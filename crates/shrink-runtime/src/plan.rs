@@ -73,14 +73,32 @@ pub(crate) struct PoolGeom {
 #[derive(Debug)]
 pub(crate) enum Node {
     /// Linear layer (`plane == 1`) or 1×1 convolution with stride 1, no padding.
-    Affine { a: Affine, plane: usize },
+    Affine {
+        a: Affine,
+        plane: usize,
+    },
+    /// Linear layer with a linear bottleneck (Ba & Caruana): `y = v (u x)`, `u` without
+    /// bias, each factor stored (and compressed) on its own.
+    Bottleneck {
+        u: Affine,
+        v: Affine,
+    },
     /// Convolution via im2col and the sparse product.
-    Conv { a: Affine, g: ConvGeom },
+    Conv {
+        a: Affine,
+        g: ConvGeom,
+    },
     /// Transposed convolution: the sparse product with Wᵀ, then col2im.
-    ConvT { a: Affine, g: ConvTGeom },
+    ConvT {
+        a: Affine,
+        g: ConvTGeom,
+    },
     MaxPool(PoolGeom),
     AvgPool(PoolGeom),
-    GlobalAvgPool { c: usize, plane: usize },
+    GlobalAvgPool {
+        c: usize,
+        plane: usize,
+    },
     /// `x·scale[c] + shift[c]`: inference batch norm.
     ChannelAffine {
         scale: Vec<f32>,
@@ -94,7 +112,10 @@ pub(crate) enum Node {
     },
     Relu,
     LeakyRelu(f32),
-    Prelu { slope: Vec<f32>, plane: usize },
+    Prelu {
+        slope: Vec<f32>,
+        plane: usize,
+    },
     Elu(f32),
     Sigmoid,
     Tanh,
@@ -103,7 +124,10 @@ pub(crate) enum Node {
         pieces: usize,
         plane: usize,
     },
-    Residual { body: Vec<Node>, shortcut: Vec<Node> },
+    Residual {
+        body: Vec<Node>,
+        shortcut: Vec<Node>,
+    },
     /// `T·body(x) + (1 − T)·x`, `T = sigmoid(gate x)`, the gate a linear layer or a 1×1
     /// convolution.
     Highway {
@@ -111,7 +135,9 @@ pub(crate) enum Node {
         gate: Affine,
         plane: usize,
     },
-    Inception { branches: Vec<Vec<Node>> },
+    Inception {
+        branches: Vec<Vec<Node>>,
+    },
 }
 
 impl Node {
@@ -121,9 +147,8 @@ impl Node {
         let a = |x: &Affine| x.w.memory_bytes() + x.bias.as_ref().map_or(0, v);
         let list = |l: &[Node]| l.iter().map(Node::memory_bytes).sum::<usize>();
         match self {
-            Node::Affine { a: x, .. } | Node::Conv { a: x, .. } | Node::ConvT { a: x, .. } => {
-                a(x)
-            }
+            Node::Affine { a: x, .. } | Node::Conv { a: x, .. } | Node::ConvT { a: x, .. } => a(x),
+            Node::Bottleneck { u, v: w } => a(u) + a(w),
             Node::ChannelAffine { scale, shift, .. } => v(scale) + v(shift),
             Node::LayerNorm { gamma, beta, .. } => v(gamma) + v(beta),
             Node::Prelu { slope, .. } => v(slope),
@@ -139,6 +164,7 @@ impl Node {
         let list = |l: &[Node]| l.iter().map(Node::kept_weights).sum::<usize>();
         match self {
             Node::Affine { a, .. } | Node::Conv { a, .. } | Node::ConvT { a, .. } => a.w.nnz(),
+            Node::Bottleneck { u, v } => u.w.nnz() + v.w.nnz(),
             Node::Residual { body, shortcut } => list(body) + list(shortcut),
             Node::Highway { body, gate, .. } => list(body) + gate.w.nnz(),
             Node::Inception { branches } => branches.iter().map(|b| list(b)).sum(),
@@ -165,11 +191,19 @@ impl<'a> Tensors<'a> {
     }
 
     /// The tensor `name`, which must have shape `want`.
-    fn take(&self, name: &str, layer: &str, want: &[usize]) -> Result<&'a TensorData, RuntimeError> {
-        let (data, used) = self.map.get(name).ok_or_else(|| RuntimeError::MissingTensor {
-            name: name.to_string(),
-            layer: layer.to_string(),
-        })?;
+    fn take(
+        &self,
+        name: &str,
+        layer: &str,
+        want: &[usize],
+    ) -> Result<&'a TensorData, RuntimeError> {
+        let (data, used) = self
+            .map
+            .get(name)
+            .ok_or_else(|| RuntimeError::MissingTensor {
+                name: name.to_string(),
+                layer: layer.to_string(),
+            })?;
         let got = data.shape();
         if got.len() != want.len() || got.iter().zip(want).any(|(&g, &w)| g as usize != w) {
             return Err(RuntimeError::TensorShape {
@@ -219,7 +253,9 @@ impl WeightLayout {
     fn coords(self, position: usize) -> (u32, u32) {
         let (r, c) = match self {
             WeightLayout::Rows { cols, .. } => (position / cols, position % cols),
-            WeightLayout::Transposed { per_input, .. } => (position % per_input, position / per_input),
+            WeightLayout::Transposed { per_input, .. } => {
+                (position % per_input, position / per_input)
+            }
         };
         (r as u32, c as u32)
     }
@@ -230,7 +266,11 @@ fn weight_matrix(data: &TensorData, layout: WeightLayout) -> SparseMatrix {
     let (rows, cols) = layout.dims();
     match data {
         TensorData::Compressed(c) => {
-            let coords: Vec<(u32, u32)> = c.positions.iter().map(|&p| layout.coords(p as usize)).collect();
+            let coords: Vec<(u32, u32)> = c
+                .positions
+                .iter()
+                .map(|&p| layout.coords(p as usize))
+                .collect();
             SparseMatrix::build(
                 rows,
                 cols,
@@ -316,11 +356,57 @@ fn compile_layer(
         }
     };
     let node = match layer {
+        Layer::Linear {
+            out,
+            bias: b,
+            bottleneck: Some(k),
+            ..
+        } => {
+            // U: [k, in] (no bias), V: [out, k] with the layer's bias.
+            let u = tensors.take(&name("u.weight"), path, &[*k, input[0]])?;
+            let v = tensors.take(&name("v.weight"), path, &[*out, *k])?;
+            let v_bias = if *b {
+                Some(tensors.vector(&name("v.bias"), path, *out)?)
+            } else {
+                None
+            };
+            Node::Bottleneck {
+                u: Affine {
+                    w: weight_matrix(
+                        u,
+                        WeightLayout::Rows {
+                            rows: *k,
+                            cols: input[0],
+                        },
+                    ),
+                    bias: None,
+                },
+                v: Affine {
+                    w: weight_matrix(
+                        v,
+                        WeightLayout::Rows {
+                            rows: *out,
+                            cols: *k,
+                        },
+                    ),
+                    bias: v_bias,
+                },
+            }
+        }
         Layer::Linear { out, bias: b, .. } => {
             let w = tensors.take(&name("weight"), path, &[*out, input[0]])?;
-            let w = weight_matrix(w, WeightLayout::Rows { rows: *out, cols: input[0] });
+            let w = weight_matrix(
+                w,
+                WeightLayout::Rows {
+                    rows: *out,
+                    cols: input[0],
+                },
+            );
             Node::Affine {
-                a: Affine { w, bias: bias(*b, *out)? },
+                a: Affine {
+                    w,
+                    bias: bias(*b, *out)?,
+                },
                 plane: 1,
             }
         }
@@ -342,7 +428,10 @@ fn compile_layer(
                 bias: bias(*b, *out)?,
             };
             if k == 1 && *stride == 1 && *padding == 0 {
-                Node::Affine { a, plane: input[1] * input[2] }
+                Node::Affine {
+                    a,
+                    plane: input[1] * input[2],
+                }
             } else {
                 Node::Conv {
                     a,
@@ -394,7 +483,16 @@ fn compile_layer(
                 },
             }
         }
-        Layer::MaxPool2d { kernel, stride, padding } | Layer::AvgPool2d { kernel, stride, padding } => {
+        Layer::MaxPool2d {
+            kernel,
+            stride,
+            padding,
+        }
+        | Layer::AvgPool2d {
+            kernel,
+            stride,
+            padding,
+        } => {
             let g = PoolGeom {
                 c: input[0],
                 h: input[1],
@@ -465,7 +563,11 @@ fn compile_layer(
         Layer::Highway { body, .. } => {
             let c = input[0];
             let gate_name = name("gate.weight");
-            let want: Vec<usize> = if input.len() == 3 { vec![c, c, 1, 1] } else { vec![c, c] };
+            let want: Vec<usize> = if input.len() == 3 {
+                vec![c, c, 1, 1]
+            } else {
+                vec![c, c]
+            };
             let w = tensors.take(&gate_name, path, &want)?;
             let gate = Affine {
                 w: weight_matrix(w, WeightLayout::Rows { rows: c, cols: c }),
@@ -486,4 +588,29 @@ fn compile_layer(
         },
     };
     Ok(Some(node))
+}
+
+/// Give every linear layer's matrix (and linear highway gates) the batch-1 lookup
+/// layout where it can take one; returns how many got it.
+pub(crate) fn add_lookup_layouts(nodes: &mut [Node]) -> usize {
+    let mut added = 0;
+    for node in nodes {
+        added += match node {
+            Node::Affine { a, plane: 1 } => a.w.add_lookup_layout() as usize,
+            Node::Bottleneck { u, v } => {
+                u.w.add_lookup_layout() as usize + v.w.add_lookup_layout() as usize
+            }
+            Node::Residual { body, shortcut } => {
+                add_lookup_layouts(body) + add_lookup_layouts(shortcut)
+            }
+            Node::Highway { body, gate, plane } => {
+                add_lookup_layouts(body) + (*plane == 1 && gate.w.add_lookup_layout()) as usize
+            }
+            Node::Inception { branches } => {
+                branches.iter_mut().map(|b| add_lookup_layouts(b)).sum()
+            }
+            _ => 0,
+        };
+    }
+    added
 }

@@ -11,11 +11,17 @@
 //! Activations are `[cols][n]` row-major with `n` = batch (a linear layer) or
 //! `H'·W'·batch` (an im2col'd convolution): the loop over `n` is contiguous, so one
 //! kept weight is one broadcast multiply-add over a tile of `n` held in registers. For
-//! `n == 1` the product is a sparse mat-vec (a gather per kept weight).
+//! `n == 1` the product is a sparse mat-vec: on x86-64 with AVX2, eight kept weights per
+//! gather of their inputs, the codebook looked up in registers; with the optional
+//! lookup layout (AVX-512), inputs permuted out of registers instead (see [`Lookup`]).
 //!
-//! The kernels are written once, generically, and compiled three times: plain (any
+//! The tile kernels are written once, generically, and compiled three times: plain (any
 //! target), and on x86-64 with AVX2+FMA and with AVX-512 enabled (chosen at run time
-//! with `is_x86_feature_detected!`). The compiler vectorises the tile loops itself.
+//! with `is_x86_feature_detected!`). The compiler vectorises the tile loops itself; the
+//! two mat-vec kernels use `std::arch` intrinsics. PERF.md logs what each choice bought.
+
+/// Zero entries after the last kept weight (see [`SparseMatrix::build`]).
+const PAD: usize = 16;
 
 /// Column indices of the kept weights.
 #[derive(Debug, Clone)]
@@ -87,13 +93,43 @@ impl Kernels {
 
 /// A `rows × cols` sparse matrix in compressed-row form.
 #[derive(Debug, Clone)]
-pub struct SparseMatrix {
+pub(crate) struct SparseMatrix {
     rows: usize,
     cols: usize,
     /// Entries of row `r` are `row_start[r]..row_start[r + 1]`.
     row_start: Vec<u32>,
     col: Cols,
     val: Values,
+    /// The optional batch-1 layout (see [`SparseMatrix::add_lookup_layout`]).
+    lookup: Option<Box<Lookup>>,
+}
+
+/// Columns per block of the lookup layout: their inputs fill four AVX-512 registers.
+const BLOCK: usize = 64;
+/// Rows per slice of the lookup layout: one per AVX-512 lane.
+const LANES: usize = 16;
+
+/// The batch-1 lookup layout of a weight-shared matrix. Rows go in slices of 16, one
+/// per SIMD lane (longest rows first, so that a slice's rows are alike); columns go in
+/// blocks of 64, whose inputs sit in four registers, so that a kept weight's input is a
+/// register permute (`vpermt2ps`) instead of a gather from memory. For each slice and
+/// block, every lane's kept weights in that block, the shorter lanes padded with a zero
+/// weight: 2 bytes per slot (column within the block, codebook index).
+#[derive(Debug, Clone)]
+// Read only by the x86-64 kernels (elsewhere `Model::add_lookup_layout` adds none).
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+struct Lookup {
+    /// The row of each lane, slice after slice.
+    order: Vec<u32>,
+    blocks: usize,
+    /// Per (slice, block): how many groups of 16 slots.
+    groups: Vec<u8>,
+    /// Per slot: column within the block.
+    col: Vec<u8>,
+    /// Per slot: codebook index; the padding weight is index `codebook.len()`.
+    index: Vec<u8>,
+    /// The codebook, then zeros (so the padding index reads 0.0).
+    table: [f32; 32],
 }
 
 impl SparseMatrix {
@@ -121,15 +157,29 @@ impl SparseMatrix {
             order[*slot as usize] = j as u32;
             *slot += 1;
         }
+        // Column and codebook-index arrays end in PAD zeros, so that the gather kernels
+        // may load a whole vector of them at the last kept weight (the lanes past a
+        // row's end are masked off).
+        let pad = std::iter::repeat_n(0, PAD);
         let col = if cols <= 1 << 16 {
-            Cols::U16(order.iter().map(|&j| coords[j as usize].1 as u16).collect())
+            Cols::U16(
+                order
+                    .iter()
+                    .map(|&j| coords[j as usize].1 as u16)
+                    .chain(pad.clone())
+                    .collect(),
+            )
         } else {
             Cols::U32(order.iter().map(|&j| coords[j as usize].1).collect())
         };
         let val = match values {
             EntryValues::Shared { codebook, clusters } => Values::Shared {
                 codebook: codebook.to_vec(),
-                index: order.iter().map(|&j| clusters[j as usize] as u8).collect(),
+                index: order
+                    .iter()
+                    .map(|&j| clusters[j as usize] as u8)
+                    .chain(pad.map(|_| 0))
+                    .collect(),
             },
             EntryValues::Plain(v) => Values::Plain(order.iter().map(|&j| v[j as usize]).collect()),
         };
@@ -139,7 +189,64 @@ impl SparseMatrix {
             row_start,
             col,
             val,
+            lookup: None,
         }
+    }
+
+    /// Add the batch-1 lookup layout (used by the AVX-512 kernels; see [`Lookup`]) when
+    /// the matrix can take it: weight-shared with at most 31 centroids, `u16` columns.
+    /// It comes on top of the rows, which batches > 1 keep using. Returns whether it
+    /// was added.
+    pub(crate) fn add_lookup_layout(&mut self) -> bool {
+        let (Cols::U16(col), Values::Shared { codebook, index }) = (&self.col, &self.val) else {
+            return false;
+        };
+        let k = codebook.len();
+        if k >= 32 || self.lookup.is_some() {
+            return false;
+        }
+        let len = |r: u32| self.row_start[r as usize + 1] - self.row_start[r as usize];
+        let mut order: Vec<u32> = (0..self.rows as u32).collect();
+        order.sort_by_key(|&r| std::cmp::Reverse(len(r)));
+        let blocks = self.cols.div_ceil(BLOCK);
+        let (mut groups, mut slot_col, mut slot_index) = (Vec::new(), Vec::new(), Vec::new());
+        for slice in order.chunks(LANES) {
+            // Per lane, per block: (column within the block, codebook index).
+            let mut lanes = vec![vec![Vec::new(); blocks]; LANES];
+            for (lane, &r) in lanes.iter_mut().zip(slice) {
+                for j in
+                    self.row_start[r as usize] as usize..self.row_start[r as usize + 1] as usize
+                {
+                    let c = col[j] as usize;
+                    lane[c / BLOCK].push(((c % BLOCK) as u8, index[j]));
+                }
+            }
+            for b in 0..blocks {
+                let most = lanes.iter().map(|l| l[b].len()).max().unwrap_or(0);
+                groups.push(most as u8);
+                for g in 0..most {
+                    for lane in &lanes {
+                        let (c, i) = lane[b].get(g).copied().unwrap_or((0, k as u8));
+                        slot_col.push(c);
+                        slot_index.push(i);
+                    }
+                }
+            }
+        }
+        // A slot reads 16 bytes from its position.
+        slot_col.extend([0; LANES]);
+        slot_index.extend([0; LANES]);
+        let mut table = [0.0f32; 32];
+        table[..k].copy_from_slice(codebook);
+        self.lookup = Some(Box::new(Lookup {
+            order,
+            blocks,
+            groups,
+            col: slot_col,
+            index: slot_index,
+            table,
+        }));
+        true
     }
 
     /// Output units.
@@ -148,6 +255,7 @@ impl SparseMatrix {
     }
 
     /// Input units.
+    #[cfg(test)]
     pub fn cols(&self) -> usize {
         self.cols
     }
@@ -167,15 +275,20 @@ impl SparseMatrix {
             Values::Shared { codebook, index } => 4 * codebook.len() + index.len(),
             Values::Plain(v) => 4 * v.len(),
         };
-        4 * self.row_start.len() + cols + vals
+        let lookup = self.lookup.as_ref().map_or(0, |l| {
+            4 * l.order.len() + l.groups.len() + l.col.len() + l.index.len() + 4 * l.table.len()
+        });
+        4 * self.row_start.len() + cols + vals + lookup
     }
 
     /// Whether columns are stored as `u16`.
+    #[cfg(test)]
     pub fn narrow_columns(&self) -> bool {
         matches!(self.col, Cols::U16(_))
     }
 
-    /// The value at `(row, col)` (zero where nothing is kept); for tests and tools.
+    /// The value at `(row, col)` (zero where nothing is kept).
+    #[cfg(test)]
     pub fn get(&self, row: usize, col: usize) -> f32 {
         let (s, e) = (
             self.row_start[row] as usize,
@@ -226,21 +339,20 @@ impl SparseMatrix {
                     for (i, chunk) in y.chunks_mut(per * n).enumerate() {
                         let r0 = i * per;
                         let r1 = (r0 + per).min(self.rows);
-                        s.spawn(move || self.mul_rows(r0, r1, x, n, bias, chunk, kernels));
+                        s.spawn(move || self.mul_rows(r0..r1, x, n, bias, chunk, kernels));
                     }
                 });
                 return;
             }
         }
         let _ = threads;
-        self.mul_rows(0, self.rows, x, n, bias, y, kernels);
+        self.mul_rows(0..self.rows, x, n, bias, y, kernels);
     }
 
-    /// Rows `r0..r1` of the product into `y` (`(r1 − r0) × n`).
+    /// Rows `rows` of the product into `y` (`rows.len() × n`).
     fn mul_rows(
         &self,
-        r0: usize,
-        r1: usize,
+        rows: std::ops::Range<usize>,
         x: &[f32],
         n: usize,
         bias: Option<&[f32]>,
@@ -248,14 +360,33 @@ impl SparseMatrix {
         kernels: Kernels,
     ) {
         let job = Job {
-            r0,
-            r1,
+            r0: rows.start,
+            r1: rows.end,
             x,
             n,
             bias,
             row_start: &self.row_start,
         };
         match (&self.col, &self.val) {
+            #[cfg(target_arch = "x86_64")]
+            _ if n == 1
+                && kernels == Kernels::Avx512
+                && self.lookup.is_some()
+                && (job.r0, job.r1) == (0, self.rows) =>
+            {
+                let lookup = self.lookup.as_ref().expect("checked");
+                // SAFETY: AVX-512F is present (Kernels::Avx512); `lookup` was built from
+                // this matrix (columns < cols <= x.len(), indices <= codebook.len() < 32).
+                unsafe { x86::matvec_lookup(&job, lookup, self.cols, y) }
+            }
+            #[cfg(target_arch = "x86_64")]
+            (Cols::U16(c), Values::Shared { codebook, index })
+                if n == 1 && kernels != Kernels::Portable =>
+            {
+                // SAFETY: AVX2 and FMA are present (kernels is not Portable, see
+                // `dispatch`); the arrays are padded and every column is < cols <= x.len().
+                unsafe { x86::matvec_gather(&job, c, codebook, index, y) }
+            }
             (Cols::U16(c), Values::Shared { codebook, index }) => {
                 dispatch(kernels, &job, c, Shared { codebook, index }, y)
             }
@@ -341,7 +472,134 @@ mod x86 {
 
     #[target_feature(enable = "avx512f,avx2,fma")]
     pub(super) unsafe fn avx512<C: Col, W: Weight>(job: &Job<'_>, col: &[C], w: W, y: &mut [f32]) {
-        product::<C, W, true, 8>(job, col, w, y)
+        product::<C, W, true, 16>(job, col, w, y)
+    }
+
+    /// Sparse mat-vec, 8 kept weights at a time: gather 8 inputs by column, look the 8
+    /// weights up in the codebook (held in registers when it has at most 16 entries,
+    /// else gathered too), one fused multiply-add; a row's last < 8 weights one by one.
+    ///
+    /// Safety: the CPU has AVX2 and FMA; `col` and `index` have at least 8 entries past
+    /// the last kept weight; every column is `< job.x.len()`, every index `<
+    /// codebook.len()`.
+    #[target_feature(enable = "avx2,fma")]
+    pub(super) unsafe fn matvec_gather(
+        job: &Job<'_>,
+        col: &[u16],
+        codebook: &[f32],
+        index: &[u8],
+        y: &mut [f32],
+    ) {
+        use std::arch::x86_64::*;
+        let k = codebook.len();
+        let mut cb = [0.0f32; 16];
+        cb[..k.min(16)].copy_from_slice(&codebook[..k.min(16)]);
+        let cb_lo = _mm256_loadu_ps(cb.as_ptr());
+        let cb_hi = _mm256_loadu_ps(cb.as_ptr().add(8));
+        let seven = _mm256_set1_epi32(7);
+        let x = job.x.as_ptr();
+        for r in job.r0..job.r1 {
+            let (s, e) = (job.row_start[r] as usize, job.row_start[r + 1] as usize);
+            let mut acc = _mm256_setzero_ps();
+            let mut j = s;
+            while j + 8 <= e {
+                let cols =
+                    _mm256_cvtepu16_epi32(_mm_loadu_si128(col.as_ptr().add(j) as *const __m128i));
+                let idx =
+                    _mm256_cvtepu8_epi32(_mm_loadl_epi64(index.as_ptr().add(j) as *const __m128i));
+                let xv = _mm256_i32gather_ps::<4>(x, cols);
+                let wv = if k <= 8 {
+                    _mm256_permutevar8x32_ps(cb_lo, idx)
+                } else if k <= 16 {
+                    // Index ≥ 8 picks from the high half: bit 3 moved to the sign bit.
+                    let lo = _mm256_permutevar8x32_ps(cb_lo, idx);
+                    let hi = _mm256_permutevar8x32_ps(cb_hi, idx);
+                    let high = _mm256_castsi256_ps(_mm256_slli_epi32::<28>(_mm256_andnot_si256(
+                        seven, idx,
+                    )));
+                    _mm256_blendv_ps(lo, hi, high)
+                } else {
+                    _mm256_i32gather_ps::<4>(codebook.as_ptr(), idx)
+                };
+                acc = _mm256_fmadd_ps(wv, xv, acc);
+                j += 8;
+            }
+            // The last few kept weights of the row, one at a time.
+            let mut t = [0.0f32; 4];
+            while j + 4 <= e {
+                for (u, t) in t.iter_mut().enumerate() {
+                    let w = *codebook.as_ptr().add(*index.as_ptr().add(j + u) as usize);
+                    *t = w.mul_add(*x.add(*col.as_ptr().add(j + u) as usize), *t);
+                }
+                j += 4;
+            }
+            while j < e {
+                let w = *codebook.as_ptr().add(*index.as_ptr().add(j) as usize);
+                t[0] = w.mul_add(*x.add(*col.as_ptr().add(j) as usize), t[0]);
+                j += 1;
+            }
+            let tail = (t[0] + t[1]) + (t[2] + t[3]);
+            // Horizontal sum of the 8 lanes.
+            let h = _mm_add_ps(_mm256_castps256_ps128(acc), _mm256_extractf128_ps::<1>(acc));
+            let h = _mm_add_ps(h, _mm_movehl_ps(h, h));
+            let h = _mm_add_ss(h, _mm_shuffle_ps::<1>(h, h));
+            y[r - job.r0] = job.bias.map_or(0.0, |b| b[r]) + _mm_cvtss_f32(h) + tail;
+        }
+    }
+
+    /// Sparse mat-vec on the [`Lookup`] layout: per slice of 16 rows and block of 64
+    /// inputs, the block's inputs in four registers; per group of 16 slots, each lane's
+    /// input by two register permutes and a blend, its weight by a permute of the
+    /// codebook, one fused multiply-add. The 16 lanes end as the slice's 16 outputs.
+    ///
+    /// Safety: the CPU has AVX-512F; `lookup` was built from this matrix; `cols <=
+    /// job.x.len()`.
+    #[target_feature(enable = "avx512f,avx2,fma")]
+    pub(super) unsafe fn matvec_lookup(job: &Job<'_>, lookup: &Lookup, cols: usize, y: &mut [f32]) {
+        use std::arch::x86_64::*;
+        let cb_lo = _mm512_loadu_ps(lookup.table.as_ptr());
+        let cb_hi = _mm512_loadu_ps(lookup.table.as_ptr().add(16));
+        let bit5 = _mm512_set1_epi32(32);
+        let x = job.x.as_ptr();
+        let mut at = 0;
+        for (s, rows) in lookup.order.chunks(LANES).enumerate() {
+            let mut acc = _mm512_setzero_ps();
+            for b in 0..lookup.blocks {
+                let groups = lookup.groups[s * lookup.blocks + b] as usize;
+                if groups == 0 {
+                    continue;
+                }
+                // The block's 64 inputs (masked loads past the last column).
+                let mut xr = [_mm512_setzero_ps(); 4];
+                for (q, reg) in xr.iter_mut().enumerate() {
+                    let start = BLOCK * b + 16 * q;
+                    if start < cols {
+                        let live = (cols - start).min(16);
+                        *reg = _mm512_maskz_loadu_ps(((1u32 << live) - 1) as u16, x.add(start));
+                    }
+                }
+                for _ in 0..groups {
+                    let c = _mm512_cvtepu8_epi32(_mm_loadu_si128(
+                        lookup.col.as_ptr().add(at) as *const __m128i
+                    ));
+                    let i = _mm512_cvtepu8_epi32(_mm_loadu_si128(
+                        lookup.index.as_ptr().add(at) as *const __m128i
+                    ));
+                    let low = _mm512_permutex2var_ps(xr[0], c, xr[1]);
+                    let high = _mm512_permutex2var_ps(xr[2], c, xr[3]);
+                    let xv = _mm512_mask_blend_ps(_mm512_test_epi32_mask(c, bit5), low, high);
+                    let wv = _mm512_permutex2var_ps(cb_lo, i, cb_hi);
+                    acc = _mm512_fmadd_ps(wv, xv, acc);
+                    at += LANES;
+                }
+            }
+            let mut sums = [0.0f32; LANES];
+            _mm512_storeu_ps(sums.as_mut_ptr(), acc);
+            for (&r, v) in rows.iter().zip(sums) {
+                let r = r as usize;
+                y[r] = job.bias.map_or(0.0, |b| b[r]) + v;
+            }
+        }
     }
 
     #[target_feature(enable = "avx2,fma")]
@@ -399,11 +657,14 @@ fn tile4<C: Col, W: Weight, const FMA: bool, const Q: usize>(
         let b = job.bias.map_or(0.0, |b| b[r]);
         let (mut a0, mut a1, mut a2, mut a3) = ([b; Q], [b; Q], [b; Q], [b; Q]);
         let (s, e) = (job.row_start[r] as usize, job.row_start[r + 1] as usize);
-        for j in s..e {
+        for (c, j) in col[s..e].iter().zip(s..) {
             let wj = w.at(j);
-            let at = col[j].idx() * n + t;
+            let at = c.idx() * n + t;
             let xr = &job.x[at..at + 4 * Q];
-            for (a, part) in [&mut a0, &mut a1, &mut a2, &mut a3].into_iter().zip(xr.chunks_exact(Q)) {
+            for (a, part) in [&mut a0, &mut a1, &mut a2, &mut a3]
+                .into_iter()
+                .zip(xr.chunks_exact(Q))
+            {
                 for k in 0..Q {
                     a[k] = madd::<FMA>(wj, part[k], a[k]);
                 }
@@ -423,8 +684,8 @@ fn tile1<C: Col, W: Weight>(job: &Job<'_>, col: &[C], w: W, y: &mut [f32], t: us
     for r in job.r0..job.r1 {
         let mut acc = job.bias.map_or(0.0, |b| b[r]);
         let (s, e) = (job.row_start[r] as usize, job.row_start[r + 1] as usize);
-        for j in s..e {
-            acc += w.at(j) * job.x[col[j].idx() * n + t];
+        for (c, j) in col[s..e].iter().zip(s..) {
+            acc += w.at(j) * job.x[c.idx() * n + t];
         }
         y[(r - job.r0) * n + t] = acc;
     }

@@ -3,7 +3,7 @@
 //! weight-shared, or dense — and random inputs; the sparse matrix build; bad files.
 
 use super::*;
-use crate::sparse::EntryValues;
+use crate::sparse::{EntryValues, SparseMatrix};
 use shrink_format::spec::{Layer, ModelSpec};
 use shrink_format::{CompressedTensor, NamedTensor, TensorData};
 use std::collections::HashMap;
@@ -38,7 +38,14 @@ fn random_model(spec_toml: &str, seed: u64, compressed: bool) -> ShrkModel {
     let shapes = plan::shapes(&infos);
     let mut rng = Rng(seed);
     let mut tensors = Vec::new();
-    add_params(&spec.layers, "layers", &shapes, &mut rng, compressed, &mut tensors);
+    add_params(
+        &spec.layers,
+        "layers",
+        &shapes,
+        &mut rng,
+        compressed,
+        &mut tensors,
+    );
     ShrkModel {
         spec_toml: spec_toml.to_string(),
         meta: vec![],
@@ -90,7 +97,9 @@ fn random_weight(name: String, shape: Vec<usize>, rng: &mut Rng, compressed: boo
 }
 
 fn random_vec(name: String, len: usize, rng: &mut Rng, lo: f32, hi: f32) -> NamedTensor {
-    let v = (0..len).map(|_| lo + (hi - lo) * (rng.f() + 1.0) / 2.0).collect();
+    let v = (0..len)
+        .map(|_| lo + (hi - lo) * (rng.f() + 1.0) / 2.0)
+        .collect();
     dense(name, vec![len], v)
 }
 
@@ -107,20 +116,62 @@ fn add_params(
         let input = &shapes[&path].0;
         let n = |leaf: &str| format!("{path}.{leaf}");
         match layer {
+            Layer::Linear {
+                out: o,
+                bias,
+                bottleneck: Some(k),
+                ..
+            } => {
+                out.push(random_weight(
+                    n("u.weight"),
+                    vec![*k, input[0]],
+                    rng,
+                    compressed,
+                ));
+                out.push(random_weight(n("v.weight"), vec![*o, *k], rng, compressed));
+                if *bias {
+                    out.push(random_vec(n("v.bias"), *o, rng, -1.0, 1.0));
+                }
+            }
             Layer::Linear { out: o, bias, .. } => {
-                out.push(random_weight(n("weight"), vec![*o, input[0]], rng, compressed));
+                out.push(random_weight(
+                    n("weight"),
+                    vec![*o, input[0]],
+                    rng,
+                    compressed,
+                ));
                 if *bias {
                     out.push(random_vec(n("bias"), *o, rng, -1.0, 1.0));
                 }
             }
-            Layer::Conv2d { out: o, kernel: k, bias, .. } => {
-                out.push(random_weight(n("weight"), vec![*o, input[0], *k, *k], rng, compressed));
+            Layer::Conv2d {
+                out: o,
+                kernel: k,
+                bias,
+                ..
+            } => {
+                out.push(random_weight(
+                    n("weight"),
+                    vec![*o, input[0], *k, *k],
+                    rng,
+                    compressed,
+                ));
                 if *bias {
                     out.push(random_vec(n("bias"), *o, rng, -1.0, 1.0));
                 }
             }
-            Layer::ConvTranspose2d { out: o, kernel: k, bias, .. } => {
-                out.push(random_weight(n("weight"), vec![input[0], *o, *k, *k], rng, compressed));
+            Layer::ConvTranspose2d {
+                out: o,
+                kernel: k,
+                bias,
+                ..
+            } => {
+                out.push(random_weight(
+                    n("weight"),
+                    vec![input[0], *o, *k, *k],
+                    rng,
+                    compressed,
+                ));
                 if *bias {
                     out.push(random_vec(n("bias"), *o, rng, -1.0, 1.0));
                 }
@@ -145,13 +196,24 @@ fn add_params(
             Layer::Highway { body, .. } => {
                 add_params(body, &n("body"), shapes, rng, compressed, out);
                 let c = input[0];
-                let shape = if input.len() == 3 { vec![c, c, 1, 1] } else { vec![c, c] };
+                let shape = if input.len() == 3 {
+                    vec![c, c, 1, 1]
+                } else {
+                    vec![c, c]
+                };
                 out.push(random_weight(n("gate.weight"), shape, rng, compressed));
                 out.push(random_vec(n("gate.bias"), c, rng, -1.0, 1.0));
             }
             Layer::Inception { branches } => {
                 for (b, br) in branches.iter().enumerate() {
-                    add_params(br, &n(&format!("branches.{b}")), shapes, rng, compressed, out);
+                    add_params(
+                        br,
+                        &n(&format!("branches.{b}")),
+                        shapes,
+                        rng,
+                        compressed,
+                        out,
+                    );
                 }
             }
             _ => {}
@@ -169,7 +231,11 @@ struct Ref {
 impl Ref {
     fn new(file: &ShrkModel) -> Ref {
         Ref {
-            params: file.tensors.iter().map(|t| (t.name.clone(), t.data.to_dense())).collect(),
+            params: file
+                .tensors
+                .iter()
+                .map(|t| (t.name.clone(), t.data.to_dense()))
+                .collect(),
         }
     }
 
@@ -188,18 +254,49 @@ impl Ref {
         self.list(&spec.layers, "layers", x, spec.input.clone()).0
     }
 
-    fn list(&self, layers: &[Layer], prefix: &str, mut x: Vec<f32>, mut shape: Vec<usize>) -> (Vec<f32>, Vec<usize>) {
+    fn list(
+        &self,
+        layers: &[Layer],
+        prefix: &str,
+        mut x: Vec<f32>,
+        mut shape: Vec<usize>,
+    ) -> (Vec<f32>, Vec<usize>) {
         for (i, l) in layers.iter().enumerate() {
             (x, shape) = self.layer(l, &format!("{prefix}.{i}"), x, shape);
         }
         (x, shape)
     }
 
-    fn layer(&self, layer: &Layer, path: &str, x: Vec<f32>, s: Vec<usize>) -> (Vec<f32>, Vec<usize>) {
+    fn layer(
+        &self,
+        layer: &Layer,
+        path: &str,
+        x: Vec<f32>,
+        s: Vec<usize>,
+    ) -> (Vec<f32>, Vec<usize>) {
         let n = |leaf: &str| format!("{path}.{leaf}");
         let plane = if s.len() == 3 { s[1] * s[2] } else { 1 };
         let map = |f: &dyn Fn(f32) -> f32| x.iter().map(|&v| f(v)).collect::<Vec<_>>();
         match layer {
+            Layer::Linear {
+                out,
+                bias,
+                bottleneck: Some(k),
+                ..
+            } => {
+                // h = U x, y = V h + b
+                let (u, v) = (self.p(&n("u.weight")), self.p(&n("v.weight")));
+                let h: Vec<f32> = (0..*k)
+                    .map(|j| (0..s[0]).map(|i| u[j * s[0] + i] * x[i]).sum::<f32>())
+                    .collect();
+                let y = (0..*out)
+                    .map(|o| {
+                        let b = if *bias { self.p(&n("v.bias"))[o] } else { 0.0 };
+                        b + (0..*k).map(|j| v[o * k + j] * h[j]).sum::<f32>()
+                    })
+                    .collect();
+                (y, vec![*out])
+            }
             Layer::Linear { out, bias, .. } => {
                 let w = self.p(&n("weight"));
                 let y = (0..*out)
@@ -210,7 +307,15 @@ impl Ref {
                     .collect();
                 (y, vec![*out])
             }
-            Layer::Conv2d { out, kernel: k, stride: st, padding: p, dilation: d, bias, .. } => {
+            Layer::Conv2d {
+                out,
+                kernel: k,
+                stride: st,
+                padding: p,
+                dilation: d,
+                bias,
+                ..
+            } => {
                 let (c, h, w) = (s[0], s[1], s[2]);
                 let oh = (h + 2 * p - d * (k - 1) - 1) / st + 1;
                 let ow = (w + 2 * p - d * (k - 1) - 1) / st + 1;
@@ -225,7 +330,11 @@ impl Ref {
                                     for kx in 0..*k {
                                         let iy = (oy * st + ky * d) as isize - *p as isize;
                                         let ix = (ox * st + kx * d) as isize - *p as isize;
-                                        if iy >= 0 && ix >= 0 && (iy as usize) < h && (ix as usize) < w {
+                                        if iy >= 0
+                                            && ix >= 0
+                                            && (iy as usize) < h
+                                            && (ix as usize) < w
+                                        {
                                             acc += wt[((o * c + ci) * k + ky) * k + kx]
                                                 * x[(ci * h + iy as usize) * w + ix as usize];
                                         }
@@ -238,7 +347,15 @@ impl Ref {
                 }
                 (y, vec![*out, oh, ow])
             }
-            Layer::ConvTranspose2d { out, kernel: k, stride: st, padding: p, output_padding: op, bias, .. } => {
+            Layer::ConvTranspose2d {
+                out,
+                kernel: k,
+                stride: st,
+                padding: p,
+                output_padding: op,
+                bias,
+                ..
+            } => {
                 let (c, h, w) = (s[0], s[1], s[2]);
                 let oh = (h - 1) * st + k + op - 2 * p;
                 let ow = (w - 1) * st + k + op - 2 * p;
@@ -256,8 +373,13 @@ impl Ref {
                                     for kx in 0..*k {
                                         let oy = (iy * st + ky) as isize - *p as isize;
                                         let ox = (ix * st + kx) as isize - *p as isize;
-                                        if oy >= 0 && ox >= 0 && (oy as usize) < oh && (ox as usize) < ow {
-                                            y[(o * oh + oy as usize) * ow + ox as usize] += x[(ci * h + iy) * w + ix]
+                                        if oy >= 0
+                                            && ox >= 0
+                                            && (oy as usize) < oh
+                                            && (ox as usize) < ow
+                                        {
+                                            y[(o * oh + oy as usize) * ow + ox as usize] += x
+                                                [(ci * h + iy) * w + ix]
                                                 * wt[((ci * out + o) * k + ky) * k + kx];
                                         }
                                     }
@@ -268,7 +390,16 @@ impl Ref {
                 }
                 (y, vec![*out, oh, ow])
             }
-            Layer::MaxPool2d { kernel: k, stride, padding: p } | Layer::AvgPool2d { kernel: k, stride, padding: p } => {
+            Layer::MaxPool2d {
+                kernel: k,
+                stride,
+                padding: p,
+            }
+            | Layer::AvgPool2d {
+                kernel: k,
+                stride,
+                padding: p,
+            } => {
                 let st = stride.unwrap_or(*k);
                 let (c, h, w) = (s[0], s[1], s[2]);
                 let oh = (h + 2 * p - k) / st + 1;
@@ -283,20 +414,25 @@ impl Ref {
                                 for kx in 0..*k {
                                     let iy = (oy * st + ky) as isize - *p as isize;
                                     let ix = (ox * st + kx) as isize - *p as isize;
-                                    if iy >= 0 && ix >= 0 && (iy as usize) < h && (ix as usize) < w {
+                                    if iy >= 0 && ix >= 0 && (iy as usize) < h && (ix as usize) < w
+                                    {
                                         let v = x[(ci * h + iy as usize) * w + ix as usize];
                                         acc = if max { acc.max(v) } else { acc + v };
                                     }
                                 }
                             }
-                            y[(ci * oh + oy) * ow + ox] = if max { acc } else { acc / (k * k) as f32 };
+                            y[(ci * oh + oy) * ow + ox] =
+                                if max { acc } else { acc / (k * k) as f32 };
                         }
                     }
                 }
                 (y, vec![c, oh, ow])
             }
             Layer::GlobalAvgPool => {
-                let y = x.chunks(plane).map(|c| c.iter().sum::<f32>() / plane as f32).collect();
+                let y = x
+                    .chunks(plane)
+                    .map(|c| c.iter().sum::<f32>() / plane as f32)
+                    .collect();
                 (y, vec![s[0]])
             }
             Layer::Flatten => (x, vec![s.iter().product()]),
@@ -327,7 +463,9 @@ impl Ref {
                 (y, s)
             }
             Layer::Relu => (map(&|v| v.max(0.0)), s),
-            Layer::LeakyRelu { slope } => (map(&|v| if v < 0.0 { v * *slope as f32 } else { v }), s),
+            Layer::LeakyRelu { slope } => {
+                (map(&|v| if v < 0.0 { v * *slope as f32 } else { v }), s)
+            }
             Layer::Rrelu { lower, upper } => {
                 let a = ((lower + upper) / 2.0) as f32;
                 (map(&|v| if v < 0.0 { v * a } else { v }), s)
@@ -341,7 +479,16 @@ impl Ref {
                     .collect();
                 (y, s)
             }
-            Layer::Elu { alpha } => (map(&|v| if v <= 0.0 { *alpha as f32 * (v.exp() - 1.0) } else { v }), s),
+            Layer::Elu { alpha } => (
+                map(&|v| {
+                    if v <= 0.0 {
+                        *alpha as f32 * (v.exp() - 1.0)
+                    } else {
+                        v
+                    }
+                }),
+                s,
+            ),
             Layer::Sigmoid => (map(&|v| 1.0 / (1.0 + (-v).exp())), s),
             Layer::Tanh => (map(&|v| v.tanh()), s),
             Layer::Maxout { pieces } => {
@@ -370,7 +517,10 @@ impl Ref {
                 let y = (0..x.len())
                     .map(|i| {
                         let (o, at) = (i / plane, i % plane);
-                        let z = gb[o] + (0..c).map(|ci| w[o * c + ci] * x[ci * plane + at]).sum::<f32>();
+                        let z = gb[o]
+                            + (0..c)
+                                .map(|ci| w[o * c + ci] * x[ci * plane + at])
+                                .sum::<f32>();
                         let t = 1.0 / (1.0 + (-z).exp());
                         t * b[i] + (1.0 - t) * x[i]
                     })
@@ -381,7 +531,8 @@ impl Ref {
                 let mut y = Vec::new();
                 let mut channels = 0;
                 for (bi, br) in branches.iter().enumerate() {
-                    let (o, shape) = self.list(br, &n(&format!("branches.{bi}")), x.clone(), s.clone());
+                    let (o, shape) =
+                        self.list(br, &n(&format!("branches.{bi}")), x.clone(), s.clone());
                     channels += shape[0];
                     y.extend(o);
                 }
@@ -408,20 +559,36 @@ fn check(spec_toml: &str) {
         let file = random_model(spec_toml, seed, compressed);
         let reference = Ref::new(&file);
         let mut model = Model::from_shrk(&file).unwrap_or_else(|e| panic!("{e}\n{spec_toml}"));
+        let mut lookup = Model::from_shrk(&file).unwrap();
+        let with_lookup = lookup.add_lookup_layout() > 0;
         let spec = model.spec().clone();
         let len = model.input_len();
         let mut rng = Rng(seed + 100);
         for batch in [1, 3, 19] {
-            let x: Vec<f32> = (0..batch * len).map(|_| rng.f()).collect();
-            let want: Vec<f32> = x.chunks(len).flat_map(|e| reference.forward(&spec, e)).collect();
-            for k in all_kernels() {
-                model.set_kernels(k);
-                let got = model.predict(&x, batch).unwrap();
+            // A third of the inputs are zero, as in images.
+            let x: Vec<f32> = (0..batch * len)
+                .map(|_| if rng.below(3) == 0 { 0.0 } else { rng.f() })
+                .collect();
+            let want: Vec<f32> = x
+                .chunks(len)
+                .flat_map(|e| reference.forward(&spec, e))
+                .collect();
+            let mut runs: Vec<(String, Vec<f32>)> = all_kernels()
+                .into_iter()
+                .map(|k| {
+                    model.set_kernels(k);
+                    (format!("{k:?}"), model.predict(&x, batch).unwrap())
+                })
+                .collect();
+            if with_lookup {
+                runs.push(("lookup layout".into(), lookup.predict(&x, batch).unwrap()));
+            }
+            for (k, got) in runs {
                 assert_eq!(got.len(), want.len());
                 for (i, (g, w)) in got.iter().zip(&want).enumerate() {
                     assert!(
                         (g - w).abs() <= 1e-4 * (1.0 + w.abs()),
-                        "{spec_toml}\nseed {seed} batch {batch} {k:?}: value {i} is {g}, reference {w}"
+                        "{spec_toml}\nseed {seed} batch {batch} {k}: value {i} is {g}, reference {w}"
                     );
                 }
             }
@@ -437,33 +604,66 @@ fn image_spec(input: &str, layers: &str) -> String {
 fn linear() {
     check("input = [7]\nlayers = [{ type = \"linear\", out = 5 }]\n");
     check("input = [40]\nlayers = [{ type = \"linear\", out = 9, bias = false }]\n");
+    // Ba & Caruana's linear bottleneck: two factors, each compressed on its own.
+    check("input = [12]\nlayers = [{ type = \"linear\", out = 6, bottleneck = 3 }, { type = \"relu\" }, { type = \"linear\", out = 4 }]\n");
+    check("input = [9]\nlayers = [{ type = \"linear\", out = 5, bottleneck = 2, bias = false }]\n");
 }
 
 #[test]
 fn conv2d_stride_padding_dilation() {
-    check(&image_spec("[3, 7, 6]", "{ type = \"conv2d\", out = 4, kernel = 3 }"));
-    check(&image_spec("[3, 9, 8]", "{ type = \"conv2d\", out = 4, kernel = 3, stride = 2, padding = 2, dilation = 2 }"));
-    check(&image_spec("[2, 6, 6]", "{ type = \"conv2d\", out = 3, kernel = 2, stride = 3, padding = 1, bias = false }"));
+    check(&image_spec(
+        "[3, 7, 6]",
+        "{ type = \"conv2d\", out = 4, kernel = 3 }",
+    ));
+    check(&image_spec(
+        "[3, 9, 8]",
+        "{ type = \"conv2d\", out = 4, kernel = 3, stride = 2, padding = 2, dilation = 2 }",
+    ));
+    check(&image_spec(
+        "[2, 6, 6]",
+        "{ type = \"conv2d\", out = 3, kernel = 2, stride = 3, padding = 1, bias = false }",
+    ));
     // 1×1 convolution: runs as a plain product over H·W·batch.
-    check(&image_spec("[5, 4, 3]", "{ type = \"conv2d\", out = 6, kernel = 1 }"));
+    check(&image_spec(
+        "[5, 4, 3]",
+        "{ type = \"conv2d\", out = 6, kernel = 1 }",
+    ));
 }
 
 #[test]
 fn conv_transpose2d() {
-    check(&image_spec("[3, 4, 5]", "{ type = \"conv_transpose2d\", out = 2, kernel = 3 }"));
+    check(&image_spec(
+        "[3, 4, 5]",
+        "{ type = \"conv_transpose2d\", out = 2, kernel = 3 }",
+    ));
     check(&image_spec(
         "[3, 4, 5]",
         "{ type = \"conv_transpose2d\", out = 2, kernel = 3, stride = 2, padding = 1, output_padding = 1 }",
     ));
-    check(&image_spec("[2, 3, 3]", "{ type = \"conv_transpose2d\", out = 4, kernel = 2, stride = 2, bias = false }"));
+    check(&image_spec(
+        "[2, 3, 3]",
+        "{ type = \"conv_transpose2d\", out = 4, kernel = 2, stride = 2, bias = false }",
+    ));
 }
 
 #[test]
 fn pooling() {
-    check(&image_spec("[2, 7, 6]", "{ type = \"max_pool2d\", kernel = 2 }"));
-    check(&image_spec("[2, 7, 6]", "{ type = \"max_pool2d\", kernel = 3, stride = 2, padding = 1 }"));
-    check(&image_spec("[2, 7, 6]", "{ type = \"avg_pool2d\", kernel = 2 }"));
-    check(&image_spec("[2, 7, 6]", "{ type = \"avg_pool2d\", kernel = 3, stride = 1, padding = 1 }"));
+    check(&image_spec(
+        "[2, 7, 6]",
+        "{ type = \"max_pool2d\", kernel = 2 }",
+    ));
+    check(&image_spec(
+        "[2, 7, 6]",
+        "{ type = \"max_pool2d\", kernel = 3, stride = 2, padding = 1 }",
+    ));
+    check(&image_spec(
+        "[2, 7, 6]",
+        "{ type = \"avg_pool2d\", kernel = 2 }",
+    ));
+    check(&image_spec(
+        "[2, 7, 6]",
+        "{ type = \"avg_pool2d\", kernel = 3, stride = 1, padding = 1 }",
+    ));
     check("input = [3, 5, 4]\nlayers = [{ type = \"global_avg_pool\" }]\n");
 }
 
@@ -493,7 +693,10 @@ fn activations() {
         check(&image_spec("[3, 4, 5]", act));
         check(&format!("input = [7]\nlayers = [{act}]\n"));
     }
-    check(&image_spec("[6, 3, 2]", "{ type = \"maxout\", pieces = 3 }"));
+    check(&image_spec(
+        "[6, 3, 2]",
+        "{ type = \"maxout\", pieces = 3 }",
+    ));
     check("input = [8]\nlayers = [{ type = \"maxout\", pieces = 2 }]\n");
 }
 
@@ -568,17 +771,88 @@ fn csr_rows_columns_and_values() {
     );
     assert_eq!((m.rows(), m.cols(), m.nnz()), (3, 4, 4));
     assert!(m.narrow_columns());
-    let dense: Vec<f32> = (0..3).flat_map(|r| (0..4).map(move |c| (r, c))).map(|(r, c)| m.get(r, c)).collect();
-    assert_eq!(dense, [-1.0, 0.0, 0.0, 2.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.5, 0.0, -1.0]);
-    // Rows (4 u32) + columns (4 u16) + indices (4 u8) + codebook (3 f32).
-    assert_eq!(m.memory_bytes(), 16 + 8 + 4 + 12);
+    let dense: Vec<f32> = (0..3)
+        .flat_map(|r| (0..4).map(move |c| (r, c)))
+        .map(|(r, c)| m.get(r, c))
+        .collect();
+    assert_eq!(
+        dense,
+        [-1.0, 0.0, 0.0, 2.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.5, 0.0, -1.0]
+    );
+    // Rows (4 u32) + columns (4 u16 + 16 padding) + indices (4 u8 + 16) + codebook (3 f32).
+    assert_eq!(m.memory_bytes(), 16 + 40 + 20 + 12);
     // Product with x = [4][2] (two examples) and a bias.
     let x = [1.0, 10.0, 2.0, 20.0, 3.0, 30.0, 4.0, 40.0];
     let mut y = vec![0.0; 6];
     for k in all_kernels() {
         m.mul(&x, 2, Some(&[1.0, 2.0, 3.0]), &mut y, k, 1);
-        assert_eq!(y, [1.0 - 1.0 + 8.0, 1.0 - 10.0 + 80.0, 2.0, 2.0, 3.0 + 1.0 - 4.0, 3.0 + 10.0 - 40.0]);
+        assert_eq!(
+            y,
+            [
+                1.0 - 1.0 + 8.0,
+                1.0 - 10.0 + 80.0,
+                2.0,
+                2.0,
+                3.0 + 1.0 - 4.0,
+                3.0 + 10.0 - 40.0
+            ]
+        );
     }
+}
+
+/// A LeNet-300-100-like first layer (8% kept, 16 centroids): the lookup layout gives
+/// the rows' result, costs memory, and leaves batches > 1 as they were.
+#[test]
+fn lookup_layout_matches_the_rows() {
+    let (rows, cols) = (300, 784);
+    let mut rng = Rng(12);
+    let codebook: Vec<f32> = (0..16).map(|_| rng.f()).collect();
+    let (mut coords, mut clusters) = (Vec::new(), Vec::new());
+    for r in 0..rows {
+        for c in 0..cols {
+            // Denser in the middle columns, as pruned MNIST weights are.
+            let keep = if (200..600).contains(&c) { 6 } else { 40 };
+            if rng.below(keep) == 0 {
+                coords.push((r as u32, c as u32));
+                clusters.push(rng.below(16) as u16);
+            }
+        }
+    }
+    let values = || EntryValues::Shared {
+        codebook: &codebook,
+        clusters: &clusters,
+    };
+    let rows_only = SparseMatrix::build(rows, cols, &coords, values());
+    let mut both = SparseMatrix::build(rows, cols, &coords, values());
+    assert!(both.add_lookup_layout());
+    assert!(both.memory_bytes() > rows_only.memory_bytes());
+    let bias: Vec<f32> = (0..rows).map(|_| rng.f()).collect();
+    for n in [1, 5] {
+        let x: Vec<f32> = (0..cols * n).map(|_| rng.f()).collect();
+        let (mut want, mut got) = (vec![0.0; rows * n], vec![0.0; rows * n]);
+        rows_only.mul(&x, n, Some(&bias), &mut want, Kernels::Portable, 1);
+        for k in all_kernels() {
+            both.mul(&x, n, Some(&bias), &mut got, k, 1);
+            for (g, w) in got.iter().zip(&want) {
+                assert!(
+                    (g - w).abs() <= 1e-4 * (1.0 + w.abs()),
+                    "n {n} {k:?}: {g} vs {w}"
+                );
+            }
+        }
+    }
+    // 32 centroids or more: no lookup layout.
+    let wide: Vec<f32> = (0..40).map(|i| i as f32).collect();
+    let mut m = SparseMatrix::build(
+        1,
+        2,
+        &[(0, 1)],
+        EntryValues::Shared {
+            codebook: &wide,
+            clusters: &[39],
+        },
+    );
+    assert!(!m.add_lookup_layout());
 }
 
 #[test]
@@ -593,14 +867,22 @@ fn wide_matrices_use_u32_columns() {
     let mut y = vec![0.0; 2];
     m.mul(&x, 1, None, &mut y, Kernels::detect(), 1);
     assert_eq!(y, [2.0, 12.0]);
-    assert!(SparseMatrix::build(2, 1 << 16, &coords[..1], EntryValues::Plain(&[1.0])).narrow_columns());
+    assert!(
+        SparseMatrix::build(2, 1 << 16, &coords[..1], EntryValues::Plain(&[1.0])).narrow_columns()
+    );
 }
 
 #[test]
 fn threads_give_the_same_result() {
-    let file = random_model("input = [300]\nlayers = [{ type = \"linear\", out = 700 }]\n", 9, true);
+    let file = random_model(
+        "input = [300]\nlayers = [{ type = \"linear\", out = 700 }]\n",
+        9,
+        true,
+    );
     let mut model = Model::from_shrk(&file).unwrap();
-    let x: Vec<f32> = (0..64 * 300).map(|i| ((i * 7919) % 1000) as f32 / 1000.0).collect();
+    let x: Vec<f32> = (0..64 * 300)
+        .map(|i| ((i * 7919) % 1000) as f32 / 1000.0)
+        .collect();
     let one = model.predict(&x, 64).unwrap();
     model.set_threads(4);
     assert_eq!(model.predict(&x, 64).unwrap(), one);
@@ -612,7 +894,9 @@ fn workspace_reuse_gives_the_same_result() {
     let model = Model::from_shrk(&file).unwrap();
     let mut ws = Workspace::default();
     let mut out = Vec::new();
-    let x: Vec<f32> = (0..5 * model.input_len()).map(|i| (i % 17) as f32 / 17.0).collect();
+    let x: Vec<f32> = (0..5 * model.input_len())
+        .map(|i| (i % 17) as f32 / 17.0)
+        .collect();
     model.forward(&x, 5, &mut ws, &mut out).unwrap();
     let first = out.clone();
     // Batch 1 takes the mat-vec path (another summation order): compare it with itself.
@@ -636,7 +920,17 @@ fn memory_and_accessors() {
     assert_eq!((model.input_len(), model.classes()), (16, 3));
     assert!(model.memory_bytes() > 0 && model.kept_weights() > 0);
     let err = model.predict(&[0.0; 15], 1).unwrap_err();
-    assert!(matches!(err, RuntimeError::InputLength { got: 15, want: 16, .. }), "{err}");
+    assert!(
+        matches!(
+            err,
+            RuntimeError::InputLength {
+                got: 15,
+                want: 16,
+                ..
+            }
+        ),
+        "{err}"
+    );
     assert!(model.predict(&[], 0).unwrap().is_empty());
 }
 
@@ -650,14 +944,26 @@ fn spec_tensor_mismatches_are_errors() {
     assert!(e.contains("no tensor layers.2.bias"), "{e}");
     // Wrong shape.
     let mut f = file.clone();
-    f.tensors[0] = random_weight("layers.0.weight".into(), vec![2, 1, 2, 2], &mut Rng(1), true);
+    f.tensors[0] = random_weight(
+        "layers.0.weight".into(),
+        vec![2, 1, 2, 2],
+        &mut Rng(1),
+        true,
+    );
     let e = Model::from_shrk(&f).unwrap_err().to_string();
-    assert!(e.contains("layers.0.weight") && e.contains("[2, 1, 3, 3]"), "{e}");
+    assert!(
+        e.contains("layers.0.weight") && e.contains("[2, 1, 3, 3]"),
+        "{e}"
+    );
     // A tensor no layer uses.
     let mut f = file.clone();
-    f.tensors.push(dense("layers.1.weight".into(), vec![1], vec![1.0]));
+    f.tensors
+        .push(dense("layers.1.weight".into(), vec![1], vec![1.0]));
     let e = Model::from_shrk(&f).unwrap_err().to_string();
-    assert!(e.contains("not used") && e.contains("layers.1.weight"), "{e}");
+    assert!(
+        e.contains("not used") && e.contains("layers.1.weight"),
+        "{e}"
+    );
     // A spec that does not infer.
     let mut f = file.clone();
     f.spec_toml = "input = [1, 4, 4]\nlayers = [{ type = \"linear\", out = 3 }]\n".into();
@@ -667,7 +973,10 @@ fn spec_tensor_mismatches_are_errors() {
     f.spec_toml = "input = [60000, 60000]\nlayers = [{ type = \"flatten\" }]\n".into();
     assert!(Model::from_shrk(&f).is_err());
     f.spec_toml = "input = [1, 40000, 40000]\nlayers = [{ type = \"flatten\" }]\n".into();
-    assert!(matches!(Model::from_shrk(&f), Err(RuntimeError::TooLarge { .. })));
+    assert!(matches!(
+        Model::from_shrk(&f),
+        Err(RuntimeError::TooLarge { .. })
+    ));
 }
 
 #[test]
@@ -676,12 +985,51 @@ fn damaged_files_are_errors_not_panics() {
     let (bytes, _) = shrink_format::write(&file).unwrap();
     assert!(Model::from_bytes(&bytes).is_ok());
     for cut in [0, 5, 16, bytes.len() / 2, bytes.len() - 1] {
-        assert!(matches!(Model::from_bytes(&bytes[..cut]), Err(RuntimeError::Format(_))));
+        assert!(matches!(
+            Model::from_bytes(&bytes[..cut]),
+            Err(RuntimeError::Format(_))
+        ));
     }
     for pos in (0..bytes.len()).step_by(7) {
         let mut b = bytes.clone();
         b[pos] ^= 0x24;
-        assert!(Model::from_bytes(&b).is_err(), "flip at {pos} went unnoticed");
+        assert!(
+            Model::from_bytes(&b).is_err(),
+            "flip at {pos} went unnoticed"
+        );
     }
     assert!(Model::from_bytes(b"not a shrk file").is_err());
+}
+
+/// Odd specs and tensors are errors (or run), never panics.
+#[test]
+fn odd_specs_are_errors_not_panics() {
+    let specs = [
+        "input = [4]\nlayers = [{ type = \"maxout\", pieces = 0 }]\n",
+        "input = [4]\nlayers = [{ type = \"maxout\", pieces = 3 }]\n",
+        "input = [1, 4, 4]\nlayers = [{ type = \"max_pool2d\", kernel = 0 }, { type = \"flatten\" }]\n",
+        "input = [1, 4, 4]\nlayers = [{ type = \"max_pool2d\", kernel = 2, stride = 0 }, { type = \"flatten\" }]\n",
+        "input = [1, 4, 4]\nlayers = [{ type = \"avg_pool2d\", kernel = 3, padding = 3 }, { type = \"flatten\" }]\n",
+        "input = [1, 4, 4]\nlayers = [{ type = \"conv2d\", out = 2, kernel = 0 }, { type = \"flatten\" }]\n",
+        "input = [1, 4, 4]\nlayers = [{ type = \"conv_transpose2d\", out = 2, kernel = 1, padding = 3 }, { type = \"flatten\" }]\n",
+        "input = [1, 4, 4]\nlayers = [{ type = \"inception\", branches = [] }, { type = \"flatten\" }]\n",
+        "input = [1, 4, 4]\nlayers = [{ type = \"residual\", body = [] }, { type = \"flatten\" }]\n",
+        "input = [3]\nlayers = [{ type = \"linear\", out = 0 }]\n",
+        "input = [0]\nlayers = [{ type = \"relu\" }]\n",
+        "input = []\nlayers = [{ type = \"relu\" }]\n",
+        "input = [3]\nlayers = []\n",
+        "input = [2]\nlayers = [{ type = \"relu\" }]\n[normalize]\nmean = [0.0]\nstd = [1.0]\n",
+    ];
+    for spec in specs {
+        let file = ShrkModel {
+            spec_toml: spec.into(),
+            meta: vec![],
+            tensors: vec![],
+        };
+        if let Ok(model) = Model::from_shrk(&file) {
+            let x = vec![0.5; 2 * model.input_len()];
+            let out = model.predict(&x, 2).unwrap();
+            assert_eq!(out.len(), 2 * model.classes(), "{spec}");
+        }
+    }
 }
