@@ -94,12 +94,22 @@ fn default_gate_bias() -> f64 {
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Layer {
     /// Fully connected: `[F] → [out]`.
+    ///
+    /// With `bottleneck = k`, the weight matrix is factored as `W = V·U` through `k`
+    /// linear units (Ba & Caruana's linear bottleneck, PAPERS.md §2): `U` is `[k, F]`
+    /// without bias, `V` is `[out, k]` with the layer's bias, and nothing nonlinear sits
+    /// between them. Same function class as a rank-`k` linear layer, `k·(F + out) + out`
+    /// parameters instead of `F·out + out`; the weights are named `layers.{i}.u.weight`,
+    /// `layers.{i}.v.weight` and `layers.{i}.v.bias`. `init` sets `V`; `U` takes the
+    /// same family with gain 1 (no nonlinearity follows it).
     Linear {
         out: usize,
         #[serde(default = "yes")]
         bias: bool,
         #[serde(default)]
         init: Init,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        bottleneck: Option<usize>,
     },
     /// 2-D convolution: `[C, H, W] → [out, H', W']`.
     Conv2d {
@@ -438,7 +448,12 @@ fn infer_layer(
         depth,
     });
     let (output, params): (Vec<usize>, usize) = match layer {
-        Layer::Linear { out, bias, .. } => {
+        Layer::Linear {
+            out,
+            bias,
+            bottleneck,
+            ..
+        } => {
             if input.len() != 1 {
                 return Err(err(format!(
                     "needs a flat input [features], got {}; add a flatten layer before it",
@@ -448,7 +463,13 @@ fn infer_layer(
             if *out == 0 {
                 return Err(err("out must be at least 1".into()));
             }
-            (vec![*out], input[0] * out + if *bias { *out } else { 0 })
+            let b = if *bias { *out } else { 0 };
+            match bottleneck {
+                None => (vec![*out], input[0] * out + b),
+                Some(0) => return Err(err("bottleneck must be at least 1".into())),
+                // U: [k, in] and V: [out, k].
+                Some(k) => (vec![*out], k * (input[0] + out) + b),
+            }
         }
         Layer::Conv2d {
             out,
@@ -786,6 +807,24 @@ out = 3
         assert_eq!(out, vec![3]);
         let inc = infos.iter().find(|l| l.kind == "inception").unwrap();
         assert_eq!(inc.output, vec![24, 6, 6]);
+    }
+
+    #[test]
+    fn linear_bottleneck_counts_both_factors_and_stays_optional() {
+        let text = "input = [784]\n[[layers]]\ntype = \"linear\"\nout = 800\nbottleneck = 100\n";
+        let spec = ModelSpec::from_toml(text).unwrap();
+        assert_eq!(spec.param_count().unwrap(), 100 * (784 + 800) + 800);
+        assert!(spec.to_toml().contains("bottleneck = 100"));
+        assert_eq!(ModelSpec::from_toml(&spec.to_toml()).unwrap(), spec);
+        // Omitted when absent, so older spec files and readers are unaffected.
+        let plain = ModelSpec::from_toml(LENET5).unwrap();
+        assert!(!plain.to_toml().contains("bottleneck"));
+        let zero = ModelSpec::from_toml(&text.replace("100", "0")).unwrap();
+        let e = zero.infer().unwrap_err().to_string();
+        assert!(
+            e.contains("layers.0 (linear): bottleneck must be at least 1"),
+            "{e}"
+        );
     }
 
     #[test]

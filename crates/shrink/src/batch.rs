@@ -5,7 +5,7 @@
 
 use crate::model::{Feat, Net};
 use crate::train::config::AugmentConfig;
-use crate::train::Targets;
+use crate::train::{DistillLoss, Targets};
 use burn::prelude::*;
 use shrink_data::{Augment, Dataset};
 use shrink_format::spec::NormalizeSpec;
@@ -33,8 +33,9 @@ pub struct Prepared {
     pub x: Feat,
     pub y: Vec<u32>,
     pub classes: usize,
-    /// Target logits for mimic learning.
-    pub target_logits: Option<Tensor<2>>,
+    /// The teacher's logits `[b, classes]` and how to fit them (mimic learning,
+    /// distillation), or None to train on the labels.
+    pub teacher: Option<(Tensor<2>, DistillLoss)>,
 }
 
 impl Prepared {
@@ -174,17 +175,17 @@ impl Batcher {
         }
         normalize(self.norm.as_ref(), &self.shape, &mut x);
         let y: Vec<u32> = idx.iter().map(|&i| self.train.y[i]).collect();
-        let target_logits = match targets {
+        let teacher = match *targets {
             Targets::Labels => None,
-            Targets::Logits(z) => {
+            Targets::Teacher { logits: z, loss } => {
                 let k = z.len() / self.train.len().max(1);
                 let mut t = Vec::with_capacity(idx.len() * k);
                 for &i in idx {
                     t.extend_from_slice(&z[i * k..(i + 1) * k]);
                 }
-                Some(Tensor::from_data(
-                    TensorData::new(t, [idx.len(), k]),
-                    device,
+                Some((
+                    Tensor::from_data(TensorData::new(t, [idx.len(), k]), device),
+                    loss,
                 ))
             }
         };
@@ -192,7 +193,7 @@ impl Batcher {
             x: to_feat(x, idx.len(), &self.shape, device),
             y,
             classes: self.classes,
-            target_logits,
+            teacher,
         }
     }
 

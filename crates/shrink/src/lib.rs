@@ -5,7 +5,12 @@
 //! - [`batch`]: datasets → tensors (splits, normalisation, augmentation);
 //! - [`train`]: the training loop, losses, schedules, checkpoints;
 //! - [`device`]: choosing a Burn device;
-//! - [`workflow`]: the steps the commands share (load data for a spec, train a spec).
+//! - [`distill`]: mimic learning, knowledge distillation, transfer sets (teachers,
+//!   cached teacher logits, MUNGE/RANDOM/augmented sets);
+//! - [`workflow`]: the steps the commands share (load data for a spec, train a spec);
+//! - [`report`]: results.json + a self-contained report.html (plots, tables, images);
+//! - [`experiments`]: reproductions of the papers' figures;
+//! - [`viz`]: looking inside a CNN (filters, deconvnet projections, occlusion maps).
 //!
 //! Data readers live in the `shrink-data` crate and the model spec in `shrink-format`,
 //! neither of which depends on Burn.
@@ -13,8 +18,12 @@
 pub mod batch;
 pub mod compress;
 pub mod device;
+pub mod distill;
+pub mod experiments;
 pub mod model;
+pub mod report;
 pub mod train;
+pub mod viz;
 pub mod workflow;
 
 pub use shrink_data as data;

@@ -116,6 +116,8 @@ pub struct RunOpts {
     pub stop_after: Option<usize>,
     /// No progress output.
     pub quiet: bool,
+    /// Keep a weight snapshot every N epochs (`snapshots/` in the run directory).
+    pub snapshot_every: Option<usize>,
 }
 
 /// Train `spec` on `src` and save the model directory `out` (with `compress`, the
@@ -133,6 +135,7 @@ pub fn train_model(
         resume,
         stop_after,
         quiet,
+        snapshot_every,
     } = *opts;
     let started = Instant::now();
     let notes = adapt_spec(&mut spec, src)?;
@@ -171,6 +174,7 @@ pub fn train_model(
         dir: out.to_path_buf(),
         resume,
         stop_after,
+        snapshot_every,
     };
     let outcome = train::train(
         net,

@@ -5,11 +5,16 @@ mod bench;
 mod compress;
 mod data;
 mod eval;
+mod experiment;
 mod import;
 mod info;
+mod mimic;
+mod munge;
 mod prune;
 mod quantize;
+mod run;
 mod train;
+mod viz;
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
@@ -27,6 +32,8 @@ pub enum Command {
     Train(train::Args),
     /// Test accuracy of a saved model.
     Eval(eval::Args),
+    /// Predict with a .shrk file as it is (the runtime: sparse, weight-shared kernels).
+    Run(run::Args),
     /// Layers, shapes, parameters and bytes of a model or spec.
     Info(info::Args),
     /// Data sets: check one.
@@ -40,6 +47,18 @@ pub enum Command {
     Compress(compress::Args),
     /// Import a PyTorch state_dict (safetensors) for a spec.
     Import(import::Args),
+    /// Train a small student from a teacher or an ensemble: logit regression, knowledge
+    /// distillation, or hard labels, on a transfer set (augmented, MUNGE, RANDOM, a file).
+    Mimic(mimic::Args),
+    /// Write a synthetic data set made by MUNGE from a data set's training split.
+    Munge(munge::Args),
+    /// Reproduce the papers' figures (batch/layer norm, feature transfer, the CNN
+    /// toolbox) into results.json + report.html.
+    #[command(subcommand)]
+    Experiment(experiment::Cmd),
+    /// Look inside a CNN: filters, deconvnet projections, occlusion maps, weight
+    /// histograms, feature evolution (Zeiler & Fergus) into report.html.
+    Viz(viz::Args),
     /// Benchmarks (results for BENCHMARKS.md).
     #[command(subcommand)]
     Bench(bench::Cmd),
@@ -52,12 +71,17 @@ pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Train(a) => train::run(a),
         Command::Eval(a) => eval::run(a),
+        Command::Run(a) => run::run(a),
         Command::Info(a) => info::run(a),
         Command::Data(c) => data::run(c),
         Command::Prune(a) => prune::run(a),
         Command::Quantize(a) => quantize::run(a),
         Command::Compress(a) => compress::run(a),
         Command::Import(a) => import::run(a),
+        Command::Mimic(a) => mimic::run(a),
+        Command::Munge(a) => munge::run(a),
+        Command::Experiment(c) => experiment::run(c),
+        Command::Viz(a) => viz::run(a),
         Command::Bench(c) => bench::run(c),
         Command::Demo(a) => train::demo(a),
     }

@@ -42,6 +42,10 @@ pub struct Args {
     /// time-sliced or preemptible runs); continue later with --resume.
     #[arg(long)]
     pub stop_after: Option<usize>,
+    /// Keep the weights after every N-th epoch in <out>/snapshots/epoch-NNN.safetensors
+    /// (`shrink viz <out>` then shows how the features evolved).
+    #[arg(long, value_name = "N")]
+    pub snapshot_every: Option<usize>,
     /// Print one JSON object on stdout.
     #[arg(long)]
     pub json: bool,
@@ -67,6 +71,9 @@ pub fn run(a: Args) -> Result<()> {
         cfg.seed = v;
     }
     cfg.validate()?;
+    if a.snapshot_every == Some(0) {
+        anyhow::bail!("--snapshot-every must be at least 1");
+    }
     let device = parse_device(&a.device)?;
     let src = workflow::load_data(&a.data, a.label.clone())?;
     let name = if file.spec.name.is_empty() {
@@ -85,6 +92,7 @@ pub fn run(a: Args) -> Result<()> {
         resume: a.resume,
         stop_after: a.stop_after,
         quiet: a.quiet,
+        snapshot_every: a.snapshot_every,
     };
     let (report, _, _) = workflow::train_model(
         file.spec,

@@ -443,6 +443,7 @@ pub fn compress(
                 resume,
                 stop_after: None,
                 quiet,
+                snapshot_every: None,
             };
             let (_, s, n) = workflow::train_model(
                 spec,

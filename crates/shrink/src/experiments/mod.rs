@@ -4,7 +4,9 @@
 //!   a 3×100 sigmoid MLP, plus a learning-rate sweep;
 //! - [`transfer`]: Yosinski et al. Fig. 2 — BnB, BnB+, AnB, AnB+ against depth;
 //! - [`ablation`]: the CNN toolbox of Gu et al. — one small CNN, one component changed
-//!   at a time, several seeds.
+//!   at a time, several seeds;
+//! - [`mimic`]: Ba & Caruana Table 1 — a deep teacher and shallow mimic nets;
+//! - [`munge`]: Buciluǎ et al. — MUNGE vs RANDOM transfer sets for an ensemble.
 //!
 //! What they share lives here: options every experiment takes, loading (and
 //! subsampling) the data, the per-run result store that makes long experiments
@@ -13,6 +15,8 @@
 //! Not here: the training loop (`train`), the HTML (`report`).
 
 pub mod ablation;
+pub mod mimic;
+pub mod munge;
 pub mod norm;
 pub mod transfer;
 
@@ -144,7 +148,8 @@ impl RunStore {
             std::fs::remove_dir_all(&dir)
                 .with_context(|| format!("cannot clear {}", dir.display()))?;
         }
-        std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        std::fs::create_dir_all(&dir)
+            .with_context(|| format!("cannot create {}", dir.display()))?;
         Ok(RunStore { dir, resume })
     }
 
@@ -268,6 +273,25 @@ pub fn mean_std(v: &[f64]) -> (f64, f64) {
     (m, var.sqrt())
 }
 
+/// The smallest difference between two means of `k` runs each that we call real: twice
+/// the standard error of such a difference, `2·σ·sqrt(2/k)`, with `σ` the typical
+/// run-to-run standard deviation — the median of `stds`, so that one variant with a
+/// failed seed does not declare everything else noise; at least 0.001 (0.1 points).
+pub fn noise_threshold(stds: &[f64], k: usize) -> f64 {
+    let mut finite: Vec<f64> = stds.iter().copied().filter(|s| s.is_finite()).collect();
+    if finite.is_empty() || k == 0 {
+        return 0.001;
+    }
+    finite.sort_by(f64::total_cmp);
+    let m = finite.len();
+    let median = if m % 2 == 1 {
+        finite[m / 2]
+    } else {
+        (finite[m / 2 - 1] + finite[m / 2]) / 2.0
+    };
+    (2.0 * median * (2.0 / k as f64).sqrt()).max(0.001)
+}
+
 /// The `q`-th percentile (0..=100) of `v` by linear interpolation between order
 /// statistics (NaN for an empty slice).
 pub fn percentile(v: &[f32], q: f64) -> f64 {
@@ -318,6 +342,9 @@ mod tests {
         assert!((percentile(&v, 50.0) - 50.0).abs() < 1e-9);
         assert!((percentile(&[1.0, 3.0], 50.0) - 2.0).abs() < 1e-9);
         assert_eq!(parse_list::<u32>("0, 1,2").unwrap(), vec![0, 1, 2]);
+        // σ = 0.01 (the median; the outlier 0.5 is ignored), 2 runs each: 2·0.01·1 = 0.02.
+        assert!((noise_threshold(&[0.01, 0.01, 0.5], 2) - 0.02).abs() < 1e-12);
+        assert_eq!(noise_threshold(&[0.0], 1), 0.001);
         assert!(parse_list::<u32>("0,x").is_err());
     }
 

@@ -12,13 +12,13 @@
 //!
 //! Each is scored by accuracy on B's test examples, over several seeds.
 
-use super::{mean_std, pct, pct_pm, Common, DataSettings, RunStore};
+use super::{mean_std, noise_threshold, pct, pct_pm, Common, DataSettings, RunStore};
+use crate::batch::Split;
 use crate::model::{io, Net, WeightRef};
 use crate::report::{LinePlot, Report, Series, Style};
-use crate::train::TrainConfig;
+use crate::train::{Plain, TrainConfig};
 use anyhow::{bail, Result};
 use burn::module::Module;
-use burn::prelude::*;
 use serde::{Deserialize, Serialize};
 use shrink_data::{DataSource, Dataset};
 use shrink_format::spec::{Init, Layer, ModelSpec};
@@ -36,7 +36,12 @@ pub enum Variant {
 }
 
 impl Variant {
-    pub const ALL: [Variant; 4] = [Variant::BnB, Variant::BnBPlus, Variant::AnB, Variant::AnBPlus];
+    pub const ALL: [Variant; 4] = [
+        Variant::BnB,
+        Variant::BnBPlus,
+        Variant::AnB,
+        Variant::AnBPlus,
+    ];
     pub fn label(self) -> &'static str {
         match self {
             Variant::BnB => "BnB",
@@ -54,7 +59,7 @@ impl Variant {
         }
     }
     /// Copied from baseA (else baseB).
-    fn from_a(self) -> bool {
+    fn copies_a(self) -> bool {
         matches!(self, Variant::AnB | Variant::AnBPlus)
     }
     /// Copied layers keep training.
@@ -122,6 +127,7 @@ pub fn transfer_spec(width: usize, depth: usize) -> ModelSpec {
             out: if i + 1 == depth { 10 } else { width },
             bias: true,
             init: Init::HeNormal,
+            bottleneck: None,
         });
         if i + 1 < depth {
             layers.push(Layer::Relu);
@@ -138,7 +144,9 @@ pub fn transfer_spec(width: usize, depth: usize) -> ModelSpec {
 
 /// The examples of `ds` whose label is in `classes`, relabelled by position in `classes`.
 pub fn restrict(ds: &Dataset, classes: &[u32]) -> Dataset {
-    let idx: Vec<usize> = (0..ds.len()).filter(|&i| classes.contains(&ds.y[i])).collect();
+    let idx: Vec<usize> = (0..ds.len())
+        .filter(|&i| classes.contains(&ds.y[i]))
+        .collect();
     let mut sub = ds.subset(&idx);
     for y in &mut sub.y {
         *y = classes.iter().position(|c| c == y).expect("filtered") as u32;
@@ -146,20 +154,32 @@ pub fn restrict(ds: &Dataset, classes: &[u32]) -> Dataset {
     sub.classes = classes.len();
     sub.class_names = classes
         .iter()
-        .map(|&c| ds.class_names.get(c as usize).cloned().unwrap_or_else(|| c.to_string()))
+        .map(|&c| {
+            ds.class_names
+                .get(c as usize)
+                .cloned()
+                .unwrap_or_else(|| c.to_string())
+        })
         .collect();
     sub
 }
 
 /// Split `0..classes` into A and B: A given, or a seeded random half.
-pub fn split_classes(classes: usize, given_a: Option<&[u32]>, seed: u64) -> Result<(Vec<u32>, Vec<u32>)> {
+pub fn split_classes(
+    classes: usize,
+    given_a: Option<&[u32]>,
+    seed: u64,
+) -> Result<(Vec<u32>, Vec<u32>)> {
     if classes < 2 {
         bail!("transfer needs at least 2 classes, the data has {classes}");
     }
     let a: Vec<u32> = match given_a {
         Some(a) => {
             if let Some(c) = a.iter().find(|&&c| c as usize >= classes) {
-                bail!("--split-a names class {c} but the data has classes 0..{}", classes - 1);
+                bail!(
+                    "--split-a names class {c} but the data has classes 0..{}",
+                    classes - 1
+                );
             }
             let mut a = a.to_vec();
             a.sort_unstable();
@@ -228,7 +248,11 @@ fn task_source(src: &DataSource, classes: &[u32], name: &str) -> DataSource {
 }
 
 /// Run the experiment.
-pub fn run(common: &Common, settings: TransferSettings, src: &DataSource) -> Result<serde_json::Value> {
+pub fn run(
+    common: &Common,
+    settings: TransferSettings,
+    src: &DataSource,
+) -> Result<serde_json::Value> {
     let started = Instant::now();
     let s = &settings;
     if s.depth < 2 {
@@ -248,12 +272,21 @@ pub fn run(common: &Common, settings: TransferSettings, src: &DataSource) -> Res
     };
     let total = s.seeds.len() * (2 + 4 * (s.depth - 1));
     let mut done = 0usize;
-    let mut line = |id: &str, acc: f64, secs: Option<f64>| {
+    // Time spent on this result, runs reused from an earlier invocation included.
+    let mut reused_seconds = 0.0;
+    let mut line = |id: &str, task: &str, acc: f64, secs: f64, reused: bool| {
         done += 1;
+        if reused {
+            reused_seconds += secs;
+        }
         common.say(format!(
-            "[{done}/{total}] {id}: {} on B{}",
+            "[{done}/{total}] {id}: {} on {task}{}",
             pct(acc),
-            secs.map_or(" (done earlier)".into(), |t| format!(" ({t:.1}s)"))
+            if reused {
+                " (done earlier)".to_string()
+            } else {
+                format!(" ({secs:.1}s)")
+            }
         ));
     };
 
@@ -268,7 +301,10 @@ pub fn run(common: &Common, settings: TransferSettings, src: &DataSource) -> Res
             let id = format!("base{task}-s{seed}");
             let weights = store.file(&id, "safetensors");
             let key = base_key(task, seed);
-            let earlier = store.get::<BaseRun>(&id, &key)?.filter(|_| weights.is_file());
+            let earlier = store
+                .get::<BaseRun>(&id, &key)?
+                .filter(|_| weights.is_file());
+            let reused = earlier.is_some();
             let r = match earlier {
                 Some(r) => r,
                 None => {
@@ -279,21 +315,24 @@ pub fn run(common: &Common, settings: TransferSettings, src: &DataSource) -> Res
                     let r = BaseRun {
                         task: task.into(),
                         seed,
-                        test_accuracy: batcher.accuracy(&valid, crate::batch::Split::Test, &common.device),
+                        test_accuracy: batcher.accuracy(&valid, Split::Test, &common.device),
                         seconds: t0.elapsed().as_secs_f64(),
                     };
                     store.put(&id, &key, &r)?;
                     r
                 }
             };
-            let label = if task == "A" { "on A" } else { "" };
-            line(&format!("{id}{}", if label.is_empty() { "" } else { " (scored on A)" }), r.test_accuracy, Some(r.seconds).filter(|_| earlier_is_none(&store, &id)));
+            line(&id, task, r.test_accuracy, r.seconds, reused);
             base.push(r);
         }
         let dev = common.device.clone().autodiff();
         let load = |task: &str, spec: &ModelSpec| -> Result<Net> {
             let mut net = Net::new(spec, &dev)?;
-            io::load_weights(&mut net, &store.file(&format!("base{task}-s{seed}"), "safetensors"), None)?;
+            io::load_weights(
+                &mut net,
+                &store.file(&format!("base{task}-s{seed}"), "safetensors"),
+                None,
+            )?;
             Ok(net)
         };
         let base_a = load("A", &spec_a)?;
@@ -306,14 +345,14 @@ pub fn run(common: &Common, settings: TransferSettings, src: &DataSource) -> Res
                 key["n"] = serde_json::json!(n);
                 let (r, reused) = store.run(&id, &key, || {
                     let t0 = Instant::now();
-                    let source = if v.from_a() { &base_a } else { &base_b };
+                    let source = if v.copies_a() { &base_a } else { &base_b };
                     // Fresh weights above the cut: a seed of their own per (seed, n, variant).
                     dev.seed(seed.wrapping_mul(1000).wrapping_add((n * 10 + vi) as u64));
                     let fresh = Net::new(&spec_b, &dev)?;
                     let cut = cuts[n - 1];
                     let net = graft(source, fresh, cut, v.fine_tune());
                     let before = weight_values(&net);
-                    let (out, batcher) = super::train_net(net, &spec_b, &cfg, &task_b, &common.device, &mut crate::train::Plain)?;
+                    let (out, batcher) = super::train_net(net, &spec_b, &cfg, &task_b, &common.device, &mut Plain)?;
                     let after = weight_values(&out.net);
                     let copied_max_change = before
                         .iter()
@@ -329,18 +368,22 @@ pub fn run(common: &Common, settings: TransferSettings, src: &DataSource) -> Res
                         variant: v,
                         n,
                         seed,
-                        test_accuracy: batcher.accuracy(&valid, crate::batch::Split::Test, &common.device),
+                        test_accuracy: batcher.accuracy(&valid, Split::Test, &common.device),
                         copied_max_change,
                         seconds: t0.elapsed().as_secs_f64(),
                     })
                 })?;
-                line(&id, r.test_accuracy, (!reused).then_some(r.seconds));
+                line(&id, "B", r.test_accuracy, r.seconds, reused);
                 runs.push(r);
             }
         }
     }
 
-    let base_b_accs: Vec<f64> = base.iter().filter(|b| b.task == "B").map(|b| b.test_accuracy).collect();
+    let base_b_accs: Vec<f64> = base
+        .iter()
+        .filter(|b| b.task == "B")
+        .map(|b| b.test_accuracy)
+        .collect();
     let base_b = mean_std(&base_b_accs);
     let summary: Vec<(Variant, Vec<(f64, f64)>)> = Variant::ALL
         .iter()
@@ -369,82 +412,127 @@ pub fn run(common: &Common, settings: TransferSettings, src: &DataSource) -> Res
         base_b,
         findings,
     };
-    let json = crate::report::envelope("transfer", &settings, &results, started.elapsed().as_secs_f64());
+    let json = crate::report::envelope(
+        "transfer",
+        &settings,
+        &results,
+        started.elapsed().as_secs_f64() + reused_seconds,
+    );
     report(&settings, &results).write(&common.out, &json)?;
     Ok(json)
 }
 
-fn earlier_is_none(_store: &RunStore, _id: &str) -> bool {
-    true
-}
-
 /// What the numbers say, in sentences computed from them (not the paper's conclusions).
-fn findings(summary: &[(Variant, Vec<(f64, f64)>)], base_b: (f64, f64), seeds: usize) -> Vec<String> {
-    let get = |v: Variant| &summary.iter().find(|(w, _)| *w == v).expect("all variants").1;
-    let (bnb, bnb_plus, anb, anb_plus) = (get(Variant::BnB), get(Variant::BnBPlus), get(Variant::AnB), get(Variant::AnBPlus));
+fn findings(
+    summary: &[(Variant, Vec<(f64, f64)>)],
+    base_b: (f64, f64),
+    seeds: usize,
+) -> Vec<String> {
+    let get = |v: Variant| {
+        &summary
+            .iter()
+            .find(|(w, _)| *w == v)
+            .expect("all variants")
+            .1
+    };
+    let (bnb, bnb_plus, anb, anb_plus) = (
+        get(Variant::BnB),
+        get(Variant::BnBPlus),
+        get(Variant::AnB),
+        get(Variant::AnBPlus),
+    );
     let last = bnb.len(); // = L−1
-    // What counts as a real difference: twice the seed-to-seed spread, at least 0.1%.
-    let spread = summary
+                          // What counts as a real difference: twice the seed-to-seed spread, at least 0.1%.
+    let stds: Vec<f64> = summary
         .iter()
         .flat_map(|(_, v)| v.iter().map(|(_, s)| *s))
         .chain([base_b.1])
-        .fold(0.0, f64::max);
-    let tol = (2.0 * spread).max(0.001);
+        .collect();
+    let tol = noise_threshold(&stds, seeds);
     let d = |x: f64| format!("{:+.2} points", 100.0 * x);
     let mut out = vec![format!(
-        "baseB scores {} on B's test set ({} seed{}); differences below {:.2} points (twice the largest seed-to-seed spread, at least 0.1) are treated as noise.",
+        "baseB scores {} on B's test set ({} seed{}); differences below {:.2} points (twice the standard error of a difference of two means, from the median seed-to-seed spread; at least 0.1) are treated as noise.",
         pct_pm(base_b.0, base_b.1),
         seeds,
         if seeds == 1 { "" } else { "s" },
         100.0 * tol
     )];
+    if seeds < 2 {
+        out.push("With one seed there is no spread to judge noise by: read the sentences below as anecdotes (use --seeds 3).".into());
+    }
 
-    // Co-adaptation: does BnB dip in the middle and recover at the top?
+    // Co-adaptation: does BnB dip in the middle (below baseB and below both ends)?
+    let lowest = |from: usize, to: usize| {
+        (from..=to)
+            .map(|n| (n, bnb[n - 1].0))
+            .fold((0, f64::MAX), |a, b| if b.1 < a.1 { b } else { a })
+    };
+    let (n_low, low) = lowest(1, last);
     if last >= 3 {
-        let (k, worst) = bnb[1..last - 1]
-            .iter()
-            .enumerate()
-            .map(|(i, (m, _))| (i + 2, *m))
-            .fold((0, f64::MAX), |a, b| if b.1 < a.1 { b } else { a });
-        let top = bnb[last - 1].0;
-        if base_b.0 - worst > tol {
+        let (k, mid) = lowest(2, last - 1);
+        let (first, top) = (bnb[0].0, bnb[last - 1].0);
+        if base_b.0 - mid > tol && first - mid > tol && top - mid > tol {
             out.push(format!(
-                "Co-adaptation: BnB dips to {} at n = {k} ({} against baseB){} — frozen middle layers of a net trained on B are harder to re-learn on top of, the fragile co-adaptation the paper reports.",
-                pct(worst),
-                d(worst - base_b.0),
-                if top > worst + tol { format!(" and recovers to {} at n = {last}", pct(top)) } else { String::new() }
+                "Co-adaptation: BnB dips to {} at n = {k} ({} against baseB) and is higher at both ends ({} at n = 1, {} at n = {last}): \
+frozen middle layers of a net trained on B are harder to build on, the fragile co-adaptation the paper reports.",
+                pct(mid),
+                d(mid - base_b.0),
+                pct(first),
+                pct(top)
+            ));
+        } else if base_b.0 - low > tol {
+            out.push(format!(
+                "Co-adaptation: BnB falls below baseB (lowest {} at n = {n_low}, {}), but not in the middle more than at the ends: \
+no sign here of the middle-layer dip the paper found on ImageNet.",
+                pct(low),
+                d(low - base_b.0)
             ));
         } else {
             out.push(format!(
-                "Co-adaptation: BnB stays within {:.2} points of baseB at every n (lowest {} at n = {k}); on this data and net we see no sign of the middle-layer dip the paper found on ImageNet.",
+                "Co-adaptation: BnB stays within {:.2} points of baseB at every n (lowest {} at n = {n_low}); \
+on this data and net we see no sign of the middle-layer dip the paper found on ImageNet.",
                 100.0 * tol,
-                pct(worst)
+                pct(low)
             ));
         }
     } else {
-        out.push("Co-adaptation: the net has too few layers to have a middle (use --depth 4 or more).".into());
+        out.push(format!(
+            "Co-adaptation: the net has too few layers to have a middle (use --depth 4 or more); BnB's lowest is {} at n = {n_low}.",
+            pct(low)
+        ));
     }
 
     // Specificity: does AnB fall with depth (beyond what BnB loses)?
     let first = anb[0].0;
     let deep = anb[last - 1].0;
-    let gap: Vec<f64> = (0..last).map(|i| bnb[i].0 - anb[i].0).collect();
-    let worst_gap = gap.iter().cloned().fold(f64::MIN, f64::max);
-    let worst_n = gap.iter().position(|g| *g == worst_gap).unwrap_or(0) + 1;
+    // How far AnB is below BnB at each n: the cost of A's features over B's own.
+    let below: Vec<f64> = (0..last).map(|i| bnb[i].0 - anb[i].0).collect();
+    let (worst_i, worst) = below
+        .iter()
+        .copied()
+        .enumerate()
+        .fold((0, f64::MIN), |a, b| if b.1 > a.1 { b } else { a });
+    let gap = if worst > tol {
+        format!(
+            "AnB is furthest below BnB at n = {} ({:.2} points)",
+            worst_i + 1,
+            100.0 * worst
+        )
+    } else {
+        "AnB is never clearly below BnB".to_string()
+    };
     if first - deep > tol {
         out.push(format!(
-            "Specificity: AnB falls from {} at n = 1 to {} at n = {last} ({}); the largest gap to BnB is {} at n = {worst_n}: features of the upper layers are specific to A's classes.",
+            "Specificity: AnB falls from {} at n = 1 to {} at n = {last} ({}); {gap}: the more layers are taken from the net trained on A's classes, the worse B is served — upper-layer features are specific to A.",
             pct(first),
             pct(deep),
             d(deep - first),
-            d(-worst_gap)
         ));
     } else {
         out.push(format!(
-            "Specificity: AnB stays between {} and {} for n = 1..{last} (largest gap to BnB {} at n = {worst_n}): on this data, features learned on A's classes serve B almost as well at every depth.",
+            "Specificity: AnB stays between {} and {} for n = 1..{last}; {gap}: on this data, features learned on A's classes serve B about as well at every depth.",
             pct(anb.iter().map(|x| x.0).fold(f64::MAX, f64::min)),
             pct(anb.iter().map(|x| x.0).fold(f64::MIN, f64::max)),
-            d(-worst_gap)
         ));
     }
 
@@ -470,10 +558,15 @@ fn findings(summary: &[(Variant, Vec<(f64, f64)>)], base_b: (f64, f64), seeds: u
 
 fn report(s: &TransferSettings, res: &TransferResults) -> Report {
     let mut r = Report::new("Feature transferability: Yosinski et al., Fig. 2");
-    let names = |c: &[u32]| c.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(", ");
+    let names = |c: &[u32]| {
+        c.iter()
+            .map(|x| x.to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
     r.text(format!(
         "{} split into task A (classes {}) and task B (classes {}). The net: {} linear layers ({} ReLU units each, then the output), \
-trained for {} epochs (SGD, lr {}, momentum {}, batch {}), {} seed{}. For each n, layers 1..n are copied from baseB (BnB) or baseA (AnB) \
+trained for {} epoch{} (SGD, lr {}, momentum {}, batch {}), {} seed{}. For each n, layers 1..n are copied from baseB (BnB) or baseA (AnB) \
 and frozen, or copied and fine-tuned (BnB+, AnB+); the layers above are re-initialised and trained on B. Scores are accuracy on B's test examples \
 ({} training, {} test examples in total before the split).",
         s.data.data,
@@ -482,6 +575,7 @@ and frozen, or copied and fine-tuned (BnB+, AnB+); the layers above are re-initi
         s.depth,
         s.width,
         s.train.epochs,
+        if s.train.epochs == 1 { "" } else { "s" },
         s.train.lr,
         s.train.momentum,
         s.train.batch_size,
@@ -496,7 +590,12 @@ and frozen, or copied and fine-tuned (BnB+, AnB+); the layers above are re-initi
     }
 
     let last = s.depth - 1;
-    let mut plot = LinePlot::new("Accuracy on B after transferring n layers", "layers copied (n)", "test accuracy on B");
+    let mut plot = LinePlot::new(
+        "Accuracy on B after transferring n layers",
+        "layers copied (n)",
+        "test accuracy on B",
+    )
+    .x_labels(s.depth + 1);
     let offsets = [-0.15, -0.05, 0.05, 0.15];
     for (i, &v) in Variant::ALL.iter().enumerate() {
         let pts = res
@@ -506,18 +605,35 @@ and frozen, or copied and fine-tuned (BnB+, AnB+); the layers above are re-initi
             .map(|x| (x.n as f64 + offsets[i], x.test_accuracy))
             .collect();
         plot = plot.series(Series::new("", pts, Style::Points).color(i));
-        let means = res.summary[i].1.iter().enumerate().map(|(k, (m, _))| ((k + 1) as f64, *m)).collect();
+        let means = res.summary[i]
+            .1
+            .iter()
+            .enumerate()
+            .map(|(k, (m, _))| ((k + 1) as f64, *m))
+            .collect();
         plot = plot.series(Series::new(v.label(), means, Style::LineWithPoints).color(i));
     }
-    let base_pts = res.base.iter().filter(|b| b.task == "B").map(|b| (0.0, b.test_accuracy)).collect();
+    let base_pts = res
+        .base
+        .iter()
+        .filter(|b| b.task == "B")
+        .map(|b| (0.0, b.test_accuracy))
+        .collect();
     plot = plot
         .series(Series::new("", base_pts, Style::Points).color(7))
-        .series(Series::new("baseB", vec![(0.0, res.base_b.0), (last as f64 + 0.2, res.base_b.0)], Style::Line).color(7));
+        .series(
+            Series::new(
+                "baseB",
+                vec![(0.0, res.base_b.0), (last as f64 + 0.2, res.base_b.0)],
+                Style::Line,
+            )
+            .color(7),
+        );
     r.line_plot(plot);
 
     let mut rows = vec![{
         let mut row = vec!["baseB (n = 0)".to_string()];
-        row.extend(std::iter::repeat_n(pct_pm(res.base_b.0, res.base_b.1), 1));
+        row.push(pct_pm(res.base_b.0, res.base_b.1));
         row.extend(std::iter::repeat_n(String::new(), 3));
         row
     }];
@@ -531,7 +647,12 @@ and frozen, or copied and fine-tuned (BnB+, AnB+); the layers above are re-initi
     }
     r.heading("Accuracy on B (mean ± std over seeds)")
         .table(&["", "BnB", "BnB+", "AnB", "AnB+"], rows);
-    let base_a: Vec<f64> = res.base.iter().filter(|b| b.task == "A").map(|b| b.test_accuracy).collect();
+    let base_a: Vec<f64> = res
+        .base
+        .iter()
+        .filter(|b| b.task == "A")
+        .map(|b| b.test_accuracy)
+        .collect();
     let (ma, sa) = mean_std(&base_a);
     r.text(format!(
         "baseA scores {} on A's own test examples. Frozen layers were checked to be unchanged after training (largest change of a frozen copied weight: {}).",
@@ -548,6 +669,7 @@ and frozen, or copied and fine-tuned (BnB+, AnB+); the layers above are re-initi
 #[cfg(test)]
 mod tests {
     use super::*;
+    use burn::prelude::Device;
 
     #[test]
     fn split_and_restrict() {
@@ -574,6 +696,83 @@ mod tests {
         assert_eq!(r.x, vec![1.0, 2.0, 3.0]);
         assert_eq!(r.class_names, vec!["z", "y"]);
         r.validate().unwrap();
+    }
+
+    /// The copied layers of a frozen graft do not move during training; fine-tuned ones do.
+    #[test]
+    fn frozen_layers_do_not_change() {
+        let n = 64;
+        let x: Vec<f32> = (0..n * 6).map(|i| ((i * 37 % 11) as f32) / 10.0).collect();
+        let y: Vec<u32> = (0..n).map(|i| (i % 2) as u32).collect();
+        let ds = Dataset::new(vec![6], x, y, 2, vec!["a".into(), "b".into()]).unwrap();
+        let src = DataSource {
+            name: "toy".into(),
+            kind: shrink_data::SourceKind::Csv,
+            train: ds.clone(),
+            test: ds,
+            schema: None,
+        };
+        let spec = crate::experiments::fit_spec(transfer_spec(8, 3), &src, &src.train).unwrap();
+        let cfg = TrainConfig {
+            epochs: 2,
+            batch_size: 16,
+            lr: 0.1,
+            val_fraction: 0.0,
+            ..TrainConfig::default()
+        };
+        let dev = Device::flex().autodiff();
+        dev.seed(1);
+        let source = Net::new(&spec, &dev).unwrap();
+        for fine_tune in [false, true] {
+            dev.seed(2);
+            let fresh = Net::new(&spec, &dev).unwrap();
+            let cut = weight_layers(&spec)[1]; // two weight layers copied
+            let net = graft(&source, fresh, cut, fine_tune);
+            let before = weight_values(&net);
+            assert_eq!(before[..2], weight_values(&source)[..2], "copied exactly");
+            let (out, _) =
+                crate::experiments::train_net(net, &spec, &cfg, &src, &Device::flex(), &mut Plain)
+                    .unwrap();
+            let after = weight_values(&out.net);
+            for k in 0..3 {
+                let changed = before[k].1 != after[k].1;
+                let expect = fine_tune || k == 2;
+                assert_eq!(changed, expect, "layer {k}, fine_tune {fine_tune}");
+            }
+        }
+    }
+
+    #[test]
+    fn findings_follow_the_numbers() {
+        let flat = vec![(0.98, 0.001); 5];
+        let dip = vec![
+            (0.98, 0.001),
+            (0.95, 0.001),
+            (0.94, 0.001),
+            (0.96, 0.001),
+            (0.98, 0.001),
+        ];
+        let falling: Vec<(f64, f64)> = (0..5).map(|i| (0.98 - 0.03 * i as f64, 0.001)).collect();
+        let summary = |bnb: &Vec<(f64, f64)>, anb: &Vec<(f64, f64)>| {
+            vec![
+                (Variant::BnB, bnb.clone()),
+                (Variant::BnBPlus, flat.clone()),
+                (Variant::AnB, anb.clone()),
+                (Variant::AnBPlus, flat.clone()),
+            ]
+        };
+        let f = findings(&summary(&dip, &falling), (0.98, 0.001), 3);
+        assert!(f[1].contains("dips to 94.00% at n = 3"), "{}", f[1]);
+        assert!(f[2].contains("AnB falls from 98.00%"), "{}", f[2]);
+        let f = findings(&summary(&flat, &flat), (0.98, 0.001), 3);
+        assert!(f[1].contains("stays within"), "{}", f[1]);
+        assert!(f[2].contains("AnB stays between"), "{}", f[2]);
+        assert!(f[3].contains("neither helps nor hurts"), "{}", f[3]);
+        // Low at n = 1 only: below baseB, but no middle dip.
+        let mut early = flat.clone();
+        early[0].0 = 0.95;
+        let f = findings(&summary(&early, &flat), (0.98, 0.001), 3);
+        assert!(f[1].contains("not in the middle"), "{}", f[1]);
     }
 
     #[test]

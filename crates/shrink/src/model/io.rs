@@ -15,6 +15,39 @@ use std::path::{Path, PathBuf};
 /// File names inside a model directory.
 pub const SPEC_FILE: &str = "spec.toml";
 pub const WEIGHTS_FILE: &str = "model.safetensors";
+/// Folder of a run directory holding weight snapshots (`shrink train --snapshot-every`).
+pub const SNAPSHOT_DIR: &str = "snapshots";
+
+/// Where the snapshot of the weights after `epoch` (1-based) goes:
+/// `dir/snapshots/epoch-003.safetensors`.
+pub fn snapshot_path(dir: &Path, epoch: usize) -> PathBuf {
+    dir.join(SNAPSHOT_DIR)
+        .join(format!("epoch-{epoch:03}.safetensors"))
+}
+
+/// The snapshots of a run directory as `(epoch, path)`, by epoch; none if it has none.
+pub fn list_snapshots(dir: &Path) -> Result<Vec<(usize, PathBuf)>> {
+    let folder = dir.join(SNAPSHOT_DIR);
+    if !folder.is_dir() {
+        return Ok(vec![]);
+    }
+    let mut out = Vec::new();
+    for entry in
+        std::fs::read_dir(&folder).with_context(|| format!("cannot read {}", folder.display()))?
+    {
+        let path = entry?.path();
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        let epoch = name
+            .strip_prefix("epoch-")
+            .and_then(|r| r.strip_suffix(".safetensors"))
+            .and_then(|e| e.parse::<usize>().ok());
+        if let Some(e) = epoch {
+            out.push((e, path));
+        }
+    }
+    out.sort();
+    Ok(out)
+}
 
 /// A spec file as users write it: the model spec plus an optional `[train]` table of
 /// default training settings for that network.

@@ -5,11 +5,13 @@
 //! layers are Burn's own (`Linear`, `Conv2d`, `ConvTranspose2d`, `BatchNorm`, …) so that
 //! their parameters save and load under PyTorch-compatible names (`layers.3.weight`).
 //!
-//! Not here: training (see `train`), file formats (see `io`).
+//! Not here: training (see `train`), file formats (see `io`). The deconvnet's way back
+//! down through these layers is in `deconv`.
 //!
 //! Values flowing between layers are a [`Feat`]: a flat `[batch, features]` or an
 //! image `[batch, channels, height, width]` tensor.
 
+pub mod deconv;
 pub mod io;
 
 use burn::module::{Module, Param};
@@ -117,6 +119,18 @@ pub struct LayerNormAll {
     pub norm: LayerNorm,
 }
 
+/// Ba & Caruana's linear bottleneck (PAPERS.md §2): a linear layer whose weight is
+/// factored as `W = V·U` through `k` linear units, `y = V (U x) + b`, with nothing
+/// nonlinear in between. `u`: `in → k` without bias; `v`: `k → out` with the layer's
+/// bias. Same functions as a rank-`k` `W`, but `k·(in + out)` weights instead of
+/// `in·out`, and SGD on the factors converges faster than on one huge, highly
+/// correlated `W` (the paper's reason for it).
+#[derive(Module, Debug)]
+pub struct BottleneckLinear {
+    pub u: Linear,
+    pub v: Linear,
+}
+
 /// Shortcut connection: `body(x) + shortcut(x)`.
 #[derive(Module, Debug)]
 pub struct Residual {
@@ -148,6 +162,7 @@ pub struct Inception {
 #[derive(Module, Debug)]
 pub enum Block {
     Linear(Linear),
+    Bottleneck(BottleneckLinear),
     Conv(Conv2d),
     ConvT(ConvTranspose2d),
     BatchNorm(BatchNorm),
@@ -183,6 +198,21 @@ fn initializer(init: Init) -> Initializer {
             mean: 0.0,
             std: 0.01,
         },
+    }
+}
+
+/// The same initialiser with gain 1, for a factor that no nonlinearity follows.
+fn linear_gain(init: Initializer) -> Initializer {
+    match init {
+        Initializer::KaimingNormal { fan_out_only, .. } => Initializer::KaimingNormal {
+            gain: 1.0,
+            fan_out_only,
+        },
+        Initializer::KaimingUniform { fan_out_only, .. } => Initializer::KaimingUniform {
+            gain: 1.0,
+            fan_out_only,
+        },
+        other => other,
     }
 }
 
@@ -262,6 +292,10 @@ fn collect_weights<'a>(blocks: &'a [Block], prefix: &str, out: &mut Vec<(String,
         let path = format!("{prefix}.{i}");
         match b {
             Block::Linear(l) => out.push((format!("{path}.weight"), WeightRef::W2(&l.weight))),
+            Block::Bottleneck(b) => {
+                out.push((format!("{path}.u.weight"), WeightRef::W2(&b.u.weight)));
+                out.push((format!("{path}.v.weight"), WeightRef::W2(&b.v.weight)));
+            }
             Block::Conv(c) => out.push((format!("{path}.weight"), WeightRef::W4(&c.weight))),
             Block::ConvT(c) => out.push((format!("{path}.weight"), WeightRef::W4(&c.weight))),
             Block::Residual(r) => {
@@ -318,13 +352,38 @@ fn single_shape(layer: &Layer, input: &[usize]) -> Vec<usize> {
 fn build_layer(layer: &Layer, input: &[usize], device: &Device) -> (Block, Vec<usize>) {
     let out_shape = single_shape(layer, input);
     let block = match layer {
-        Layer::Linear { out, bias, init } => {
+        Layer::Linear {
+            out,
+            bias,
+            init,
+            bottleneck: None,
+        } => {
             let mut l = LinearConfig::new(input[0], *out)
                 .with_bias(*bias)
                 .with_initializer(initializer(*init))
                 .init(device);
             l.bias = zero_bias(l.bias, *out, device);
             Block::Linear(l)
+        }
+        Layer::Linear {
+            out,
+            bias,
+            init,
+            bottleneck: Some(k),
+        } => {
+            // U: [in] → [k], no bias; V: [k] → [out] with the layer's bias. No
+            // nonlinearity follows U, so it takes the init's linear gain (1, not He's
+            // √2): U x keeps the input's scale and V sets the layer's.
+            let u = LinearConfig::new(input[0], *k)
+                .with_bias(false)
+                .with_initializer(linear_gain(initializer(*init)))
+                .init(device);
+            let mut v = LinearConfig::new(*k, *out)
+                .with_bias(*bias)
+                .with_initializer(initializer(*init))
+                .init(device);
+            v.bias = zero_bias(v.bias, *out, device);
+            Block::Bottleneck(BottleneckLinear { u, v })
         }
         Layer::Conv2d {
             out,
@@ -478,6 +537,8 @@ impl Block {
     pub fn forward(&self, x: Feat) -> Feat {
         match self {
             Block::Linear(l) => Feat::Flat(l.forward(x.flat())),
+            // [b, in] → [b, k] → [b, out]
+            Block::Bottleneck(b) => Feat::Flat(b.v.forward(b.u.forward(x.flat()))),
             Block::Conv(c) => Feat::Image(c.forward(x.image())),
             Block::ConvT(c) => Feat::Image(c.forward(x.image())),
             Block::BatchNorm(bn) => x.map(|t| bn.forward(t), |t| bn.forward(t)),

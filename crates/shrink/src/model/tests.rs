@@ -181,3 +181,39 @@ fn loading_mismatched_weights_is_an_error() {
     let mut net = Net::new(&b, &dev).unwrap();
     assert!(load_weights(&mut net, &path, None).is_err());
 }
+
+#[test]
+fn linear_bottleneck_is_two_factors_under_pytorch_names() {
+    let text = "input = [6]\n[[layers]]\ntype = \"linear\"\nout = 5\nbottleneck = 2\n[[layers]]\ntype = \"relu\"\n[[layers]]\ntype = \"linear\"\nout = 3\n";
+    let spec = ModelSpec::from_toml(text).unwrap();
+    let dev = Device::flex();
+    dev.seed(7);
+    let net = Net::new(&spec, &dev).unwrap();
+    assert_eq!(net.num_params(), spec.param_count().unwrap());
+    assert_eq!(spec.param_count().unwrap(), 2 * (6 + 5) + 5 + 5 * 3 + 3);
+    // Both factors are weights (pruned and quantized like any linear weight).
+    let names: Vec<String> = net.weights().into_iter().map(|(n, _)| n).collect();
+    assert_eq!(
+        names,
+        ["layers.0.u.weight", "layers.0.v.weight", "layers.2.weight"]
+    );
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("w.safetensors");
+    save_weights(&net, &path).unwrap();
+    let bytes = std::fs::read(&path).unwrap();
+    let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+    assert_eq!(st.tensor("layers.0.u.weight").unwrap().shape(), &[2, 6]);
+    assert_eq!(st.tensor("layers.0.v.weight").unwrap().shape(), &[5, 2]);
+    assert_eq!(st.tensor("layers.0.v.bias").unwrap().shape(), &[5]);
+    assert!(st.tensor("layers.0.u.bias").is_err(), "U has no bias");
+    // y = V(Ux) + b: the same as one linear layer with W = V·U.
+    let x = Tensor::<2>::random([4, 6], Distribution::Normal(0.0, 1.0), &dev);
+    let Block::Bottleneck(b) = &net.layers[0] else {
+        panic!("not a bottleneck block")
+    };
+    let w = b.u.weight.val().matmul(b.v.weight.val()); // Burn layout [in, k]·[k, out]
+    let direct = x.clone().matmul(w) + b.v.bias.as_ref().unwrap().val().unsqueeze();
+    let got = net.layers[0].forward(Feat::Flat(x)).flat();
+    let diff: f32 = (got - direct).abs().max().into_scalar();
+    assert!(diff < 1e-5, "{diff}");
+}

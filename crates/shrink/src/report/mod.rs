@@ -130,6 +130,13 @@ pub fn gray_png(width: usize, height: usize, values: &[f32], scale: usize) -> Re
     Ok(out.into_inner())
 }
 
+/// Cells that start with a number (`12.3`, `-0.4`, `+1.2`, `98.10 ± 0.20%`) are
+/// right-aligned.
+fn looks_numeric(s: &str) -> bool {
+    s.trim_start_matches(['+', '-', '−'])
+        .starts_with(|c: char| c.is_ascii_digit())
+}
+
 fn esc(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
@@ -137,13 +144,14 @@ fn esc(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
-const STYLE: &str = "body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;max-width:1100px;\
+const STYLE: &str =
+    "body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;max-width:1100px;\
 margin:2em auto;padding:0 1em;color:#222;line-height:1.45}\
 h1{font-size:1.6em;border-bottom:2px solid #0072b2;padding-bottom:.2em}\
 h2{font-size:1.25em;margin-top:1.6em;color:#0b4f7c}\
 table{border-collapse:collapse;margin:.8em 0;font-size:.92em}\
-th,td{border:1px solid #ccc;padding:.3em .7em;text-align:right}\
-th{background:#eef4f8}td:first-child,th:first-child{text-align:left}\
+th,td{border:1px solid #ccc;padding:.3em .7em;text-align:left;vertical-align:top}\
+th{background:#eef4f8}td.num{text-align:right;white-space:nowrap}\
 tr:nth-child(even) td{background:#fafafa}\
 .plots{display:flex;flex-wrap:wrap;gap:12px;margin:.8em 0}\
 .plots svg{max-width:100%;height:auto;border:1px solid #e4e4e4}\
@@ -235,7 +243,12 @@ impl Report {
                     for r in rows {
                         h.push_str("<tr>");
                         for c in r {
-                            let _ = write!(h, "<td>{}</td>", esc(c));
+                            let class = if looks_numeric(c) {
+                                " class=\"num\""
+                            } else {
+                                ""
+                            };
+                            let _ = write!(h, "<td{class}>{}</td>", esc(c));
                         }
                         h.push_str("</tr>\n");
                     }
@@ -266,7 +279,10 @@ impl Report {
         }
         h.push_str("<footer>\n");
         if let Some(m) = results.get("machine") {
-            let s = |k: &str| m.get(k).map(|v| v.to_string().trim_matches('"').to_string());
+            let s = |k: &str| {
+                m.get(k)
+                    .map(|v| v.to_string().trim_matches('"').to_string())
+            };
             let _ = writeln!(
                 h,
                 "<p>Ran on {} ({} cores, {}) with shrink {} and Burn {} in {:.0} s.</p>",
@@ -288,7 +304,9 @@ impl Report {
                 esc(&serde_json::to_string_pretty(settings).unwrap_or_default())
             );
         }
-        h.push_str("<p>All numbers are in results.json next to this file.</p>\n</footer></body></html>\n");
+        h.push_str(
+            "<p>All numbers are in results.json next to this file.</p>\n</footer></body></html>\n",
+        );
         h
     }
 
@@ -314,22 +332,34 @@ mod tests {
         r.heading("Numbers")
             .text("first\n\nsecond & third")
             .table(&["a", "b"], vec![vec!["1".into(), "<2>".into()]])
-            .line_plot(
-                LinePlot::new("p", "x", "y")
-                    .series(Series::new("s", vec![(0.0, 1.0), (1.0, 2.0)], Style::Line)),
-            )
+            .line_plot(LinePlot::new("p", "x", "y").series(Series::new(
+                "s",
+                vec![(0.0, 1.0), (1.0, 2.0)],
+                Style::Line,
+            )))
             .image_grid(vec![Picture {
                 png: gray_png(2, 2, &[0.0, 1.0, 0.5, 0.25], 4).unwrap(),
                 caption: "w".into(),
             }]);
-        let results = envelope("t", &serde_json::json!({"lr": 0.1}), &serde_json::json!({}), 2.0);
+        let results = envelope(
+            "t",
+            &serde_json::json!({"lr": 0.1}),
+            &serde_json::json!({}),
+            2.0,
+        );
         let html = r.to_html(&results);
         assert!(html.contains("<h1>A &lt;test&gt;</h1>"));
         assert!(html.contains("<p>second &amp; third</p>"));
         assert!(html.contains("<td>&lt;2&gt;</td>"));
+        assert!(html.contains("<td class=\"num\">1</td>"));
+        assert!(looks_numeric("98.10 ± 0.20%") && looks_numeric("-0.4") && looks_numeric("1e-3"));
+        assert!(!looks_numeric("never") && !looks_numeric("bn") && !looks_numeric(""));
         assert!(html.contains("<svg") && html.contains("data:image/png;base64,iVBOR"));
         assert!(html.contains("Burn 0.22.1"));
-        assert!(!html.contains("http://") || html.contains("xmlns"), "no external resources");
+        assert!(
+            !html.contains("http://") || html.contains("xmlns"),
+            "no external resources"
+        );
         assert!(!html.contains("<script") && !html.contains("<link"));
     }
 

@@ -51,10 +51,16 @@ pub struct LinePlot {
     pub y_range: Option<(f64, f64)>,
     /// Logarithmic x axis (all x must be positive).
     pub log_x: bool,
+    /// About how many x tick labels (None: the plotting library's choice).
+    pub x_labels: Option<usize>,
 }
 
 impl LinePlot {
-    pub fn new(title: impl Into<String>, x_label: impl Into<String>, y_label: impl Into<String>) -> Self {
+    pub fn new(
+        title: impl Into<String>,
+        x_label: impl Into<String>,
+        y_label: impl Into<String>,
+    ) -> Self {
         LinePlot {
             title: title.into(),
             x_label: x_label.into(),
@@ -62,6 +68,7 @@ impl LinePlot {
             series: Vec::new(),
             y_range: None,
             log_x: false,
+            x_labels: None,
         }
     }
     pub fn series(mut self, s: Series) -> Self {
@@ -74,6 +81,10 @@ impl LinePlot {
     }
     pub fn log_x(mut self) -> Self {
         self.log_x = true;
+        self
+    }
+    pub fn x_labels(mut self, n: usize) -> Self {
+        self.x_labels = Some(n);
         self
     }
 }
@@ -126,14 +137,89 @@ pub fn render_svg(plot: &LinePlot, size: (u32, u32)) -> Result<String> {
         } else {
             (x0 / 1.3, x1 * 1.3)
         };
-        draw(plot, size, (lo..hi).log_scale(), y0..y1)
+        let legend = legend_corner(plot, |x| (x.ln() - lo.ln()) / (hi.ln() - lo.ln()), (y0, y1));
+        draw(plot, size, (lo..hi).log_scale(), y0..y1, legend)
     } else {
         let (lo, hi) = padded(x0, x1);
-        draw(plot, size, lo..hi, y0..y1)
+        let legend = legend_corner(plot, |x| (x - lo) / (hi - lo), (y0, y1));
+        draw(plot, size, lo..hi, y0..y1, legend)
     }
 }
 
-fn draw<X>(plot: &LinePlot, size: (u32, u32), x: X, y: std::ops::Range<f64>) -> Result<String>
+/// The corner of the plot where the legend covers the fewest drawn points (lines are
+/// sampled along their segments). `fx` maps x into [0, 1] on the axis.
+fn legend_corner(
+    plot: &LinePlot,
+    fx: impl Fn(f64) -> f64,
+    (y0, y1): (f64, f64),
+) -> SeriesLabelPosition {
+    let fy = |y: f64| (y - y0) / (y1 - y0);
+    let mut samples = Vec::new();
+    for s in &plot.series {
+        let pts: Vec<(f64, f64)> = s
+            .points
+            .iter()
+            .filter(|(x, y)| x.is_finite() && y.is_finite())
+            .map(|&(x, y)| (fx(x), fy(y)))
+            .collect();
+        samples.extend(pts.iter().copied());
+        if s.style != Style::Points {
+            for w in pts.windows(2) {
+                for k in 1..16 {
+                    let t = k as f64 / 16.0;
+                    samples.push((
+                        w[0].0 + t * (w[1].0 - w[0].0),
+                        w[0].1 + t * (w[1].1 - w[0].1),
+                    ));
+                }
+            }
+        }
+    }
+    // A legend box spans about 40% of the width and 30% of the height.
+    let count = |right: bool, upper: bool| {
+        samples
+            .iter()
+            .filter(|(x, y)| {
+                (if right { *x > 0.6 } else { *x < 0.4 })
+                    && (if upper { *y > 0.7 } else { *y < 0.3 })
+            })
+            .count()
+    };
+    [
+        (count(true, false), SeriesLabelPosition::LowerRight),
+        (count(true, true), SeriesLabelPosition::UpperRight),
+        (count(false, false), SeriesLabelPosition::LowerLeft),
+        (count(false, true), SeriesLabelPosition::UpperLeft),
+    ]
+    .into_iter()
+    .min_by_key(|(c, _)| *c)
+    .map(|(_, p)| p)
+    .unwrap_or(SeriesLabelPosition::LowerRight)
+}
+
+/// Tick labels without trailing noise: `500`, `0.95`, `2.5e-4`.
+fn tick(v: &f64) -> String {
+    let a = v.abs();
+    // Below 1e-12 is rounding noise of a tick placed at zero.
+    if a < 1e-12 {
+        "0".into()
+    } else if !(1e-3..1e6).contains(&a) {
+        format!("{v:.1e}")
+    } else if (v - v.round()).abs() < 1e-9 * a.max(1.0) {
+        format!("{}", v.round())
+    } else {
+        let s = format!("{v:.4}");
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    }
+}
+
+fn draw<X>(
+    plot: &LinePlot,
+    size: (u32, u32),
+    x: X,
+    y: std::ops::Range<f64>,
+    legend_at: SeriesLabelPosition,
+) -> Result<String>
 where
     X: AsRangedCoord<Value = f64>,
     X::CoordDescType: ValueFormatter<f64>,
@@ -144,18 +230,22 @@ where
         let root = SVGBackend::with_string(&mut svg, size).into_drawing_area();
         root.fill(&WHITE).map_err(|e| err(&e))?;
         let mut chart = ChartBuilder::on(&root)
-            .caption(&plot.title, ("sans-serif", 18))
+            .caption(&plot.title, ("sans-serif", 22))
             .margin(12)
             .x_label_area_size(40)
-            .y_label_area_size(60)
+            .y_label_area_size(64)
             .build_cartesian_2d(x, y)
             .map_err(|e| err(&e))?;
-        chart
-            .configure_mesh()
-            .x_desc(&plot.x_label)
+        let mut mesh = chart.configure_mesh();
+        if let Some(n) = plot.x_labels {
+            mesh.x_labels(n);
+        }
+        mesh.x_desc(&plot.x_label)
             .y_desc(&plot.y_label)
-            .label_style(("sans-serif", 13))
-            .axis_desc_style(("sans-serif", 14))
+            .x_label_formatter(&tick)
+            .y_label_formatter(&tick)
+            .label_style(("sans-serif", 15))
+            .axis_desc_style(("sans-serif", 16))
             .light_line_style(RGBColor(235, 235, 235))
             .bold_line_style(RGBColor(215, 215, 215))
             .draw()
@@ -206,8 +296,8 @@ where
                 .configure_series_labels()
                 .background_style(WHITE.mix(0.85))
                 .border_style(RGBColor(200, 200, 200))
-                .label_font(("sans-serif", 13))
-                .position(SeriesLabelPosition::LowerRight)
+                .label_font(("sans-serif", 15))
+                .position(legend_at)
                 .draw()
                 .map_err(|e| err(&e))?;
         }
@@ -231,9 +321,34 @@ mod tests {
             .series(Series::new("", vec![(2.0, 0.6)], Style::Points));
         let svg = render_svg(&p, (600, 400)).unwrap();
         assert!(svg.starts_with("<svg"), "{}", &svg[..80]);
-        assert!(svg.contains("<text") && svg.contains(">accuracy<"));
+        assert!(svg.contains("<text") && svg.contains("accuracy"));
         assert!(svg.contains("<polyline") || svg.contains("<path"));
         assert!(svg.contains("<circle"));
+    }
+
+    #[test]
+    fn ticks_are_short() {
+        assert_eq!(tick(&500.0), "500");
+        assert_eq!(tick(&0.95), "0.95");
+        assert_eq!(tick(&(0.1 + 0.2)), "0.3");
+        assert_eq!(tick(&0.0), "0");
+        assert_eq!(tick(&-2.2e-16), "0");
+        assert_eq!(tick(&0.00025), "2.5e-4");
+    }
+
+    #[test]
+    fn legend_avoids_the_data() {
+        // A rising line fills the lower left and upper right.
+        let p = LinePlot::new("t", "x", "y").series(Series::new(
+            "a",
+            vec![(0.0, 0.0), (1.0, 1.0)],
+            Style::Line,
+        ));
+        let pos = legend_corner(&p, |x| x, (0.0, 1.0));
+        assert!(matches!(
+            pos,
+            SeriesLabelPosition::LowerRight | SeriesLabelPosition::UpperLeft
+        ));
     }
 
     #[test]

@@ -26,11 +26,29 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 /// What a batch is trained against.
+#[derive(Debug, Clone, Copy)]
 pub enum Targets<'a> {
     /// Class labels (cross-entropy or hinge, per `TrainConfig::loss`).
     Labels,
-    /// Per-example target logits `[n, classes]` row-major (mimic learning).
-    Logits(&'a [f32]),
+    /// A teacher's logits for every training example, `[n, classes]` row-major, fitted
+    /// with `loss` (mimic learning, distillation; see `distill`).
+    Teacher {
+        logits: &'a [f32],
+        loss: DistillLoss,
+    },
+}
+
+/// How a student fits its teacher's logits `z`. The losses themselves are in [`loss`].
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum DistillLoss {
+    /// Logit regression (Ba & Caruana 2014): L2 between the student's and the teacher's
+    /// pre-softmax logits.
+    Logits,
+    /// Soft targets (Hinton, Vinyals & Dean 2015): KL divergence between the
+    /// temperature-`T` softmaxes, weighted `alpha`, plus `1 − alpha` times the
+    /// cross-entropy with the example's hard label.
+    Kd { temperature: f64, alpha: f64 },
 }
 
 /// Points where a training procedure can step in (pruning masks, tied weights, frozen
@@ -109,6 +127,9 @@ pub struct RunDir {
     /// Stop this invocation after this many epochs (as if interrupted); the checkpoint
     /// lets a later `--resume` carry on.
     pub stop_after: Option<usize>,
+    /// Keep the weights after every N-th epoch as `snapshots/epoch-NNN.safetensors`
+    /// (for watching features evolve, `shrink viz`).
+    pub snapshot_every: Option<usize>,
 }
 
 impl RunDir {
@@ -142,21 +163,49 @@ fn build_optimizer(cfg: &TrainConfig) -> ModuleOptimizer {
     }
 }
 
-/// Loss of `logits` `[b, k]` against the batch targets; the tensor is a scalar `[1]`.
+/// Loss of the student's `logits` `g` `[b, k]` against the batch's targets: the hard
+/// labels `y` (with `kind`) or, when the batch carries teacher logits `z`, the
+/// distillation loss it was prepared with. A scalar `[1]`; every loss is a mean over
+/// the batch. Every loss shrink trains with is computed here.
 pub fn loss(kind: LossKind, logits: Tensor<2>, prepared: &Prepared, device: &Device) -> Tensor<1> {
-    match (&prepared.target_logits, kind) {
-        (Some(t), _) => {
-            // Ba & Caruana: L = 1/(2T) Σ‖g(x) − z‖², here averaged over the batch.
-            let diff = logits - t.clone();
+    match &prepared.teacher {
+        None => label_loss(kind, logits, prepared, device),
+        Some((z, DistillLoss::Logits)) => {
+            // Ba & Caruana: L = 1/(2T) Σ_t ‖g(x_t) − z_t‖² over the T examples, here
+            // over the batch.
+            let diff = logits - z.clone();
             (diff.clone() * diff).sum_dim(1).mean() * 0.5
         }
-        (None, LossKind::CrossEntropy) => {
-            let onehot = prepared.one_hot(device);
-            (log_softmax(logits, 1) * onehot).sum_dim(1).mean().neg()
+        Some((z, DistillLoss::Kd { temperature, alpha })) => {
+            // Hinton et al.: α·T²·KL(softmax(z/T) ‖ softmax(g/T)) + (1−α)·CE(g, y).
+            // T² keeps the soft part's gradients on the scale of the hard part's as T
+            // changes. KL = Σ p_z (log p_z − log p_g).
+            let t = *temperature;
+            let log_pz = log_softmax(z.clone() / t, 1);
+            let log_pg = log_softmax(logits.clone() / t, 1);
+            let kl = (log_pz.clone().exp() * (log_pz - log_pg)).sum_dim(1).mean();
+            let soft = kl * (alpha * t * t);
+            if *alpha < 1.0 {
+                soft + label_loss(LossKind::CrossEntropy, logits, prepared, device) * (1.0 - alpha)
+            } else {
+                soft
+            }
         }
-        (None, LossKind::Hinge) => {
+    }
+}
+
+/// Loss against the hard labels.
+fn label_loss(
+    kind: LossKind,
+    logits: Tensor<2>,
+    prepared: &Prepared,
+    device: &Device,
+) -> Tensor<1> {
+    let onehot = prepared.one_hot(device);
+    match kind {
+        LossKind::CrossEntropy => (log_softmax(logits, 1) * onehot).sum_dim(1).mean().neg(),
+        LossKind::Hinge => {
             // Multi-class hinge (Weston & Watkins): Σ_{j≠y} max(0, 1 + s_j − s_y).
-            let onehot = prepared.one_hot(device);
             let sy = (logits.clone() * onehot.clone()).sum_dim(1);
             let margins = (logits - sy + 1.0).clamp_min(0.0);
             (margins * (onehot.neg() + 1.0)).sum_dim(1).mean()
@@ -178,6 +227,20 @@ pub fn train(
     quiet: bool,
 ) -> Result<TrainOutcome> {
     cfg.validate()?;
+    if let Targets::Teacher { logits, .. } = targets {
+        if cfg.augment.is_some() {
+            bail!("augmentation cannot be used with teacher targets: the teacher's logits are for the examples as they are (make the augmented copies part of the transfer set instead)");
+        }
+        let rows = data.train_len() * data.classes;
+        if logits.len() != rows {
+            bail!(
+                "{} teacher logits for {} training examples of {} classes",
+                logits.len(),
+                data.train_len(),
+                data.classes
+            );
+        }
+    }
     let mut optim = build_optimizer(cfg);
     let mut start_epoch = 0;
     let mut best_val: Option<f64> = None;
@@ -231,6 +294,7 @@ pub fn train(
             // A fresh run: drop stale metrics from an older run in the same directory.
             let _ = std::fs::remove_file(run.dir.join("metrics.jsonl"));
             let _ = std::fs::remove_dir_all(run.ckpt());
+            let _ = std::fs::remove_dir_all(run.dir.join(crate::model::io::SNAPSHOT_DIR));
         }
     }
 
@@ -288,7 +352,9 @@ pub fn train(
                     batch: bi + 1,
                     lr,
                     note: if run.is_some() && epoch > 0 {
-                        format!("; the checkpoint after epoch {epoch} is kept (continue with --resume)")
+                        format!(
+                            "; the checkpoint after epoch {epoch} is kept (continue with --resume)"
+                        )
                     } else {
                         String::new()
                     },
@@ -371,6 +437,14 @@ pub fn train(
                 config: cfg.clone(),
             };
             write_checkpoint(&run.ckpt(), &net, &optim, &state, improved.then_some(&net))?;
+            if run
+                .snapshot_every
+                .is_some_and(|k| k > 0 && (epoch + 1) % k == 0)
+            {
+                let path = crate::model::io::snapshot_path(&run.dir, epoch + 1);
+                std::fs::create_dir_all(path.parent().expect("snapshot path has a folder"))?;
+                crate::model::io::save_weights(&net, &path)?;
+            }
         }
         if stop_requested {
             break;
@@ -480,4 +554,60 @@ fn write_checkpoint(
     std::fs::rename(&tmp, dir)?;
     let _ = std::fs::remove_dir_all(&old);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Feat;
+
+    /// One example of 3 classes, label `y`, student logits `g`, teacher logits `z`.
+    fn value(g: [f32; 3], z: Option<([f32; 3], DistillLoss)>, y: u32) -> f32 {
+        let dev = Device::flex();
+        let row = |v: [f32; 3]| Tensor::<2>::from_data(TensorData::new(v.to_vec(), [1, 3]), &dev);
+        let prepared = Prepared {
+            x: Feat::Flat(Tensor::zeros([1, 1], &dev)),
+            y: vec![y],
+            classes: 3,
+            teacher: z.map(|(z, l)| (row(z), l)),
+        };
+        loss(LossKind::CrossEntropy, row(g), &prepared, &dev).into_scalar::<f32>()
+    }
+
+    fn log_softmax(v: [f32; 3], t: f32) -> [f32; 3] {
+        let m = v.iter().map(|x| x / t).fold(f32::MIN, f32::max);
+        let lse = m + v.iter().map(|x| (x / t - m).exp()).sum::<f32>().ln();
+        v.map(|x| x / t - lse)
+    }
+
+    #[test]
+    fn distillation_losses_match_their_formulas() {
+        let (g, z) = ([1.0, 2.0, -1.0], [3.0, 0.0, 1.0]);
+        // Logit regression: ½‖g − z‖² = ½(4 + 4 + 4).
+        let l2 = value(g, Some((z, DistillLoss::Logits)), 0);
+        assert!((l2 - 6.0).abs() < 1e-5, "{l2}");
+        // KD: α·T²·KL(softmax(z/T) ‖ softmax(g/T)) + (1 − α)·CE(g, y).
+        let (t, alpha) = (4.0f32, 0.75f32);
+        let (lz, lg) = (log_softmax(z, t), log_softmax(g, t));
+        let kl: f32 = (0..3).map(|i| lz[i].exp() * (lz[i] - lg[i])).sum();
+        let ce = -log_softmax(g, 1.0)[2];
+        let want = alpha * t * t * kl + (1.0 - alpha) * ce;
+        let kd = DistillLoss::Kd {
+            temperature: t as f64,
+            alpha: alpha as f64,
+        };
+        let got = value(g, Some((z, kd)), 2);
+        assert!((got - want).abs() < 1e-5, "{got} vs {want}");
+        // α = 0 is the hard-label cross-entropy; a perfect soft match costs nothing.
+        let hard = DistillLoss::Kd {
+            temperature: 2.0,
+            alpha: 0.0,
+        };
+        assert!((value(g, Some((z, hard)), 2) - value(g, None, 2)).abs() < 1e-6);
+        let soft = DistillLoss::Kd {
+            temperature: 2.0,
+            alpha: 1.0,
+        };
+        assert!(value(z, Some((z, soft)), 1).abs() < 1e-6);
+    }
 }

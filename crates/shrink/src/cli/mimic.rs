@@ -1,0 +1,174 @@
+//! `shrink mimic --teacher T… --student SPEC --data D --transfer KIND --loss KIND --out DIR`:
+//! train a small student from a teacher (Ba & Caruana's mimic learning, Hinton's
+//! knowledge distillation, Buciluǎ's MUNGE transfer sets).
+
+use super::print_json;
+use anyhow::{Context, Result};
+use shrink::device::parse_device;
+use shrink::distill::{self, MimicSettings, Teacher, TransferKind, TransferOptions};
+use shrink::model::io::read_spec_file;
+use shrink::train::TrainConfig;
+use shrink::workflow;
+use std::path::PathBuf;
+
+#[derive(clap::Args)]
+#[command(
+    after_help = "Transfer sets (--transfer): train | augment:N | munge:N | random:N | PATH.
+  The made kinds are the training examples plus N times as many shifted/rotated copies
+  (images), MUNGE examples or RANDOM examples; PATH is any data set --data reads (its
+  examples; labels ignored; a CSV must have the data's columns).
+Losses (--loss): logits (L2 on the teacher's logits, Ba & Caruana), kd (soft targets at
+  --temperature, weight --alpha, plus (1-alpha) cross-entropy with the hard label; the
+  teacher's argmax where there is none), labels (hard labels only).
+Teacher logits are computed once per (teacher, transfer set) and cached in --cache.
+
+Examples:
+  shrink mimic --teacher runs/teacher-cnn --student zoo/shallow-800.toml --data mnist \\
+      --transfer augment:4 --loss logits --lr 0.005 --out runs/mimic-800
+  shrink mimic --teacher runs/t1 --teacher runs/t2 --student my-mlp.toml \\
+      --data data/credit/credit.csv --transfer munge:10 --loss kd --out runs/credit-kd"
+)]
+pub struct Args {
+    /// A trained model directory or a .shrk file; repeat for an ensemble (logits averaged).
+    #[arg(long = "teacher", required = true)]
+    pub teachers: Vec<PathBuf>,
+    /// The student's spec (TOML); its [train] table gives the training defaults.
+    #[arg(long)]
+    pub student: PathBuf,
+    /// `mnist` (bundled), or a path: an IDX or CIFAR directory, a CSV file, an image folder.
+    #[arg(long)]
+    pub data: String,
+    /// Label column of a CSV file.
+    #[arg(long)]
+    pub label: Option<String>,
+    /// train, augment:N, munge:N, random:N, or a data set path.
+    #[arg(long, default_value = "train")]
+    pub transfer: String,
+    /// logits, kd or labels.
+    #[arg(long, default_value = "logits")]
+    pub loss: String,
+    /// KD: softmax temperature T.
+    #[arg(long, default_value_t = 4.0)]
+    pub temperature: f64,
+    /// KD: weight of the soft targets (1 − alpha goes to the hard labels).
+    #[arg(long, default_value_t = 0.9)]
+    pub alpha: f64,
+    /// MUNGE: probability of swapping/jittering each attribute.
+    #[arg(long, default_value_t = shrink::data::DEFAULT_P)]
+    pub munge_p: f64,
+    /// MUNGE: local-variance divisor (sd = |a − b| / s).
+    #[arg(long, default_value_t = shrink::data::DEFAULT_S)]
+    pub munge_s: f64,
+    /// augment:N, munge:N, random:N: the made examples alone, without the training
+    /// examples.
+    #[arg(long)]
+    pub synthetic_only: bool,
+    /// Seed of the transfer set (augmentation, MUNGE, RANDOM).
+    #[arg(long, default_value_t = 1)]
+    pub transfer_seed: u64,
+    /// Where teacher logits are cached.
+    #[arg(long, default_value = "runs/cache")]
+    pub cache: PathBuf,
+    /// Output model directory (default: runs/mimic-<student name>).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    #[arg(long)]
+    pub epochs: Option<usize>,
+    #[arg(long)]
+    pub lr: Option<f64>,
+    #[arg(long)]
+    pub batch_size: Option<usize>,
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// flex (CPU, default), cuda[:N], wgpu.
+    #[arg(long, default_value = "flex")]
+    pub device: String,
+    /// Continue from the checkpoint in --out.
+    #[arg(long)]
+    pub resume: bool,
+    /// Stop after this many epochs of this invocation, keeping the checkpoint; continue
+    /// later with --resume.
+    #[arg(long)]
+    pub stop_after: Option<usize>,
+    /// Print one JSON object on stdout.
+    #[arg(long)]
+    pub json: bool,
+    /// No progress output.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+pub fn run(a: Args) -> Result<()> {
+    // Cheap checks first: a bad flag must not wait for a teacher to load.
+    let transfer = TransferKind::parse(&a.transfer)?;
+    let loss = distill::parse_loss(&a.loss, a.temperature, a.alpha)?;
+    let file = read_spec_file(&a.student)?;
+    let mut cfg = TrainConfig::from_table(file.train.as_ref())
+        .with_context(|| format!("spec {}", a.student.display()))?;
+    if let Some(v) = a.epochs {
+        cfg.epochs = v;
+    }
+    if let Some(v) = a.lr {
+        cfg.lr = v;
+    }
+    if let Some(v) = a.batch_size {
+        cfg.batch_size = v;
+    }
+    if let Some(v) = a.seed {
+        cfg.seed = v;
+    }
+    cfg.validate()?;
+    let device = parse_device(&a.device)?;
+    let teacher = Teacher::load(&a.teachers, &device)?;
+    let src = workflow::load_data(&a.data, a.label.clone())?;
+    let name = if file.spec.name.is_empty() {
+        a.student
+            .file_stem()
+            .map(|s| s.to_string_lossy().to_string())
+            .unwrap_or_else(|| "student".into())
+    } else {
+        file.spec.name.clone()
+    };
+    let out = a
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("runs").join(format!("mimic-{name}")));
+    let settings = MimicSettings {
+        transfer,
+        transfer_options: TransferOptions {
+            munge_p: a.munge_p,
+            munge_s: a.munge_s,
+            seed: a.transfer_seed,
+            synthetic_only: a.synthetic_only,
+        },
+        loss,
+        cache_dir: a.cache.clone(),
+    };
+    let opts = workflow::RunOpts {
+        resume: a.resume,
+        stop_after: a.stop_after,
+        quiet: a.quiet,
+        ..Default::default()
+    };
+    let (r, _, _) = distill::mimic(
+        &teacher, file.spec, &cfg, &settings, &src, &out, &device, &opts,
+    )?;
+    if a.json {
+        print_json(&r)?;
+    } else {
+        println!(
+            "{name}: test error {:.2}% ({} parameters) vs teacher {:.2}% ({} parameters); {} on {} ({} examples), {} epochs, {:.0}s -> {}",
+            100.0 * r.test_error,
+            r.student_params,
+            100.0 * r.teacher_test_error,
+            r.teacher_params,
+            r.loss,
+            r.transfer,
+            r.transfer_examples,
+            r.epochs,
+            r.seconds,
+            out.display()
+        );
+    }
+    Ok(())
+}
