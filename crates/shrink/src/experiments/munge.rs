@@ -190,6 +190,8 @@ pub fn run(
         runs.push(("munge".into(), Some(s.loss), TransferKind::Munge(k), k));
     }
     let mut points = Vec::new();
+    // Time spent by student runs finished in earlier invocations (for the total).
+    let mut earlier = 0.0;
     let mut teacher_error = f64::NAN;
     let mut student_params = 0;
     let total = runs.len() * s.seeds.len();
@@ -217,6 +219,9 @@ pub fn run(
                 plan.cfg.epochs
             ));
             let (r, reused) = student_run(common, &store, &teacher, &plan, &options, src)?;
+            if reused {
+                earlier += r.seconds;
+            }
             common.say(format!(
                 "  test error {}{}",
                 pct(r.test_error),
@@ -250,7 +255,12 @@ pub fn run(
         points,
         findings,
     };
-    let json = crate::report::envelope("munge", &s, &results, started.elapsed().as_secs_f64());
+    let json = crate::report::envelope(
+        "munge",
+        &s,
+        &results,
+        earlier + started.elapsed().as_secs_f64(),
+    );
     let headers: Vec<String> = [
         "training",
         "N",
