@@ -1,8 +1,8 @@
 //! `shrink compress SPEC|MODEL --data D --out DIR`: the Deep Compression pipeline.
 
+use super::compress_flags::{PruneFlags, QuantizeFlags};
 use super::print_json;
 use anyhow::{anyhow, Context, Result};
-use shrink::compress::quantize::CentroidInit;
 use shrink::compress::{compress, render_table, CompressConfig};
 use shrink::device::parse_device;
 use shrink::model::io::{read_spec_file, SPEC_FILE};
@@ -24,26 +24,10 @@ pub struct Args {
     /// Output directory: base/, pruned/, model.shrk, report.json, report.txt.
     #[arg(long)]
     pub out: PathBuf,
-    /// Pruning threshold = quality × std of each layer's weights.
-    #[arg(long)]
-    pub quality: Option<f64>,
-    /// Keep this fraction of a layer's weights: NAME=FRACTION (repeatable).
-    #[arg(long, value_parser = parse_keep)]
-    pub keep: Vec<(String, f64)>,
-    #[arg(long)]
-    pub rounds: Option<usize>,
-    #[arg(long)]
-    pub retrain_epochs: Option<usize>,
-    #[arg(long)]
-    pub finetune_epochs: Option<usize>,
-    #[arg(long)]
-    pub conv_bits: Option<u8>,
-    #[arg(long)]
-    pub fc_bits: Option<u8>,
-    #[arg(long)]
-    pub index_bits: Option<u8>,
-    #[arg(long, value_enum)]
-    pub init: Option<CentroidInit>,
+    #[command(flatten)]
+    pub prune: PruneFlags,
+    #[command(flatten)]
+    pub quantize: QuantizeFlags,
     /// Training epochs of the dense model (when training from a spec).
     #[arg(long)]
     pub epochs: Option<usize>,
@@ -58,11 +42,6 @@ pub struct Args {
     pub json: bool,
     #[arg(long, short)]
     pub quiet: bool,
-}
-
-pub fn parse_keep(s: &str) -> Result<(String, f64), String> {
-    let (n, v) = s.split_once('=').ok_or("expected NAME=FRACTION")?;
-    Ok((n.to_string(), v.parse::<f64>().map_err(|e| e.to_string())?))
 }
 
 pub fn run(a: Args) -> Result<()> {
@@ -82,34 +61,8 @@ pub fn run(a: Args) -> Result<()> {
     if let Some(v) = a.seed {
         tcfg.seed = v;
     }
-    if let Some(v) = a.quality {
-        cfg.quality = v;
-        cfg.keep.clear();
-    }
-    for (k, v) in &a.keep {
-        cfg.keep.insert(k.clone(), *v);
-    }
-    if let Some(v) = a.rounds {
-        cfg.rounds = v;
-    }
-    if let Some(v) = a.retrain_epochs {
-        cfg.retrain_epochs = v;
-    }
-    if let Some(v) = a.finetune_epochs {
-        cfg.finetune_epochs = v;
-    }
-    if let Some(v) = a.conv_bits {
-        cfg.conv_bits = v;
-    }
-    if let Some(v) = a.fc_bits {
-        cfg.fc_bits = v;
-    }
-    if let Some(v) = a.index_bits {
-        cfg.index_bits = v;
-    }
-    if let Some(v) = a.init {
-        cfg.init = v;
-    }
+    a.prune.apply(&mut cfg);
+    a.quantize.apply(&mut cfg);
     let device = parse_device(&a.device)?;
     let src = workflow::load_data(&a.data, a.label.clone())?;
     let base: Option<&Path> = is_dir.then_some(a.model.as_path());

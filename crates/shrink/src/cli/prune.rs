@@ -1,6 +1,7 @@
 //! `shrink prune MODEL --data D --out DIR`: magnitude pruning with retraining, and
 //! `--sensitivity` to scan accuracy against sparsity per layer first.
 
+use super::compress_flags::PruneFlags;
 use super::print_json;
 use anyhow::Result;
 use shrink::batch::Batcher;
@@ -26,16 +27,8 @@ pub struct Args {
     /// Output model directory (pruned weights are exact zeros in model.safetensors).
     #[arg(long)]
     pub out: PathBuf,
-    /// Threshold = quality × std of each layer's weights (all layers without --keep).
-    #[arg(long)]
-    pub quality: Option<f64>,
-    /// Keep this fraction of a layer's weights: NAME=FRACTION (repeatable).
-    #[arg(long, value_parser = super::compress::parse_keep)]
-    pub keep: Vec<(String, f64)>,
-    #[arg(long)]
-    pub rounds: Option<usize>,
-    #[arg(long)]
-    pub retrain_epochs: Option<usize>,
+    #[command(flatten)]
+    pub prune: PruneFlags,
     /// Only scan: accuracy when each layer alone is pruned to 100…2% (no retraining).
     #[arg(long)]
     pub sensitivity: bool,
@@ -51,19 +44,7 @@ pub fn run(a: Args) -> Result<()> {
     let file = read_spec_file(&a.model.join(SPEC_FILE))?;
     let tcfg = TrainConfig::from_table(file.train.as_ref())?;
     let mut cfg = CompressConfig::from_table(file.compress.as_ref())?;
-    if let Some(q) = a.quality {
-        cfg.quality = q;
-        cfg.keep.clear();
-    }
-    for (k, v) in &a.keep {
-        cfg.keep.insert(k.clone(), *v);
-    }
-    if let Some(v) = a.rounds {
-        cfg.rounds = v;
-    }
-    if let Some(v) = a.retrain_epochs {
-        cfg.retrain_epochs = v;
-    }
+    a.prune.apply(&mut cfg);
     cfg.validate()?;
     let device = parse_device(&a.device)?;
     let (spec, net) = load_model(&a.model, &device)?;

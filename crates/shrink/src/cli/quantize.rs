@@ -2,11 +2,11 @@
 //! centroid fine-tuning, Huffman-coded into a `.shrk` file (pruned weights, the zeros of
 //! the model, stay pruned).
 
+use super::compress_flags::QuantizeFlags;
 use super::print_json;
 use anyhow::Result;
 use shrink::batch::{self, Batcher};
 use shrink::compress::params::ParamTable;
-use shrink::compress::quantize::CentroidInit;
 use shrink::compress::{
     encode_and_report, fold, quantize_stage, render_table, CompressConfig, EncodeInputs, Stage,
 };
@@ -31,19 +31,8 @@ pub struct Args {
     /// The .shrk file to write.
     #[arg(long)]
     pub out: PathBuf,
-    #[arg(long)]
-    pub conv_bits: Option<u8>,
-    #[arg(long)]
-    pub fc_bits: Option<u8>,
-    /// Bits of one layer: NAME=BITS (repeatable).
-    #[arg(long, value_parser = parse_bits)]
-    pub bits: Vec<(String, u8)>,
-    #[arg(long)]
-    pub index_bits: Option<u8>,
-    #[arg(long, value_enum)]
-    pub init: Option<CentroidInit>,
-    #[arg(long)]
-    pub finetune_epochs: Option<usize>,
+    #[command(flatten)]
+    pub quantize: QuantizeFlags,
     #[arg(long, default_value = "flex")]
     pub device: String,
     #[arg(long)]
@@ -52,34 +41,12 @@ pub struct Args {
     pub quiet: bool,
 }
 
-fn parse_bits(s: &str) -> Result<(String, u8), String> {
-    let (n, v) = s.split_once('=').ok_or("expected NAME=BITS")?;
-    Ok((n.to_string(), v.parse::<u8>().map_err(|e| e.to_string())?))
-}
-
 pub fn run(a: Args) -> Result<()> {
     let started = Instant::now();
     let file = read_spec_file(&a.model.join(SPEC_FILE))?;
     let tcfg = TrainConfig::from_table(file.train.as_ref())?;
     let mut cfg = CompressConfig::from_table(file.compress.as_ref())?;
-    if let Some(v) = a.conv_bits {
-        cfg.conv_bits = v;
-    }
-    if let Some(v) = a.fc_bits {
-        cfg.fc_bits = v;
-    }
-    for (k, v) in &a.bits {
-        cfg.bits.insert(k.clone(), *v);
-    }
-    if let Some(v) = a.index_bits {
-        cfg.index_bits = v;
-    }
-    if let Some(v) = a.init {
-        cfg.init = v;
-    }
-    if let Some(v) = a.finetune_epochs {
-        cfg.finetune_epochs = v;
-    }
+    a.quantize.apply(&mut cfg);
     cfg.validate()?;
     let device = parse_device(&a.device)?;
     let (spec, net) = load_model(&a.model, &device)?;

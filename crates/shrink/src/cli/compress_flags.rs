@@ -1,0 +1,96 @@
+//! The pruning and quantization flags shared by `prune`, `quantize` and `compress`, and
+//! how they override a spec's `[compress]` table.
+
+use shrink::compress::quantize::CentroidInit;
+use shrink::compress::CompressConfig;
+use std::str::FromStr;
+
+/// `NAME=VALUE`, for per-layer settings.
+fn parse_named<T: FromStr>(s: &str) -> Result<(String, T), String>
+where
+    T::Err: std::fmt::Display,
+{
+    let (n, v) = s.split_once('=').ok_or("expected NAME=VALUE")?;
+    Ok((n.to_string(), v.parse::<T>().map_err(|e| e.to_string())?))
+}
+
+/// Pruning settings.
+#[derive(clap::Args, Default)]
+pub struct PruneFlags {
+    /// Pruning threshold = quality × std of each layer's weights (layers without --keep).
+    #[arg(long)]
+    pub quality: Option<f64>,
+    /// Keep this fraction of a layer's weights: NAME=FRACTION (repeatable).
+    #[arg(long, value_parser = parse_named::<f64>)]
+    pub keep: Vec<(String, f64)>,
+    /// Prune → retrain rounds.
+    #[arg(long)]
+    pub rounds: Option<usize>,
+    /// Retraining epochs after each pruning round.
+    #[arg(long)]
+    pub retrain_epochs: Option<usize>,
+}
+
+impl PruneFlags {
+    pub fn apply(&self, cfg: &mut CompressConfig) {
+        if let Some(q) = self.quality {
+            cfg.quality = q;
+            cfg.keep.clear();
+        }
+        for (k, v) in &self.keep {
+            cfg.keep.insert(k.clone(), *v);
+        }
+        if let Some(v) = self.rounds {
+            cfg.rounds = v;
+        }
+        if let Some(v) = self.retrain_epochs {
+            cfg.retrain_epochs = v;
+        }
+    }
+}
+
+/// Weight-sharing and encoding settings.
+#[derive(clap::Args, Default)]
+pub struct QuantizeFlags {
+    /// Shared-weight bits for conv layers.
+    #[arg(long)]
+    pub conv_bits: Option<u8>,
+    /// Shared-weight bits for linear layers.
+    #[arg(long)]
+    pub fc_bits: Option<u8>,
+    /// Bits of one layer: NAME=BITS (repeatable).
+    #[arg(long, value_parser = parse_named::<u8>)]
+    pub bits: Vec<(String, u8)>,
+    /// Width of a relative sparse index.
+    #[arg(long)]
+    pub index_bits: Option<u8>,
+    /// Centroid initialisation.
+    #[arg(long, value_enum)]
+    pub init: Option<CentroidInit>,
+    /// Centroid fine-tuning epochs.
+    #[arg(long)]
+    pub finetune_epochs: Option<usize>,
+}
+
+impl QuantizeFlags {
+    pub fn apply(&self, cfg: &mut CompressConfig) {
+        if let Some(v) = self.conv_bits {
+            cfg.conv_bits = v;
+        }
+        if let Some(v) = self.fc_bits {
+            cfg.fc_bits = v;
+        }
+        for (k, v) in &self.bits {
+            cfg.bits.insert(k.clone(), *v);
+        }
+        if let Some(v) = self.index_bits {
+            cfg.index_bits = v;
+        }
+        if let Some(v) = self.init {
+            cfg.init = v;
+        }
+        if let Some(v) = self.finetune_epochs {
+            cfg.finetune_epochs = v;
+        }
+    }
+}
