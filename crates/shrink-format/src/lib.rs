@@ -8,6 +8,7 @@
 //! Huffman-coded per tensor. [`write`], [`read`] and [`inspect`] are the whole API; the
 //! byte layout is in docs/FORMAT.md.
 
+pub mod limits;
 pub mod spec;
 
 mod bits;
@@ -22,4 +23,5 @@ mod stream;
 
 pub use container::{inspect, read, write, SizeReport, TensorSize, MAGIC, VERSION};
 pub use error::FormatError;
+pub use limits::Limits;
 pub use model::{CompressedTensor, NamedTensor, ShrkModel, TensorData};
