@@ -66,7 +66,8 @@ pub use munge::{
 pub use normalize::{compute_normalization, Normalization, STD_FLOOR};
 pub use split::{seeded_rng, shuffled_indices, split_indices, stratified_split_indices};
 pub use table::{
-    encode_with_schema, is_missing, ColumnKind, ColumnSchema, TableSchema, LABEL_NAMES, MAX_LEVELS,
+    encode_with_schema, is_missing, read_rows, ColumnKind, ColumnSchema, EncodedRows, TableSchema,
+    UnseenLevel, LABEL_NAMES, MAX_LEVELS,
 };
 
 /// The kind of a loaded source.
@@ -259,6 +260,56 @@ pub fn load(spec: &str, opts: &LoadOptions) -> Result<DataSource, DataError> {
         train,
         test,
         schema,
+    })
+}
+
+/// Loads `spec` for a model trained on a table: a CSV file (and its `NAME.test.csv`
+/// sibling) encoded with the model's `schema` rather than one fitted to this file, so
+/// that features, category levels, imputed means and class ids are the ones the model
+/// learned. The label column is the schema's (`opts.label_column`, if given, must name
+/// it); the test split is chosen as [`load`] chooses it.
+pub fn load_with_schema(
+    spec: &str,
+    opts: &LoadOptions,
+    schema: &TableSchema,
+) -> Result<DataSource, DataError> {
+    let path = Path::new(spec);
+    if !path.is_file()
+        || !path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("csv"))
+    {
+        if !path.exists() {
+            return Err(DataError::NotFound {
+                path: path.to_path_buf(),
+            });
+        }
+        return Err(DataError::Unrecognized {
+            path: path.to_path_buf(),
+            msg: format!(
+                "the model was trained on a table (label {:?}); give a .csv file with its columns",
+                schema.label_column
+            ),
+        });
+    }
+    if let Some(l) = &opts.label_column {
+        if !l.eq_ignore_ascii_case(&schema.label_column) {
+            return Err(DataError::Unrecognized {
+                path: path.to_path_buf(),
+                msg: format!(
+                    "the model was trained with label column {:?}, not {l:?}",
+                    schema.label_column
+                ),
+            });
+        }
+    }
+    let (train, test) = table::load_csv_with_schema(path, schema, opts)?;
+    Ok(DataSource {
+        name: spec.to_string(),
+        kind: SourceKind::Csv,
+        train,
+        test,
+        schema: Some(schema.clone()),
     })
 }
 

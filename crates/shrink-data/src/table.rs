@@ -15,6 +15,13 @@
 //! `NAME.test.csv` beside `NAME.csv` is the test split (identical header
 //! required); otherwise `test_fraction` of the rows is split off, seeded and
 //! stratified by class.
+//!
+//! A trained model keeps its [`TableSchema`] (with the class names); later files are
+//! read with it, not with a schema fitted to them: [`read_rows`] (file order, label
+//! column optional — `shrink run`) and [`crate::load_with_schema`] (same split and class
+//! ids as at training — `eval`, `compress`, `mimic`). A category level the schema does
+//! not know encodes as all zeros in its one-hot block (the documented fallback, the same
+//! as for a test-split level unseen in training) and is reported by [`read_rows`].
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -46,6 +53,11 @@ pub struct TableSchema {
     pub label_index: usize,
     /// Encoded feature width (sum of the columns' widths) = `Dataset::shape[0]`.
     pub width: usize,
+    /// The classes by id: the distinct label strings of the train (and test) file,
+    /// sorted as [`load`](crate::load) sorts them. Saved with a model, so that a label
+    /// maps to the class it was trained as whatever other labels a file holds.
+    #[serde(default)]
+    pub class_names: Vec<String>,
 }
 
 /// One feature column.
@@ -176,43 +188,246 @@ impl TableSchema {
     }
 }
 
-/// Reads a CSV file with `schema`'s header and encodes its feature columns exactly as
-/// the table `schema` describes was encoded: the same one-hot levels (a level not in
-/// the schema encodes as all zeros), numeric gaps imputed with the schema's means.
-/// The label column is ignored and may be empty: this reads unlabelled examples in a
-/// known table's layout (a transfer set for mimic learning, a synthetic set written
-/// by [`crate::write_csv`]). Returns the features `[rows, schema.width]` row-major
-/// and the row count. Errors name the file, line and column.
+/// Rows of a CSV file encoded with a known [`TableSchema`], in file order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EncodedRows {
+    /// Features `[n, schema.width]`, row-major.
+    pub x: Vec<f32>,
+    /// Number of rows.
+    pub n: usize,
+    /// 1-based line of each row in the file (the header is line 1).
+    pub lines: Vec<u64>,
+    /// Each row's label string when the file has the label column (`None` for a
+    /// missing label); `None` when the file has no label column.
+    pub labels: Option<Vec<Option<String>>>,
+    /// Category values the schema has no level for, encoded as all zeros.
+    pub unseen: Vec<UnseenLevel>,
+}
+
+/// A categorical value not among the levels a model was trained with.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct UnseenLevel {
+    /// 0-based row (data rows, file order).
+    pub row: usize,
+    /// 1-based line in the file.
+    pub line: u64,
+    /// The column's name.
+    pub column: String,
+    /// The value (at most 40 characters of it).
+    pub value: String,
+}
+
+/// At most `max` characters of `s`, with `…` when cut.
+fn excerpt(s: &str, max: usize) -> String {
+    match s.char_indices().nth(max) {
+        Some((i, _)) => format!("{}…", &s[..i]),
+        None => s.to_string(),
+    }
+}
+
+/// Checks a file's header against `schema`'s: the same columns in the same order, or
+/// (when `label_optional`) the same without the label column. Returns whether the
+/// file has the label column.
+fn match_header(t: &Table, schema: &TableSchema, label_optional: bool) -> Result<bool, DataError> {
+    if t.header == schema.header {
+        return Ok(true);
+    }
+    let features: Vec<&String> = schema
+        .header
+        .iter()
+        .enumerate()
+        .filter(|&(i, _)| i != schema.label_index)
+        .map(|(_, h)| h)
+        .collect();
+    if label_optional && t.header.iter().eq(features.iter().copied()) {
+        return Ok(false);
+    }
+    let i = (0..t.header.len().max(schema.header.len()))
+        .find(|&i| t.header.get(i) != schema.header.get(i))
+        .unwrap_or(0);
+    let expected = if label_optional {
+        format!(
+            "the columns the model was trained on ({}), with or without the label column {:?}",
+            excerpt(&schema.header.join(","), 200),
+            schema.label_column
+        )
+    } else {
+        format!(
+            "the columns the model was trained on ({})",
+            excerpt(&schema.header.join(","), 200)
+        )
+    };
+    Err(DataError::Csv {
+        path: t.path.clone(),
+        line: 1,
+        column: i + 1,
+        name: t.header.get(i).cloned().unwrap_or_default(),
+        msg: format!("the header must be {expected}; column {} differs", i + 1),
+    })
+}
+
+/// Reads a CSV file in a known table's layout and encodes its rows, in file order,
+/// exactly as the table `schema` describes was encoded for training: the same one-hot
+/// levels, numeric gaps imputed with the schema's means. The label column may be
+/// absent, or present with empty values (`shrink run` on new rows; a transfer set for
+/// mimic learning; a synthetic set written by [`crate::write_csv`]).
+///
+/// A category value the schema has no level for is not an error: it encodes as all
+/// zeros in that column's one-hot block, as unseen levels of a test split do at
+/// training time, and is listed in [`EncodedRows::unseen`] so callers can say so.
+/// Errors (a different header, a non-number in a numeric column, a ragged row) name
+/// the file, line and column.
+pub fn read_rows(path: &Path, schema: &TableSchema) -> Result<EncodedRows, DataError> {
+    let t = read_table(path)?;
+    let has_label = match_header(&t, schema, true)?;
+    // A file without the label column: index its fields as if it were there.
+    let fields_of = |row: &csv::StringRecord| -> csv::StringRecord {
+        if has_label {
+            row.clone()
+        } else {
+            let mut v: Vec<&str> = row.iter().collect();
+            v.insert(schema.label_index.min(v.len()), "");
+            csv::StringRecord::from(v)
+        }
+    };
+    let file_col = |header_col: usize| -> usize {
+        if has_label || header_col < schema.label_index {
+            header_col
+        } else {
+            header_col - 1
+        }
+    };
+    let lookup = schema.lookups();
+    let w = schema.width;
+    let mut x = vec![0f32; t.rows.len() * w];
+    let mut unseen = Vec::new();
+    let mut labels = has_label.then(Vec::new);
+    for (r, row) in t.rows.iter().enumerate() {
+        let fields = fields_of(row);
+        schema
+            .encode(&fields, &lookup, &mut x[r * w..(r + 1) * w])
+            .map_err(|(col, msg)| t.err(r, file_col(col), msg))?;
+        for (c, map) in schema.columns.iter().zip(&lookup) {
+            if let Some(map) = map {
+                let s = fields.get(c.index).unwrap_or("");
+                let key = if is_missing(s) { "?" } else { s };
+                if !map.contains_key(key) {
+                    unseen.push(UnseenLevel {
+                        row: r,
+                        line: t.line(r),
+                        column: c.name.clone(),
+                        value: excerpt(s, 40),
+                    });
+                }
+            }
+        }
+        if let Some(l) = labels.as_mut() {
+            let s = fields.get(schema.label_index).unwrap_or("");
+            l.push((!is_missing(s)).then(|| s.to_string()));
+        }
+    }
+    Ok(EncodedRows {
+        x,
+        n: t.rows.len(),
+        lines: (0..t.rows.len()).map(|r| t.line(r)).collect(),
+        labels,
+        unseen,
+    })
+}
+
+/// [`read_rows`]' features only: `[rows, schema.width]` row-major and the row count.
 pub fn encode_with_schema(
     path: &Path,
     schema: &TableSchema,
 ) -> Result<(Vec<f32>, usize), DataError> {
-    let t = read_table(path)?;
-    if t.header != schema.header {
-        let i = (0..t.header.len().max(schema.header.len()))
-            .find(|&i| t.header.get(i) != schema.header.get(i))
-            .unwrap_or(0);
-        return Err(DataError::Csv {
-            path: path.to_path_buf(),
-            line: 1,
-            column: i + 1,
-            name: t.header.get(i).cloned().unwrap_or_default(),
-            msg: format!(
-                "the header must be the data's ({}), column {} differs",
-                schema.header.join(","),
-                i + 1
-            ),
-        });
-    }
+    let rows = read_rows(path, schema)?;
+    Ok((rows.x, rows.n))
+}
+
+/// Loads a CSV file (and its `NAME.test.csv` sibling) for a model trained on a table:
+/// features encoded with the model's `schema`, labels mapped to the model's classes
+/// (a label the model does not know is an error), and the test split chosen as
+/// [`load`](crate::load) chooses it, so the same file gives the same split as at
+/// training.
+pub(crate) fn load_csv_with_schema(
+    path: &Path,
+    schema: &TableSchema,
+    opts: &LoadOptions,
+) -> Result<(Dataset, Dataset), DataError> {
+    let train_t = read_table(path)?;
+    match_header(&train_t, schema, false)?;
+    let test_t = match sibling_test_path(path) {
+        Some(p) if p.is_file() && p != path => {
+            let t = read_table(&p)?;
+            match_header(&t, schema, false)?;
+            Some(t)
+        }
+        _ => None,
+    };
+    let li = schema.label_index;
+    let class_of: HashMap<&str, u32> = schema
+        .class_names
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (c.as_str(), i as u32))
+        .collect();
+    let ids = |t: &Table| -> Result<Vec<u32>, DataError> {
+        t.rows
+            .iter()
+            .enumerate()
+            .map(|(r, row)| {
+                let s = row.get(li).unwrap_or("");
+                if is_missing(s) {
+                    return Err(t.err(r, li, format!("missing label {:?}", excerpt(s, 40))));
+                }
+                class_of.get(s).copied().ok_or_else(|| {
+                    t.err(
+                        r,
+                        li,
+                        format!(
+                            "label {:?} is not one of the model's classes ({})",
+                            excerpt(s, 40),
+                            excerpt(&schema.class_names.join(", "), 200)
+                        ),
+                    )
+                })
+            })
+            .collect()
+    };
+    let y_all = ids(&train_t)?;
+    let classes = schema.class_names.len();
+    let (train_rows, split_rows): (Vec<usize>, Vec<usize>) = if test_t.is_some() {
+        ((0..train_t.rows.len()).collect(), Vec::new())
+    } else {
+        let f = crate::check_test_fraction(opts)?;
+        stratified_split_indices(&y_all, classes, f, opts.seed)
+    };
     let lookup = schema.lookups();
-    let w = schema.width;
-    let mut x = vec![0f32; t.rows.len() * w];
-    for (r, row) in t.rows.iter().enumerate() {
-        schema
-            .encode(row, &lookup, &mut x[r * w..(r + 1) * w])
-            .map_err(|(col, msg)| t.err(r, col, msg))?;
-    }
-    Ok((x, t.rows.len()))
+    let encode = |t: &Table, rows: &[usize], y_of: &[u32]| -> Result<Dataset, DataError> {
+        let w = schema.width;
+        let mut x = vec![0f32; rows.len() * w];
+        for (k, &r) in rows.iter().enumerate() {
+            schema
+                .encode(&t.rows[r], &lookup, &mut x[k * w..(k + 1) * w])
+                .map_err(|(col, msg)| t.err(r, col, msg))?;
+        }
+        Ok(Dataset {
+            shape: vec![w],
+            x,
+            y: rows.iter().map(|&r| y_of[r]).collect(),
+            classes,
+            class_names: schema.class_names.clone(),
+        })
+    };
+    let train = encode(&train_t, &train_rows, &y_all)?;
+    let test = match &test_t {
+        Some(t) => {
+            let yt = ids(t)?;
+            encode(t, &(0..t.rows.len()).collect::<Vec<_>>(), &yt)?
+        }
+        None => encode(&train_t, &split_rows, &y_all)?,
+    };
+    Ok((train, test))
 }
 
 /// True for the tokens that mean "no value".
@@ -229,11 +444,23 @@ struct Table {
     path: PathBuf,
     header: Vec<String>,
     rows: Vec<csv::StringRecord>,
+    /// Byte offsets of the file's `\n` characters, to number lines.
+    newlines: Vec<u64>,
+}
+
+/// 1-based line of a record that the csv crate says starts at byte `offset`, counting
+/// the `\n` characters up to it. (In CRLF files the crate's own line count is one too
+/// low, and a record's start can be the `\n` ending the line before: counted too.)
+fn line_at(newlines: &[u64], offset: u64) -> u64 {
+    1 + newlines.partition_point(|&p| p <= offset) as u64
 }
 
 impl Table {
     fn line(&self, row: usize) -> u64 {
-        self.rows[row].position().map(|p| p.line()).unwrap_or(0)
+        self.rows[row]
+            .position()
+            .map(|p| line_at(&self.newlines, p.byte()))
+            .unwrap_or(0)
     }
 
     fn err(&self, row: usize, col: usize, msg: impl Into<String>) -> DataError {
@@ -247,8 +474,11 @@ impl Table {
     }
 }
 
-fn csv_error(path: &Path, e: csv::Error) -> DataError {
-    let line = e.position().map(|p| p.line()).unwrap_or(0);
+fn csv_error(path: &Path, newlines: &[u64], e: csv::Error) -> DataError {
+    let line = e
+        .position()
+        .map(|p| line_at(newlines, p.byte()))
+        .unwrap_or(0);
     let msg = match e.kind() {
         csv::ErrorKind::UnequalLengths {
             expected_len, len, ..
@@ -275,13 +505,22 @@ fn csv_error(path: &Path, e: csv::Error) -> DataError {
 }
 
 fn read_table(path: &Path) -> Result<Table, DataError> {
-    let file = std::fs::File::open(path).map_err(|e| DataError::io(path, e))?;
+    let bytes = std::fs::read(path).map_err(|e| DataError::io(path, e))?;
+    let newlines: Vec<u64> = bytes
+        .iter()
+        .enumerate()
+        .filter(|(_, &b)| b == b'\n')
+        .map(|(i, _)| i as u64)
+        .collect();
     let mut rdr = csv::ReaderBuilder::new()
         .has_headers(true)
         .trim(csv::Trim::All)
         .flexible(false)
-        .from_reader(std::io::BufReader::new(file));
-    let raw_header = rdr.headers().map_err(|e| csv_error(path, e))?.clone();
+        .from_reader(&bytes[..]);
+    let raw_header = rdr
+        .headers()
+        .map_err(|e| csv_error(path, &newlines, e))?
+        .clone();
     if raw_header.is_empty() {
         return Err(DataError::Csv {
             path: path.to_path_buf(),
@@ -316,7 +555,7 @@ fn read_table(path: &Path) -> Result<Table, DataError> {
     }
     let mut rows = Vec::new();
     for r in rdr.records() {
-        rows.push(r.map_err(|e| csv_error(path, e))?);
+        rows.push(r.map_err(|e| csv_error(path, &newlines, e))?);
     }
     if rows.is_empty() {
         return Err(DataError::Csv {
@@ -331,6 +570,7 @@ fn read_table(path: &Path) -> Result<Table, DataError> {
         path: path.to_path_buf(),
         header,
         rows,
+        newlines,
     })
 }
 
@@ -583,6 +823,7 @@ pub(crate) fn load_csv(
         label_column: train_t.header[li].clone(),
         label_index: li,
         width: offset,
+        class_names: class_names.clone(),
     };
 
     let lookup = schema.lookups();
@@ -916,6 +1157,126 @@ mod tests {
         );
         assert_eq!(tr.len() + te.len(), 3);
         assert!(tr.x.iter().chain(&te.x).all(|v| v.is_finite()));
+    }
+
+    #[test]
+    fn crlf_files_number_lines_like_lf_files() {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, eol) in [("lf.csv", "\n"), ("crlf.csv", "\r\n")] {
+            let text = ["a,label", "1,x", "2,y", "oops,x", "3"].join(eol) + eol;
+            let p = write(dir.path(), name, &text);
+            let m = load_csv(&p, &opts()).unwrap_err().to_string();
+            assert!(
+                m.contains("line 5, column 0: row has 1 fields"),
+                "{name}: {m}"
+            );
+            let text = ["a,label", "1,x", "2,y", "oops,x"].join(eol) + eol;
+            write(dir.path(), name, &text);
+            let (_, _, schema) =
+                load_csv(&write(dir.path(), "ok.csv", "a,label\n1,x\n2,y\n"), &opts()).unwrap();
+            let m = read_rows(&p, &schema).unwrap_err().to_string();
+            assert!(
+                m.contains("line 4, column 1 (\"a\"): value \"oops\""),
+                "{name}: {m}"
+            );
+        }
+    }
+
+    #[test]
+    fn rows_in_file_order_with_or_without_the_label_column() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = write(
+            dir.path(),
+            "t.csv",
+            "n,colour,label,m\n1,red,b,5\n2,blue,a,6\n3,red,c,\n4,blue,a,8\n5,red,b,9\n",
+        );
+        let (_, _, schema) = load_csv(&p, &opts()).unwrap();
+        assert_eq!(schema.class_names, vec!["a", "b", "c"]);
+        // Same file: every row in file order, with its label.
+        let all = read_rows(&p, &schema).unwrap();
+        assert_eq!(all.n, 5);
+        assert_eq!(all.lines, vec![2, 3, 4, 5, 6]);
+        let want: Vec<Option<String>> = ["b", "a", "c", "a", "b"]
+            .map(|s| Some(s.to_string()))
+            .to_vec();
+        assert_eq!(all.labels.as_ref(), Some(&want));
+        assert!(all.unseen.is_empty());
+        // Without the label column: the same features, no labels.
+        let q = write(
+            dir.path(),
+            "u.csv",
+            "n,colour,m\n1,red,5\n2,blue,6\n3,red,\n4,blue,8\n5,red,9\n",
+        );
+        let unl = read_rows(&q, &schema).unwrap();
+        assert_eq!(unl.x, all.x);
+        assert_eq!(unl.labels, None);
+        // An unseen category: all zeros in its block, and listed.
+        let g = write(dir.path(), "g.csv", "n,colour,m\n1,green,5\n");
+        let r = read_rows(&g, &schema).unwrap();
+        let c = &schema.columns[1];
+        assert!(r.x[c.offset..c.offset + c.width].iter().all(|&v| v == 0.0));
+        assert_eq!(
+            r.unseen,
+            vec![UnseenLevel {
+                row: 0,
+                line: 2,
+                column: "colour".into(),
+                value: "green".into()
+            }]
+        );
+        // Another column order is refused, naming the first differing column.
+        let o = write(dir.path(), "o.csv", "colour,n,m\nred,1,5\n");
+        let m = read_rows(&o, &schema).unwrap_err().to_string();
+        assert!(
+            m.contains("line 1, column 1 (\"colour\"): the header must be"),
+            "{m}"
+        );
+        // A numeric error in a file without the label column names the file's column.
+        let e = write(dir.path(), "e.csv", "n,colour,m\n1,red,x\n");
+        let m = read_rows(&e, &schema).unwrap_err().to_string();
+        assert!(m.contains("line 2, column 3 (\"m\")"), "{m}");
+    }
+
+    #[test]
+    fn a_saved_schema_reproduces_the_split_and_the_class_ids() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut text = String::from("v,kind,label\n");
+        for i in 0..40 {
+            text.push_str(&format!(
+                "{i},{},{}\n",
+                ["p", "q"][i % 2],
+                ["x", "y", "z"][i % 3]
+            ));
+        }
+        let p = write(dir.path(), "s.csv", &text);
+        let (tr, te, schema) = load_csv(&p, &opts()).unwrap();
+        let (tr2, te2) = load_csv_with_schema(&p, &schema, &opts()).unwrap();
+        assert_eq!((&tr, &te), (&tr2, &te2));
+        // A file holding only some of the classes keeps the model's class ids.
+        let q = write(
+            dir.path(),
+            "few.csv",
+            "v,kind,label\n1,p,z\n2,q,z\n3,p,y\n4,q,z\n5,p,y\n",
+        );
+        let (a, b) = load_csv_with_schema(&q, &schema, &opts()).unwrap();
+        assert_eq!(a.classes, 3);
+        assert!(
+            a.y.iter().chain(&b.y).all(|&y| y == 1 || y == 2),
+            "{:?}",
+            a.y
+        );
+        // Whereas fitting a schema to it numbers them afresh (y = 0, z = 1).
+        let (a2, _, _) = load_csv(&q, &opts()).unwrap();
+        assert_eq!(a2.class_names, vec!["y", "z"]);
+        // A label the model does not know is an error naming the row.
+        let u = write(dir.path(), "u.csv", "v,kind,label\n1,p,x\n2,q,w\n");
+        let m = load_csv_with_schema(&u, &schema, &opts())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            m.contains("line 3, column 3 (\"label\"): label \"w\" is not one of the model's classes (x, y, z)"),
+            "{m}"
+        );
     }
 
     #[test]

@@ -58,6 +58,7 @@ fn table(n: usize, seed: u64) -> (Dataset, TableSchema) {
         label_column: "label".into(),
         label_index: 2,
         width: 7,
+        class_names: vec![],
     };
     let mut rng = crate::seeded_rng(seed);
     let mut x = Vec::with_capacity(n * 7);
