@@ -5,6 +5,8 @@
 //! canonical code can be decoded by peeking the next bits as an integer. The last byte
 //! is padded with zero bits.
 
+use crate::prelude::*;
+
 /// Appends fixed-width values and Huffman codes to a byte vector.
 pub(crate) struct BitWriter {
     bytes: Vec<u8>,

@@ -10,6 +10,7 @@
 use crate::checksum::crc32;
 use crate::cursor::Cursor;
 use crate::model::{checked_numel, CompressedTensor, NamedTensor, ShrkModel, TensorData};
+use crate::prelude::*;
 use crate::stream::{self, ceil_log2, SymbolReader};
 use crate::{sparse, FormatError};
 
@@ -246,7 +247,7 @@ fn parse(bytes: &[u8], decode: bool) -> Result<(ShrkModel, SizeReport), FormatEr
         header_bytes: HEADER_LEN,
         tensors: Vec::new(),
     };
-    let mut names = std::collections::BTreeSet::new();
+    let mut names = alloc::collections::BTreeSet::new();
     for index in 0..sections {
         let start = file.offset();
         let (expected_kind, section) = match index {

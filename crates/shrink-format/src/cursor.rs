@@ -4,6 +4,7 @@
 //! [`FormatError::Truncated`] naming the section and the absolute file offset; nothing
 //! here can panic or allocate.
 
+use crate::prelude::*;
 use crate::FormatError;
 
 pub(crate) struct Cursor<'a> {

@@ -3,6 +3,7 @@
 //! Every variant says what was wrong and where: the section (file header, spec, meta,
 //! or a tensor by name) and, for reader errors, the absolute byte offset in the file.
 
+use crate::prelude::*;
 use thiserror::Error;
 
 /// Everything that can go wrong reading or writing a `.shrk` file.

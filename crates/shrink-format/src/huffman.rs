@@ -13,6 +13,7 @@
 //!   over-subscribed tables and invalid codes, never loops.
 
 use crate::bits::BitReader;
+use crate::prelude::*;
 
 /// Longest code any table may hold. A length fits in 4 bits (0 = unused symbol).
 pub(crate) const MAX_CODE_LEN: u8 = 15;

@@ -8,7 +8,10 @@
 //! Huffman-coded per tensor. [`write`], [`read`] and [`inspect`] are the whole API; the
 //! byte layout is in docs/FORMAT.md.
 
-pub mod limits;
+#![cfg_attr(not(feature = "std"), no_std)]
+
+extern crate alloc;
+
 pub mod spec;
 
 mod bits;
@@ -18,10 +21,10 @@ mod cursor;
 mod error;
 mod huffman;
 mod model;
+mod prelude;
 mod sparse;
 mod stream;
 
 pub use container::{inspect, read, write, SizeReport, TensorSize, MAGIC, VERSION};
 pub use error::FormatError;
-pub use limits::Limits;
 pub use model::{CompressedTensor, NamedTensor, ShrkModel, TensorData};

@@ -4,7 +4,8 @@
 //! These are plain data types with public fields; [`ShrkModel::validate`] states every
 //! rule the writer enforces. Nothing here knows the byte layout (see `container`).
 
-use std::collections::BTreeSet;
+use crate::prelude::*;
+use alloc::collections::BTreeSet;
 
 use crate::FormatError;
 

@@ -17,6 +17,8 @@
 //! * Fillers appear only where needed: every filler has the largest gap and is followed
 //!   by another entry. The reader enforces this.
 
+use crate::prelude::*;
+
 /// The two symbol streams of one compressed tensor, entry by entry.
 pub(crate) struct Entries {
     /// Cluster index per entry, or the filler symbol.

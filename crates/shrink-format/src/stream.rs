@@ -8,6 +8,7 @@
 use crate::bits::{BitReader, BitWriter};
 use crate::cursor::Cursor;
 use crate::huffman::{self, MAX_CODE_LEN};
+use crate::prelude::*;
 use crate::FormatError;
 
 /// Fixed-width values of the stream's fixed width, no table.
