@@ -12,6 +12,7 @@
 
 extern crate alloc;
 
+pub mod limits;
 pub mod spec;
 
 mod bits;
@@ -27,4 +28,5 @@ mod stream;
 
 pub use container::{inspect, read, write, SizeReport, TensorSize, MAGIC, VERSION};
 pub use error::FormatError;
+pub use limits::Limits;
 pub use model::{CompressedTensor, NamedTensor, ShrkModel, TensorData};

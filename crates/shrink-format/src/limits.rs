@@ -13,6 +13,7 @@
 //! Not here: reading the numbers from a command line or a settings file (the caller),
 //! data-file limits (`shrink-data`).
 
+use crate::prelude::*;
 
 /// The bounds a model must stay within. [`Limits::DEFAULT`] is what every reader uses
 /// unless its caller passes other limits.

@@ -8,10 +8,20 @@
 //!
 //! Shapes are per example, without the batch dimension: `[C, H, W]` for images, `[F]`
 //! for flat features.
+//!
+//! Every shape, parameter count and cost is computed with checked arithmetic: a spec
+//! that declares more than fits in a machine word is an error, never a wrapped number.
+//! [`ModelSpec::check`] adds the [`Limits`] (parameters, activation size, working
+//! memory, multiply-adds, layer count) and the value checks (finite normalisation,
+//! one class name per output); [`ModelSpec::from_toml_limited`] bounds the text before
+//! parsing it. Readers of untrusted specs use those two.
+//!
+//! Not here: the tensors' values (`shrink-runtime` checks them when it takes them).
 
+use crate::limits::{excerpt, Limits, MAX_DEPTH};
 use crate::prelude::*;
-use serde::{Deserialize, Serialize};
 use core::fmt;
+use serde::{Deserialize, Serialize};
 
 /// A whole network.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -271,16 +281,32 @@ impl Layer {
 /// A spec that does not describe a valid network.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum SpecError {
+    /// The text is not TOML or not a spec (the parser's message, cut to a short excerpt).
     #[error("spec is not valid TOML: {0}")]
     Parse(String),
+    /// A layer does not fit the shape it receives, or its numbers overflow.
     #[error("layer {path} ({kind}): {msg}")]
     Shape {
         path: String,
         kind: &'static str,
         msg: String,
     },
+    /// The spec as a whole is wrong (input shape, normalisation, class names, nesting).
     #[error("spec: {0}")]
     Invalid(String),
+    /// The network is valid but costs more than a [`Limits`] field allows.
+    #[error("spec: the model needs {value} {what}, more than the limit of {limit} ({name})")]
+    Limit {
+        /// What was counted ("parameters", "multiply-adds per example", …).
+        what: &'static str,
+        /// The count.
+        value: u64,
+        /// The limit it exceeds.
+        limit: u64,
+        /// The [`Limits`] field (`max_params`, …), also the name of the setting that
+        /// raises it.
+        name: &'static str,
+    },
 }
 
 /// Shape, parameter count and output of one layer, from [`ModelSpec::infer`].
@@ -293,8 +319,72 @@ pub struct LayerInfo {
     pub output: Vec<usize>,
     /// Learned parameters of this layer alone (for a block: of everything inside it).
     pub params: usize,
+    /// Multiply-adds per example (elementwise operations count one per value; for a
+    /// block: everything inside it).
+    pub macs: u64,
+    /// Peak working memory of one example while this layer runs, in f32 values: its
+    /// input, its output and its scratch (im2col columns; for a block, what its insides
+    /// hold at once).
+    pub work: u64,
     /// Nesting depth: 0 for top-level layers.
     pub depth: usize,
+}
+
+/// What running a network costs, per example, from [`ModelSpec::check`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Cost {
+    /// Learned parameters.
+    pub params: u64,
+    /// Multiply-adds per example (see [`LayerInfo::macs`]).
+    pub macs: u64,
+    /// Largest input or output of any one layer, in values.
+    pub max_activation: u64,
+    /// Sum of every layer's output, in values: what training keeps for the backward
+    /// pass.
+    pub activation_sum: u64,
+    /// Peak working memory of one example at inference, in f32 values (the largest
+    /// [`LayerInfo::work`] of a top-level layer).
+    pub work: u64,
+    /// Layers, counting those inside blocks.
+    pub layers: u64,
+}
+
+impl Cost {
+    /// Bytes of inference working memory for `batch` examples (saturating).
+    pub fn inference_bytes(&self, batch: u64) -> u64 {
+        self.work.saturating_mul(4).saturating_mul(batch)
+    }
+
+    /// An estimate of training memory for `batch` examples: every activation and its
+    /// gradient, plus one layer's scratch (saturating). Parameters and optimiser state
+    /// are not included.
+    pub fn training_bytes(&self, batch: u64) -> u64 {
+        self.activation_sum
+            .saturating_mul(2)
+            .saturating_add(self.work)
+            .saturating_mul(4)
+            .saturating_mul(batch)
+    }
+
+    /// The largest batch whose inference working memory fits in `limits`
+    /// (`max_batch_bytes`); at least 1 for a model that passed [`ModelSpec::check`].
+    pub fn max_inference_batch(&self, limits: &Limits) -> usize {
+        let per = self.inference_bytes(1).max(1);
+        usize::try_from(limits.max_batch_bytes / per)
+            .unwrap_or(usize::MAX)
+            .max(1)
+    }
+}
+
+/// A spec that passed [`ModelSpec::check`]: its layers, output shape and cost.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Checked {
+    /// One entry per layer, blocks before their insides.
+    pub infos: Vec<LayerInfo>,
+    /// The output shape (`[classes]`).
+    pub output: Vec<usize>,
+    /// What it costs.
+    pub cost: Cost,
 }
 
 /// Formats a shape as `[20, 24, 24]`.
@@ -313,10 +403,116 @@ impl fmt::Display for ShapeDisplay<'_> {
 }
 
 impl ModelSpec {
-    /// Parse TOML text.
+    /// Parse TOML text. The text is not bounded: for untrusted text use
+    /// [`ModelSpec::from_toml_limited`].
     pub fn from_toml(text: &str) -> Result<Self, SpecError> {
-        let spec: ModelSpec = toml::from_str(text).map_err(|e| SpecError::Parse(e.to_string()))?;
+        let spec: ModelSpec =
+            toml::from_str(text).map_err(|e| SpecError::Parse(excerpt(&e.to_string(), 400)))?;
         Ok(spec)
+    }
+
+    /// Parse TOML text of at most `limits.max_spec_bytes` bytes, then bound its layer
+    /// count and nesting depth (no shape inference yet: see [`ModelSpec::check`]).
+    pub fn from_toml_limited(text: &str, limits: &Limits) -> Result<Self, SpecError> {
+        let bytes = text.len() as u64;
+        if bytes > limits.max_spec_bytes {
+            return Err(SpecError::Limit {
+                what: "bytes of spec text",
+                value: bytes,
+                limit: limits.max_spec_bytes,
+                name: "max_spec_bytes",
+            });
+        }
+        let spec = ModelSpec::from_toml(text)?;
+        spec.check_layer_count(limits)?;
+        Ok(spec)
+    }
+
+    /// Refuse more than `limits.max_layers` layers (counting nested ones) or nesting
+    /// deeper than [`MAX_DEPTH`], without recursing further than that.
+    pub fn check_layer_count(&self, limits: &Limits) -> Result<u64, SpecError> {
+        let layers = count_layers(&self.layers, 0)?;
+        if layers > limits.max_layers {
+            return Err(SpecError::Limit {
+                what: "layers",
+                value: layers,
+                limit: limits.max_layers,
+                name: "max_layers",
+            });
+        }
+        Ok(layers)
+    }
+
+    /// Everything a reader of an untrusted spec checks: layer count and depth, shapes
+    /// ([`ModelSpec::infer`]), the cost against `limits` (parameters, largest
+    /// activation, working memory of one example, multiply-adds per example), finite
+    /// normalisation values and one class name per output (or none).
+    pub fn check(&self, limits: &Limits) -> Result<Checked, SpecError> {
+        let layers = self.check_layer_count(limits)?;
+        let (infos, output) = self.infer()?;
+        let top = infos.iter().filter(|l| l.depth == 0);
+        let params = top
+            .clone()
+            .try_fold(0u64, |a, l| a.checked_add(l.params as u64))
+            .unwrap_or(u64::MAX);
+        let numel = |s: &[usize]| s.iter().fold(1u64, |a, &d| a.saturating_mul(d as u64));
+        let cost = Cost {
+            params,
+            macs: top.clone().fold(0u64, |a, l| a.saturating_add(l.macs)),
+            max_activation: infos
+                .iter()
+                .map(|l| numel(&l.input).max(numel(&l.output)))
+                .max()
+                .unwrap_or(0),
+            activation_sum: infos
+                .iter()
+                .fold(0u64, |a, l| a.saturating_add(numel(&l.output))),
+            work: top.map(|l| l.work).max().unwrap_or(0),
+            layers,
+        };
+        let over = |what, value: u64, limit: u64, name| {
+            if value > limit {
+                Err(SpecError::Limit {
+                    what,
+                    value,
+                    limit,
+                    name,
+                })
+            } else {
+                Ok(())
+            }
+        };
+        over("parameters", cost.params, limits.max_params, "max_params")?;
+        over(
+            "values in one layer's activation of one example",
+            cost.max_activation,
+            limits.max_activation,
+            "max_activation",
+        )?;
+        over(
+            "bytes of working memory for one example",
+            cost.inference_bytes(1),
+            limits.max_batch_bytes,
+            "max_batch_bytes",
+        )?;
+        over(
+            "multiply-adds per example",
+            cost.macs,
+            limits.max_macs,
+            "max_macs",
+        )?;
+        let classes = output[0];
+        if !self.class_names.is_empty() && self.class_names.len() != classes {
+            return Err(SpecError::Invalid(format!(
+                "{} class names for {classes} outputs; give one name per output or none",
+                self.class_names.len()
+            )));
+        }
+        Ok(Checked {
+            infos,
+            output,
+            cost,
+        })
     }
 
     /// Serialise to TOML text.
@@ -353,11 +549,16 @@ impl ModelSpec {
                 )));
             }
             if n.std.iter().any(|s| !(s.is_finite() && *s > 0.0)) {
-                return Err(SpecError::Invalid("normalize.std must be positive".into()));
+                return Err(SpecError::Invalid(
+                    "normalize.std must be finite and positive".into(),
+                ));
+            }
+            if n.mean.iter().any(|m| !m.is_finite()) {
+                return Err(SpecError::Invalid("normalize.mean must be finite".into()));
             }
         }
         let mut infos = Vec::new();
-        let out = infer_list(&self.layers, "layers", &self.input, 0, &mut infos)?;
+        let out = infer_list(&self.layers, "layers", &self.input, 0, &mut infos)?.shape;
         if out.len() != 1 {
             return Err(SpecError::Invalid(format!(
                 "the network must end in a flat output [classes], it ends in {}; add flatten and linear layers",
@@ -372,16 +573,43 @@ impl ModelSpec {
         Ok(self.infer()?.1[0])
     }
 
-    /// Total learned parameters.
+    /// Total learned parameters (an error, not a wrapped number, if they overflow).
     pub fn param_count(&self) -> Result<usize, SpecError> {
-        Ok(self
-            .infer()?
+        self.infer()?
             .0
             .iter()
             .filter(|l| l.depth == 0)
-            .map(|l| l.params)
-            .sum())
+            .try_fold(0usize, |a, l| a.checked_add(l.params))
+            .ok_or_else(|| SpecError::Invalid("the parameter count overflows".into()))
     }
+}
+
+/// Layers in `layers` and everything nested in them; an error past [`MAX_DEPTH`].
+fn count_layers(layers: &[Layer], depth: usize) -> Result<u64, SpecError> {
+    if depth > MAX_DEPTH {
+        return Err(SpecError::Invalid(format!(
+            "blocks are nested more than {MAX_DEPTH} deep"
+        )));
+    }
+    let mut n = 0u64;
+    for layer in layers {
+        n += 1;
+        n += match layer {
+            Layer::Residual { body, shortcut } => {
+                count_layers(body, depth + 1)? + count_layers(shortcut, depth + 1)?
+            }
+            Layer::Highway { body, .. } => count_layers(body, depth + 1)?,
+            Layer::Inception { branches } => {
+                let mut m = 0;
+                for b in branches {
+                    m += count_layers(b, depth + 1)?;
+                }
+                m
+            }
+            _ => 0,
+        };
+    }
+    Ok(n)
 }
 
 fn conv_out(
@@ -401,19 +629,44 @@ fn conv_out(
     Some((padded - span) / stride + 1)
 }
 
+/// Output shape, multiply-adds and peak working values of a list of layers.
+struct ListOut {
+    shape: Vec<usize>,
+    macs: u64,
+    work: u64,
+}
+
 fn infer_list(
     layers: &[Layer],
     prefix: &str,
     input: &[usize],
     depth: usize,
     infos: &mut Vec<LayerInfo>,
-) -> Result<Vec<usize>, SpecError> {
-    let mut shape = input.to_vec();
+) -> Result<ListOut, SpecError> {
+    if depth > MAX_DEPTH {
+        return Err(SpecError::Invalid(format!(
+            "blocks are nested more than {MAX_DEPTH} deep"
+        )));
+    }
+    let mut out = ListOut {
+        shape: input.to_vec(),
+        macs: 0,
+        work: numel_u64(input),
+    };
     for (i, layer) in layers.iter().enumerate() {
         let path = format!("{prefix}.{i}");
-        shape = infer_layer(layer, &path, &shape, depth, infos)?;
+        let slot = infos.len();
+        out.shape = infer_layer(layer, &path, &out.shape, depth, infos)?;
+        let info = &infos[slot];
+        out.macs = out.macs.saturating_add(info.macs);
+        out.work = out.work.max(info.work);
     }
-    Ok(shape)
+    Ok(out)
+}
+
+/// Product of a shape's dimensions, saturating (costs only; shapes are checked).
+fn numel_u64(shape: &[usize]) -> u64 {
+    shape.iter().fold(1u64, |a, &d| a.saturating_mul(d as u64))
 }
 
 fn infer_layer(
@@ -429,6 +682,17 @@ fn infer_layer(
         kind,
         msg,
     };
+    // Checked products and sums: a spec that overflows a machine word is an error.
+    let mul = |factors: &[usize]| -> Result<usize, SpecError> {
+        factors
+            .iter()
+            .try_fold(1usize, |a, &f| a.checked_mul(f))
+            .ok_or_else(|| err("its size overflows (the numbers are far too large)".into()))
+    };
+    let add = |a: usize, b: usize| -> Result<usize, SpecError> {
+        a.checked_add(b)
+            .ok_or_else(|| err("its size overflows (the numbers are far too large)".into()))
+    };
     let need_image = || {
         if input.len() != 3 {
             Err(err(format!(
@@ -439,6 +703,7 @@ fn infer_layer(
             Ok((input[0], input[1], input[2]))
         }
     };
+    let n_in = numel_u64(input);
     let slot = infos.len();
     infos.push(LayerInfo {
         path: path.to_string(),
@@ -446,9 +711,14 @@ fn infer_layer(
         input: input.to_vec(),
         output: vec![],
         params: 0,
+        macs: 0,
+        work: 0,
         depth,
     });
-    let (output, params): (Vec<usize>, usize) = match layer {
+    // Elementwise layers: one operation per value, in place.
+    let elementwise = |params: usize| (input.to_vec(), params, n_in, n_in);
+    // (output, params, macs, work) — work is in values of one example.
+    let (output, params, macs, work): (Vec<usize>, usize, u64, u64) = match layer {
         Layer::Linear {
             out,
             bias,
@@ -465,11 +735,19 @@ fn infer_layer(
                 return Err(err("out must be at least 1".into()));
             }
             let b = if *bias { *out } else { 0 };
+            let f = input[0];
             match bottleneck {
-                None => (vec![*out], input[0] * out + b),
+                None => {
+                    let m = mul(&[f, *out])?;
+                    (vec![*out], add(m, b)?, m as u64, (f as u64) + (*out as u64))
+                }
                 Some(0) => return Err(err("bottleneck must be at least 1".into())),
                 // U: [k, in] and V: [out, k].
-                Some(k) => (vec![*out], k * (input[0] + out) + b),
+                Some(k) => {
+                    let m = mul(&[*k, add(f, *out)?])?;
+                    let w = (f as u64) + (*k as u64) + (*out as u64);
+                    (vec![*out], add(m, b)?, m as u64, w)
+                }
             }
         }
         Layer::Conv2d {
@@ -490,10 +768,19 @@ fn infer_layer(
             let oh = conv_out(h, *kernel, *stride, *padding, *dilation);
             let ow = conv_out(w, *kernel, *stride, *padding, *dilation);
             match (oh, ow) {
-                (Some(oh), Some(ow)) if oh > 0 && ow > 0 => (
-                    vec![*out, oh, ow],
-                    out * c * kernel * kernel + if *bias { *out } else { 0 },
-                ),
+                (Some(oh), Some(ow)) if oh > 0 && ow > 0 => {
+                    let weights = mul(&[*out, c, *kernel, *kernel])?;
+                    let cols = mul(&[c, *kernel, *kernel, oh, ow])?;
+                    let n_out = mul(&[*out, oh, ow])?;
+                    let macs = (weights as u64).saturating_mul((oh as u64) * (ow as u64));
+                    (
+                        vec![*out, oh, ow],
+                        add(weights, if *bias { *out } else { 0 })?,
+                        macs,
+                        n_in.saturating_add(cols as u64)
+                            .saturating_add(n_out as u64),
+                    )
+                }
                 _ => {
                     return Err(err(format!(
                         "kernel {kernel} (dilation {dilation}, padding {padding}) does not fit input {}",
@@ -518,14 +805,26 @@ fn infer_layer(
             if *output_padding >= *stride {
                 return Err(err("output_padding must be smaller than stride".into()));
             }
-            let f = |l: usize| -> Option<usize> {
-                ((l - 1) * stride + kernel + output_padding).checked_sub(2 * padding)
+            let f = |l: usize| -> Result<Option<usize>, SpecError> {
+                let full = add(add(mul(&[l - 1, *stride])?, *kernel)?, *output_padding)?;
+                Ok(full.checked_sub(mul(&[2, *padding])?))
             };
-            match (f(h), f(w)) {
-                (Some(oh), Some(ow)) if oh > 0 && ow > 0 => (
-                    vec![*out, oh, ow],
-                    c * out * kernel * kernel + if *bias { *out } else { 0 },
-                ),
+            match (f(h)?, f(w)?) {
+                (Some(oh), Some(ow)) if oh > 0 && ow > 0 => {
+                    let weights = mul(&[c, *out, *kernel, *kernel])?;
+                    let n_out = mul(&[*out, oh, ow])?;
+                    let cols = mul(&[*out, *kernel, *kernel, h, w])?;
+                    let macs = (weights as u64)
+                        .saturating_mul((h as u64) * (w as u64))
+                        .saturating_add(cols as u64);
+                    (
+                        vec![*out, oh, ow],
+                        add(weights, if *bias { *out } else { 0 })?,
+                        macs,
+                        n_in.saturating_add(cols as u64)
+                            .saturating_add(n_out as u64),
+                    )
+                }
                 _ => {
                     return Err(err(format!(
                         "padding {padding} too large for input {}",
@@ -549,14 +848,18 @@ fn infer_layer(
             if *kernel == 0 || s == 0 {
                 return Err(err("kernel and stride must be at least 1".into()));
             }
-            if *padding * 2 > *kernel {
+            if *padding > *kernel / 2 {
                 return Err(err("padding must be at most half the kernel".into()));
             }
             match (
                 conv_out(h, *kernel, s, *padding, 1),
                 conv_out(w, *kernel, s, *padding, 1),
             ) {
-                (Some(oh), Some(ow)) if oh > 0 && ow > 0 => (vec![c, oh, ow], 0),
+                (Some(oh), Some(ow)) if oh > 0 && ow > 0 => {
+                    let n_out = mul(&[c, oh, ow])?;
+                    let macs = (n_out as u64).saturating_mul((*kernel as u64).pow(2));
+                    (vec![c, oh, ow], 0, macs, n_in.saturating_add(n_out as u64))
+                }
                 _ => {
                     return Err(err(format!(
                         "kernel {kernel} does not fit input {}",
@@ -567,40 +870,39 @@ fn infer_layer(
         }
         Layer::GlobalAvgPool => {
             let (c, _, _) = need_image()?;
-            (vec![c], 0)
+            (vec![c], 0, n_in, n_in.saturating_add(c as u64))
         }
-        Layer::Flatten => (vec![input.iter().product()], 0),
+        Layer::Flatten => (vec![mul(input)?], 0, 0, n_in),
         Layer::Dropout { p } => {
             if !(0.0..1.0).contains(p) {
                 return Err(err(format!("p must be in [0, 1), got {p}")));
             }
-            (input.to_vec(), 0)
+            (input.to_vec(), 0, 0, n_in)
         }
         Layer::BatchNorm { eps, momentum } => {
             if eps.is_nan() || *eps <= 0.0 || !(0.0..=1.0).contains(momentum) {
                 return Err(err("eps must be > 0 and momentum in [0, 1]".into()));
             }
             // γ and β per channel/feature (running statistics are buffers, not learned).
-            (input.to_vec(), 2 * input[0])
+            elementwise(mul(&[2, input[0]])?)
         }
         Layer::LayerNorm { eps } => {
             if eps.is_nan() || *eps <= 0.0 {
                 return Err(err("eps must be > 0".into()));
             }
-            let n: usize = input.iter().product();
-            (input.to_vec(), 2 * n)
+            elementwise(mul(&[2, mul(input)?])?)
         }
-        Layer::Relu | Layer::Sigmoid | Layer::Tanh => (input.to_vec(), 0),
-        Layer::LeakyRelu { .. } | Layer::Elu { .. } => (input.to_vec(), 0),
+        Layer::Relu | Layer::Sigmoid | Layer::Tanh => elementwise(0),
+        Layer::LeakyRelu { .. } | Layer::Elu { .. } => elementwise(0),
         Layer::Rrelu { lower, upper } => {
             if !(0.0 <= *lower && lower <= upper && *upper < 1.0) {
                 return Err(err(format!(
                     "needs 0 <= lower <= upper < 1, got lower {lower}, upper {upper}"
                 )));
             }
-            (input.to_vec(), 0)
+            elementwise(0)
         }
-        Layer::Prelu { .. } => (input.to_vec(), input[0]),
+        Layer::Prelu { .. } => elementwise(input[0]),
         Layer::Maxout { pieces } => {
             if *pieces < 2 {
                 return Err(err("pieces must be at least 2".into()));
@@ -613,7 +915,8 @@ fn infer_layer(
             }
             let mut o = input.to_vec();
             o[0] /= pieces;
-            (o, 0)
+            let n_out = numel_u64(&o);
+            (o, 0, n_in, n_in.saturating_add(n_out))
         }
         Layer::Residual { body, shortcut } => {
             if body.is_empty() {
@@ -628,19 +931,27 @@ fn infer_layer(
                 depth + 1,
                 infos,
             )?;
-            if b != s {
+            if b.shape != s.shape {
                 return Err(err(format!(
                     "body gives {} but the shortcut gives {}; they must match (add a 1×1 conv or linear to the shortcut)",
-                    ShapeDisplay(&b),
-                    ShapeDisplay(&s)
+                    ShapeDisplay(&b.shape),
+                    ShapeDisplay(&s.shape)
                 )));
             }
-            let p = infos[before..]
-                .iter()
-                .filter(|l| l.depth == depth + 1)
-                .map(|l| l.params)
-                .sum();
-            (b, p)
+            let p = sum_params(&infos[before..], depth + 1)
+                .ok_or_else(|| err("its parameter count overflows".into()))?;
+            let n_out = numel_u64(&b.shape);
+            // The input is kept while the body runs; the body's output while the
+            // shortcut runs.
+            let work = n_in
+                .saturating_add(n_out)
+                .saturating_add(b.work.max(s.work));
+            (
+                b.shape,
+                p,
+                b.macs.saturating_add(s.macs).saturating_add(n_out),
+                work,
+            )
         }
         Layer::Highway { body, .. } => {
             if body.is_empty() {
@@ -648,20 +959,26 @@ fn infer_layer(
             }
             let before = infos.len();
             let b = infer_list(body, &format!("{path}.body"), input, depth + 1, infos)?;
-            if b != input {
+            if b.shape != input {
                 return Err(err(format!(
                     "body must keep the shape {} but gives {}",
                     ShapeDisplay(input),
-                    ShapeDisplay(&b)
+                    ShapeDisplay(&b.shape)
                 )));
             }
-            let p: usize = infos[before..]
-                .iter()
-                .filter(|l| l.depth == depth + 1)
-                .map(|l| l.params)
-                .sum();
+            let p = sum_params(&infos[before..], depth + 1)
+                .ok_or_else(|| err("its parameter count overflows".into()))?;
             // The gate: a linear layer (flat) or 1×1 conv (image), C×C + C.
-            (b, p + input[0] * input[0] + input[0])
+            let c = input[0];
+            let gate = add(mul(&[c, c])?, c)?;
+            let plane = n_in / (c as u64).max(1);
+            let macs = b
+                .macs
+                .saturating_add(((c as u64) * (c as u64)).saturating_mul(plane))
+                .saturating_add(n_in.saturating_mul(3));
+            // Input, gate and body output held at once, plus the body's own work.
+            let work = n_in.saturating_mul(3).saturating_add(b.work);
+            (b.shape, add(p, gate)?, macs, work)
         }
         Layer::Inception { branches } => {
             if branches.len() < 2 {
@@ -669,7 +986,8 @@ fn infer_layer(
             }
             let (_, h, w) = need_image()?;
             let before = infos.len();
-            let mut channels = 0;
+            let mut channels = 0usize;
+            let (mut macs, mut branch_work) = (0u64, 0u64);
             for (bi, br) in branches.iter().enumerate() {
                 if br.is_empty() {
                     return Err(err(format!("branch {bi} has no layers")));
@@ -681,25 +999,37 @@ fn infer_layer(
                     depth + 1,
                     infos,
                 )?;
-                if o.len() != 3 || o[1] != h || o[2] != w {
+                if o.shape.len() != 3 || o.shape[1] != h || o.shape[2] != w {
                     return Err(err(format!(
                         "branch {bi} gives {}, every branch must keep height and width [_, {h}, {w}] (pad the convolutions)",
-                        ShapeDisplay(&o)
+                        ShapeDisplay(&o.shape)
                     )));
                 }
-                channels += o[0];
+                channels = add(channels, o.shape[0])?;
+                macs = macs.saturating_add(o.macs);
+                branch_work = branch_work.max(o.work);
             }
-            let p = infos[before..]
-                .iter()
-                .filter(|l| l.depth == depth + 1)
-                .map(|l| l.params)
-                .sum();
-            (vec![channels, h, w], p)
+            let p = sum_params(&infos[before..], depth + 1)
+                .ok_or_else(|| err("its parameter count overflows".into()))?;
+            let n_out = mul(&[channels, h, w])? as u64;
+            // The input and the concatenated output stay while each branch runs.
+            let work = n_in.saturating_add(n_out).saturating_add(branch_work);
+            (vec![channels, h, w], p, macs, work)
         }
     };
     infos[slot].output = output.clone();
     infos[slot].params = params;
+    infos[slot].macs = macs;
+    infos[slot].work = work;
     Ok(output)
+}
+
+/// Parameters of the layers at `depth` among `infos` (a block's direct insides).
+fn sum_params(infos: &[LayerInfo], depth: usize) -> Option<usize> {
+    infos
+        .iter()
+        .filter(|l| l.depth == depth)
+        .try_fold(0usize, |a, l| a.checked_add(l.params))
 }
 
 #[cfg(test)]
@@ -826,6 +1156,159 @@ out = 3
             e.contains("layers.0 (linear): bottleneck must be at least 1"),
             "{e}"
         );
+    }
+
+    fn linear(input: usize, out: usize) -> ModelSpec {
+        ModelSpec::from_toml(&format!(
+            "input = [{input}]\n[[layers]]\ntype = \"linear\"\nout = {out}\n"
+        ))
+        .unwrap()
+    }
+
+    #[test]
+    fn lenet5_cost_counts_every_multiply_add() {
+        let checked = ModelSpec::from_toml(LENET5)
+            .unwrap()
+            .check(&Limits::DEFAULT)
+            .unwrap();
+        let c = checked.cost;
+        // conv 20×(1·5·5)×24², pool 20×12²×2², conv 50×(20·5·5)×8², pool 50×4²×2²,
+        // linear 800×500, relu 500, linear 500×10.
+        let macs = 20 * 25 * 576 + 20 * 144 * 4 + 50 * 500 * 64 + 50 * 16 * 4 + 800 * 500 + 500 + 5000;
+        assert_eq!(c.macs, macs);
+        assert_eq!(c.params, 431_080);
+        assert_eq!(c.max_activation, 20 * 24 * 24);
+        // The largest working set: conv 2's input, im2col columns and output.
+        assert_eq!(c.work, 20 * 12 * 12 + 20 * 25 * 8 * 8 + 50 * 8 * 8);
+        assert_eq!(c.layers, 8);
+        assert!(c.max_inference_batch(&Limits::DEFAULT) > 1000);
+    }
+
+    #[test]
+    fn huge_linear_layers_are_refused_by_limit_or_overflow_never_wrapped() {
+        let e = linear(784, 1_000_000_000_000).check(&Limits::DEFAULT).unwrap_err();
+        assert!(
+            matches!(e, SpecError::Limit { name: "max_params", value, .. } if value == 785_000_000_000_000),
+            "{e}"
+        );
+        let e = linear(784, 4_294_967_295).check(&Limits::DEFAULT).unwrap_err();
+        assert!(matches!(e, SpecError::Limit { .. }), "{e}");
+        // i64::MAX outputs: 784 × that does not fit in a usize.
+        let huge = linear(784, 9_223_372_036_854_775_807);
+        let e = huge.infer().unwrap_err().to_string();
+        assert!(e.contains("layers.0 (linear)") && e.contains("overflows"), "{e}");
+        assert!(huge.param_count().is_err());
+        // Raised limits let a large (but valid) model through.
+        assert!(linear(784, 1_000_000_000).check(&Limits::NONE).is_ok());
+    }
+
+    #[test]
+    fn huge_convolutions_are_refused_before_anything_is_allocated() {
+        let conv = |extra: &str| {
+            ModelSpec::from_toml(&format!(
+                "input = [1, 28, 28]\n[[layers]]\ntype = \"{extra}\n[[layers]]\ntype = \"global_avg_pool\"\n"
+            ))
+            .unwrap()
+        };
+        for (layer, name) in [
+            ("conv2d\"\nout = 4\nkernel = 3\npadding = 20000", "max_activation"),
+            ("conv2d\"\nout = 1000000000\nkernel = 3", "max_params"),
+            ("conv_transpose2d\"\nout = 4\nkernel = 3\nstride = 1000000", "max_activation"),
+        ] {
+            let e = conv(layer).check(&Limits::DEFAULT).unwrap_err();
+            assert!(
+                matches!(&e, SpecError::Limit { name: n, .. } if *n == name),
+                "{layer}: {e}"
+            );
+        }
+        // padding = 10^9: 9 × (2·10^9)² im2col columns overflow a machine word.
+        let e = conv("conv2d\"\nout = 4\nkernel = 3\npadding = 1000000000")
+            .check(&Limits::DEFAULT)
+            .unwrap_err();
+        assert!(e.to_string().contains("overflows"), "{e}");
+        // Small but slow: 64 → 64 channels, 3×3, on 512×512 is 9.7·10^9 multiply-adds.
+        let slow = ModelSpec::from_toml(
+            "input = [64, 512, 512]\n[[layers]]\ntype = \"conv2d\"\nout = 64\nkernel = 3\npadding = 1\n[[layers]]\ntype = \"global_avg_pool\"\n",
+        )
+        .unwrap();
+        let e = slow
+            .check(&Limits {
+                max_batch_bytes: u64::MAX,
+                ..Limits::DEFAULT
+            })
+            .unwrap_err();
+        assert!(matches!(e, SpecError::Limit { name: "max_macs", .. }), "{e}");
+    }
+
+    #[test]
+    fn deep_nesting_many_layers_and_long_text_are_bounded() {
+        let mut layers = vec![Layer::Relu];
+        for _ in 0..10_000 {
+            layers = vec![Layer::Residual {
+                body: layers,
+                shortcut: vec![],
+            }];
+        }
+        let deep = ModelSpec {
+            name: String::new(),
+            input: vec![4],
+            normalize: None,
+            class_names: vec![],
+            layers,
+        };
+        for e in [
+            deep.infer().unwrap_err(),
+            deep.check(&Limits::DEFAULT).unwrap_err(),
+        ] {
+            let msg = e.to_string();
+            assert!(msg.contains("nested more than"), "{msg}");
+            assert!(msg.len() < 200, "{} bytes", msg.len());
+        }
+        // Dropping a 10 000-deep value recurses too; unwind it level by level.
+        let mut layers = deep.layers;
+        while let Some(Layer::Residual { body, .. }) = layers.pop() {
+            layers = body;
+        }
+
+        let wide = ModelSpec {
+            layers: vec![Layer::Relu; 100_000],
+            ..linear(4, 2)
+        };
+        let e = wide.check(&Limits::DEFAULT).unwrap_err();
+        assert!(matches!(e, SpecError::Limit { name: "max_layers", value: 100_000, .. }), "{e}");
+
+        let text = "input = [4]\n".to_string() + &"[[layers]]\ntype = \"relu\"\n".repeat(50_000);
+        let e = ModelSpec::from_toml_limited(&text, &Limits::DEFAULT).unwrap_err();
+        assert!(matches!(e, SpecError::Limit { name: "max_spec_bytes", .. }), "{e}");
+    }
+
+    #[test]
+    fn parse_errors_quote_a_short_excerpt() {
+        let text = format!("input = [4]\nname = {}\n", "x".repeat(200_000));
+        let e = ModelSpec::from_toml(&text).unwrap_err().to_string();
+        assert!(e.len() < 600, "{} bytes: {}", e.len(), &e[..600]);
+    }
+
+    #[test]
+    fn values_are_checked_not_only_structure() {
+        let mut spec = linear(3, 10);
+        spec.normalize = Some(NormalizeSpec {
+            mean: vec![0.0, f32::NAN, 0.0],
+            std: vec![1.0; 3],
+        });
+        let e = spec.check(&Limits::DEFAULT).unwrap_err().to_string();
+        assert!(e.contains("normalize.mean must be finite"), "{e}");
+        spec.normalize = Some(NormalizeSpec {
+            mean: vec![0.0; 3],
+            std: vec![1.0, f32::INFINITY, 1.0],
+        });
+        assert!(spec.check(&Limits::DEFAULT).is_err());
+        spec.normalize = None;
+        spec.class_names = vec!["only".into()];
+        let e = spec.check(&Limits::DEFAULT).unwrap_err().to_string();
+        assert!(e.contains("1 class names for 10 outputs"), "{e}");
+        spec.class_names = (0..10).map(|i| format!("c{i}")).collect();
+        assert!(spec.check(&Limits::DEFAULT).is_ok());
     }
 
     #[test]
