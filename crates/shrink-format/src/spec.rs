@@ -1174,7 +1174,8 @@ out = 3
         let c = checked.cost;
         // conv 20×(1·5·5)×24², pool 20×12²×2², conv 50×(20·5·5)×8², pool 50×4²×2²,
         // linear 800×500, relu 500, linear 500×10.
-        let macs = 20 * 25 * 576 + 20 * 144 * 4 + 50 * 500 * 64 + 50 * 16 * 4 + 800 * 500 + 500 + 5000;
+        let macs =
+            20 * 25 * 576 + 20 * 144 * 4 + 50 * 500 * 64 + 50 * 16 * 4 + 800 * 500 + 500 + 5000;
         assert_eq!(c.macs, macs);
         assert_eq!(c.params, 431_080);
         assert_eq!(c.max_activation, 20 * 24 * 24);
@@ -1186,17 +1187,24 @@ out = 3
 
     #[test]
     fn huge_linear_layers_are_refused_by_limit_or_overflow_never_wrapped() {
-        let e = linear(784, 1_000_000_000_000).check(&Limits::DEFAULT).unwrap_err();
+        let e = linear(784, 1_000_000_000_000)
+            .check(&Limits::DEFAULT)
+            .unwrap_err();
         assert!(
             matches!(e, SpecError::Limit { name: "max_params", value, .. } if value == 785_000_000_000_000),
             "{e}"
         );
-        let e = linear(784, 4_294_967_295).check(&Limits::DEFAULT).unwrap_err();
+        let e = linear(784, 4_294_967_295)
+            .check(&Limits::DEFAULT)
+            .unwrap_err();
         assert!(matches!(e, SpecError::Limit { .. }), "{e}");
         // i64::MAX outputs: 784 × that does not fit in a usize.
         let huge = linear(784, 9_223_372_036_854_775_807);
         let e = huge.infer().unwrap_err().to_string();
-        assert!(e.contains("layers.0 (linear)") && e.contains("overflows"), "{e}");
+        assert!(
+            e.contains("layers.0 (linear)") && e.contains("overflows"),
+            "{e}"
+        );
         assert!(huge.param_count().is_err());
         // Raised limits let a large (but valid) model through.
         assert!(linear(784, 1_000_000_000).check(&Limits::NONE).is_ok());
@@ -1211,9 +1219,15 @@ out = 3
             .unwrap()
         };
         for (layer, name) in [
-            ("conv2d\"\nout = 4\nkernel = 3\npadding = 20000", "max_activation"),
+            (
+                "conv2d\"\nout = 4\nkernel = 3\npadding = 20000",
+                "max_activation",
+            ),
             ("conv2d\"\nout = 1000000000\nkernel = 3", "max_params"),
-            ("conv_transpose2d\"\nout = 4\nkernel = 3\nstride = 1000000", "max_activation"),
+            (
+                "conv_transpose2d\"\nout = 4\nkernel = 3\nstride = 1000000",
+                "max_activation",
+            ),
         ] {
             let e = conv(layer).check(&Limits::DEFAULT).unwrap_err();
             assert!(
@@ -1237,7 +1251,16 @@ out = 3
                 ..Limits::DEFAULT
             })
             .unwrap_err();
-        assert!(matches!(e, SpecError::Limit { name: "max_macs", .. }), "{e}");
+        assert!(
+            matches!(
+                e,
+                SpecError::Limit {
+                    name: "max_macs",
+                    ..
+                }
+            ),
+            "{e}"
+        );
     }
 
     #[test]
@@ -1275,11 +1298,30 @@ out = 3
             ..linear(4, 2)
         };
         let e = wide.check(&Limits::DEFAULT).unwrap_err();
-        assert!(matches!(e, SpecError::Limit { name: "max_layers", value: 100_000, .. }), "{e}");
+        assert!(
+            matches!(
+                e,
+                SpecError::Limit {
+                    name: "max_layers",
+                    value: 100_000,
+                    ..
+                }
+            ),
+            "{e}"
+        );
 
         let text = "input = [4]\n".to_string() + &"[[layers]]\ntype = \"relu\"\n".repeat(50_000);
         let e = ModelSpec::from_toml_limited(&text, &Limits::DEFAULT).unwrap_err();
-        assert!(matches!(e, SpecError::Limit { name: "max_spec_bytes", .. }), "{e}");
+        assert!(
+            matches!(
+                e,
+                SpecError::Limit {
+                    name: "max_spec_bytes",
+                    ..
+                }
+            ),
+            "{e}"
+        );
     }
 
     #[test]

@@ -35,8 +35,8 @@ pub use sparse::Kernels;
 
 use ops::Ctx;
 use plan::{Node, Tensors};
-use shrink_format::spec::ModelSpec;
-use shrink_format::ShrkModel;
+use shrink_format::spec::{Cost, ModelSpec};
+use shrink_format::{Limits, ShrkModel};
 
 /// A model ready to run: the spec, and one executable node per layer holding its
 /// weights in compressed form.
@@ -52,6 +52,9 @@ pub struct Model {
     nodes: Vec<Node>,
     kernels: Kernels,
     threads: usize,
+    cost: Cost,
+    /// Largest batch one pass runs; [`Model::forward`] splits larger ones.
+    max_batch: usize,
 }
 
 /// Scratch buffers for [`Model::forward`]. Reuse one across calls: after the first call
@@ -62,15 +65,31 @@ pub struct Workspace {
 }
 
 impl Model {
-    /// Decode a `.shrk` file's bytes and build the model.
+    /// Decode a `.shrk` file's bytes and build the model, within [`Limits::DEFAULT`].
     pub fn from_bytes(bytes: &[u8]) -> Result<Model, RuntimeError> {
-        Model::from_shrk(&shrink_format::read(bytes)?)
+        Model::from_bytes_with(bytes, &Limits::DEFAULT)
     }
 
-    /// Build from an already decoded container.
+    /// [`Model::from_bytes`] within other limits.
+    pub fn from_bytes_with(bytes: &[u8], limits: &Limits) -> Result<Model, RuntimeError> {
+        Model::from_shrk_with(&shrink_format::read(bytes)?, limits)
+    }
+
+    /// Build from an already decoded container, within [`Limits::DEFAULT`].
     pub fn from_shrk(file: &ShrkModel) -> Result<Model, RuntimeError> {
-        let spec = ModelSpec::from_toml(&file.spec_toml)?;
-        let (infos, out) = spec.infer()?;
+        Model::from_shrk_with(file, &Limits::DEFAULT)
+    }
+
+    /// Build from a decoded container within `limits`. This is the one validation of a
+    /// `.shrk` model (the Burn path of `shrink` runs it too): the spec's size, cost and
+    /// values ([`ModelSpec::check`]) before anything is allocated for it, then every
+    /// tensor: present, of the shape its layer needs, finite, used by some layer, and
+    /// batch-norm variances positive.
+    pub fn from_shrk_with(file: &ShrkModel, limits: &Limits) -> Result<Model, RuntimeError> {
+        let spec = ModelSpec::from_toml_limited(&file.spec_toml, limits)?;
+        let checked = spec.check(limits)?;
+        let (infos, out) = (checked.infos, checked.output);
+        plan::check_finite(&file.tensors)?;
         let tensors = Tensors::new(&file.tensors);
         let nodes = plan::compile_list(&spec.layers, "layers", &plan::shapes(&infos), &tensors)?;
         tensors.check_all_used()?;
@@ -93,7 +112,22 @@ impl Model {
             nodes,
             kernels: Kernels::detect(),
             threads: 1,
+            cost: checked.cost,
+            max_batch: checked.cost.max_inference_batch(limits),
         })
+    }
+
+    /// What one example costs to run (multiply-adds, working memory, parameters), from
+    /// the spec.
+    pub fn cost(&self) -> Cost {
+        self.cost
+    }
+
+    /// The largest batch [`Model::forward`] runs in one pass: its working memory stays
+    /// within the limits the model was loaded with (`max_batch_bytes`). Larger batches
+    /// are run in pieces of this size.
+    pub fn max_batch(&self) -> usize {
+        self.max_batch
     }
 
     /// The spec stored in the file.
@@ -166,7 +200,8 @@ impl Model {
 
     /// Logits `[batch, classes]` (row-major, into `out`) for `batch` raw examples `x`
     /// (`[batch, …input]` row-major, values as the data loader gives them: images in
-    /// [0, 1]); the spec's normalisation is applied here.
+    /// [0, 1]); the spec's normalisation is applied here. A batch larger than
+    /// [`Model::max_batch`] runs in pieces, so working memory stays bounded.
     pub fn forward(
         &self,
         x: &[f32],
@@ -187,6 +222,20 @@ impl Model {
         if batch == 0 {
             return Ok(());
         }
+        if batch > self.max_batch {
+            let mut piece = Vec::new();
+            for chunk in x.chunks(self.max_batch * self.input_len) {
+                self.forward_piece(chunk, chunk.len() / self.input_len, ws, &mut piece);
+                out.extend_from_slice(&piece);
+            }
+        } else {
+            self.forward_piece(x, batch, ws, out);
+        }
+        Ok(())
+    }
+
+    /// One pass over `batch` examples (`x` of the right length, `batch` ≥ 1).
+    fn forward_piece(&self, x: &[f32], batch: usize, ws: &mut Workspace, out: &mut Vec<f32>) {
         let mut ctx = Ctx {
             pool: &mut ws.pool,
             kernels: self.kernels,
@@ -205,7 +254,6 @@ impl Model {
         out.resize(batch * self.classes, 0.0);
         transpose(&cur, self.classes, batch, out);
         ctx.give(cur);
-        Ok(())
     }
 
     /// [`Model::forward`] with a fresh workspace, returning the logits.

@@ -173,6 +173,24 @@ impl Node {
     }
 }
 
+/// Every value of every tensor (dense values, codebooks) must be finite: a NaN or an
+/// infinity would turn every score into NaN and every prediction into class 0.
+pub(crate) fn check_finite(tensors: &[NamedTensor]) -> Result<(), RuntimeError> {
+    for t in tensors {
+        let values: &[f32] = match &t.data {
+            TensorData::Dense { values, .. } => values,
+            TensorData::Compressed(c) => &c.codebook,
+        };
+        if let Some(i) = values.iter().position(|v| !v.is_finite()) {
+            return Err(RuntimeError::TensorValue {
+                name: t.name.clone(),
+                msg: format!("value {} at index {i} is not finite", values[i]),
+            });
+        }
+    }
+    Ok(())
+}
+
 /// The tensors of a file by name, remembering which ones a layer took.
 pub(crate) struct Tensors<'a> {
     map: HashMap<&'a str, (&'a TensorData, Cell<bool>)>,
@@ -520,6 +538,12 @@ fn compile_layer(
             let beta = tensors.vector(&name("bias"), path, c)?;
             let mean = tensors.vector(&name("running_mean"), path, c)?;
             let var = tensors.vector(&name("running_var"), path, c)?;
+            if let Some(i) = var.iter().position(|&v| v <= 0.0) {
+                return Err(RuntimeError::TensorValue {
+                    name: name("running_var"),
+                    msg: format!("variance {} of channel {i} is not positive", var[i]),
+                });
+            }
             let mut scale = vec![0.0f32; c];
             let mut shift = vec![0.0f32; c];
             for i in 0..c {

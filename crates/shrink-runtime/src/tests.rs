@@ -975,8 +975,95 @@ fn spec_tensor_mismatches_are_errors() {
     f.spec_toml = "input = [1, 40000, 40000]\nlayers = [{ type = \"flatten\" }]\n".into();
     assert!(matches!(
         Model::from_shrk(&f),
-        Err(RuntimeError::TooLarge { .. })
+        Err(RuntimeError::Spec(shrink_format::spec::SpecError::Limit {
+            name: "max_activation",
+            ..
+        }))
     ));
+}
+
+/// Values, not only shapes: NaN/inf weights and centroids, non-positive batch-norm
+/// variances and a class-name table that does not match the outputs are refused.
+#[test]
+fn unusable_values_are_errors() {
+    let file = random_model(SMALL, 3, true);
+    assert!(Model::from_shrk(&file).is_ok());
+    for bad in [f32::NAN, f32::INFINITY, f32::NEG_INFINITY] {
+        let mut f = file.clone();
+        match &mut f.tensors[0].data {
+            TensorData::Compressed(c) => c.codebook[0] = bad,
+            TensorData::Dense { values, .. } => values[0] = bad,
+        }
+        let e = Model::from_shrk(&f).unwrap_err().to_string();
+        assert!(
+            e.contains("layers.0.weight") && e.contains("not finite"),
+            "{e}"
+        );
+        let mut f = file.clone();
+        let bias = f
+            .tensors
+            .iter_mut()
+            .find(|t| t.name == "layers.2.bias")
+            .unwrap();
+        if let TensorData::Dense { values, .. } = &mut bias.data {
+            values[1] = bad;
+        }
+        let e = Model::from_shrk(&f).unwrap_err().to_string();
+        assert!(e.contains("layers.2.bias") && e.contains("index 1"), "{e}");
+    }
+    let bn = "input = [3]\nlayers = [{ type = \"batch_norm\" }]\n";
+    let good = random_model(bn, 1, false);
+    assert!(Model::from_shrk(&good).is_ok());
+    for var in [0.0, -1.0] {
+        let mut f = good.clone();
+        let t = f
+            .tensors
+            .iter_mut()
+            .find(|t| t.name == "layers.0.running_var")
+            .unwrap();
+        if let TensorData::Dense { values, .. } = &mut t.data {
+            values[2] = var;
+        }
+        let e = Model::from_shrk(&f).unwrap_err().to_string();
+        assert!(e.contains("running_var") && e.contains("channel 2"), "{e}");
+    }
+    let mut f = file.clone();
+    f.spec_toml = format!("class_names = [\"one\"]\n{SMALL}");
+    let e = Model::from_shrk(&f).unwrap_err().to_string();
+    assert!(e.contains("1 class names for 3 outputs"), "{e}");
+}
+
+/// A batch over the working-memory limit runs in pieces and gives the same logits.
+#[test]
+fn large_batches_run_in_pieces_within_the_memory_limit() {
+    let file = random_model(SMALL, 5, true);
+    let whole = Model::from_shrk_with(&file, &Limits::NONE).unwrap();
+    let per_example = 4 * whole.cost().work;
+    let limits = Limits {
+        max_batch_bytes: 3 * per_example,
+        ..Limits::DEFAULT
+    };
+    let pieces = Model::from_shrk_with(&file, &limits).unwrap();
+    assert_eq!(pieces.max_batch(), 3);
+    let mut rng = Rng(9);
+    let x: Vec<f32> = (0..10 * whole.input_len()).map(|_| rng.f()).collect();
+    // Same values up to float rounding (the kernels' summation order depends on the
+    // batch width).
+    let (a, b) = (
+        whole.predict(&x, 10).unwrap(),
+        pieces.predict(&x, 10).unwrap(),
+    );
+    assert_eq!(a.len(), b.len());
+    for (u, v) in a.iter().zip(&b) {
+        assert!((u - v).abs() <= 1e-5 * (1.0 + u.abs()), "{u} vs {v}");
+    }
+    // One example that needs more than the limit is refused at load.
+    let tiny = Limits {
+        max_batch_bytes: per_example - 1,
+        ..Limits::DEFAULT
+    };
+    let e = Model::from_shrk_with(&file, &tiny).unwrap_err().to_string();
+    assert!(e.contains("max_batch_bytes"), "{e}");
 }
 
 #[test]
