@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Build the page's WebAssembly module (crates/shrink-wasm) and copy it next to the page.
+# Build the page's WebAssembly module (crates/shrink-wasm: the C ABI of crates/shrink-capi
+# compiled to wasm32) and copy it next to the page.
 # Needs only cargo and the wasm32-unknown-unknown target (`rustup target add
 # wasm32-unknown-unknown`). View the page with any static server, e.g.
 #   python3 -m http.server -d web 8000   # then open http://127.0.0.1:8000/

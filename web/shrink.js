@@ -1,18 +1,19 @@
 // shrink.js — the JavaScript side of crates/shrink-wasm: load the module, load a .shrk
 // model into it, classify. Plain ES module, no dependencies, no wasm-bindgen.
 //
-// The module exports integer-only C functions (see crates/shrink-wasm/src/lib.rs);
-// pointers are byte offsets into its `memory`. Views on that memory are made fresh
+// The module exports the C ABI of crates/shrink-capi/include/shrink.h (the same
+// functions a C program links against) plus shrink_alloc/shrink_free; pointers are byte
+// offsets into its `memory` and size_t is 32 bits. Views on that memory are made fresh
 // after every call that may allocate, since growing the memory detaches old views.
 
-/** Error codes of the shrink_* exports (crates/shrink-wasm/src/lib.rs). */
+/** Status codes of shrink.h (SHRINK_OK, SHRINK_ERR_*); NO_MODEL is this wrapper's. */
 export const ErrorCode = Object.freeze({
   OK: 0,
   ARGUMENT: 1,
   NO_MODEL: 2,
   FORMAT: 3,
   MODEL: 4,
-  BUSY: 5,
+  INTERNAL: 5,
 });
 
 /** An error from the wasm module, with its code and message. */
@@ -46,33 +47,40 @@ export class Shrink {
     this.exports = exports;
     /** Size of the .wasm module in bytes. */
     this.wasmBytes = wasmBytes;
+    /** The shrink_model handle (0: none). */
+    this.handle = 0;
     this.#clearModel();
   }
 
   #clearModel() {
     this.#freeBuffers();
+    if (this.handle !== 0) this.exports.shrink_model_free(this.handle);
+    this.handle = 0;
+    this.infoJson = "";
     /** f32 values per example (0: no model). */
     this.inputLen = 0;
+    /** Shape of one example, e.g. [1, 28, 28]. */
+    this.inputShape = [];
     /** Logits per example. */
     this.classes = 0;
-    /** One name per class ("" where the spec names none). */
+    /** One name per class ("" where the file names none). */
     this.classNames = [];
     /** Bytes the loaded weights take in the module's memory. */
     this.memoryBytes = 0;
   }
 
-  #memory(ptr, len) {
-    return new Uint8Array(this.exports.memory.buffer, ptr, len);
-  }
-
-  #string(ptr, len) {
-    return len === 0 ? "" : new TextDecoder().decode(this.#memory(ptr >>> 0, len >>> 0));
+  /** The NUL-terminated UTF-8 string at `ptr` ("" for a null pointer). */
+  #cString(ptr) {
+    ptr >>>= 0;
+    if (ptr === 0) return "";
+    const memory = new Uint8Array(this.exports.memory.buffer);
+    const end = memory.indexOf(0, ptr);
+    return new TextDecoder().decode(memory.subarray(ptr, end));
   }
 
   #check(code) {
     if (code !== ErrorCode.OK) {
-      const e = this.exports;
-      throw new ShrinkError(code, this.#string(e.shrink_error_ptr(), e.shrink_error_len()));
+      throw new ShrinkError(code, this.#cString(this.exports.shrink_last_error()));
     }
   }
 
@@ -100,16 +108,35 @@ export class Shrink {
     this.#clearModel();
     const e = this.exports;
     const ptr = this.#alloc(data.length);
-    this.#memory(ptr, data.length).set(data);
-    const code = e.shrink_load(ptr, data.length);
+    const out = this.#alloc(4);
+    new Uint8Array(e.memory.buffer, ptr, data.length).set(data);
+    const code = e.shrink_model_load(ptr, data.length, out);
+    const handle = new Uint32Array(e.memory.buffer, out, 1)[0];
     e.shrink_free(ptr, data.length);
+    e.shrink_free(out, 4);
     this.#check(code);
-    this.inputLen = e.shrink_input_len() >>> 0;
-    this.classes = e.shrink_classes() >>> 0;
-    this.memoryBytes = e.shrink_memory_bytes() >>> 0;
+    this.handle = handle;
+    this.inputLen = e.shrink_model_input_len(handle) >>> 0;
+    const rank = e.shrink_model_input_rank(handle) >>> 0;
+    for (let i = 0; i < rank; i++) this.inputShape.push(e.shrink_model_input_dim(handle, i) >>> 0);
+    this.classes = e.shrink_model_classes(handle) >>> 0;
+    this.memoryBytes = e.shrink_model_memory_bytes(handle) >>> 0;
     for (let i = 0; i < this.classes; i++) {
-      this.classNames.push(this.#string(e.shrink_class_name_ptr(i), e.shrink_class_name_len(i)));
+      this.classNames.push(this.#cString(e.shrink_model_class_name(handle, i)));
     }
+    this.infoJson = this.#cString(e.shrink_model_info_json(handle));
+  }
+
+  /**
+   * What the loaded file holds, as `shrink info FILE.shrk` reports it (the parsed JSON of
+   * shrink_model_info_json): {name, input, classes, class_names, file_bytes,
+   * header_bytes, dense_bytes, ratio, meta: {key: value}, tensors: [{name, shape, kind,
+   * numel, kept, fillers, bits, index_bits, weight_bits_huffman, index_bits_huffman,
+   * codebook_bytes, bytes}]}. Throws with no model loaded.
+   */
+  info() {
+    if (this.handle === 0) throw new ShrinkError(ErrorCode.NO_MODEL, "no model loaded");
+    return JSON.parse(this.infoJson);
   }
 
   /**
@@ -117,7 +144,7 @@ export class Shrink {
    * (`batch × inputLen` values; images in [0, 1] — the model normalises them).
    */
   predict(x, batch = 1) {
-    if (this.inputLen === 0) throw new ShrinkError(ErrorCode.NO_MODEL, "no model loaded");
+    if (this.handle === 0) throw new ShrinkError(ErrorCode.NO_MODEL, "no model loaded");
     if (x.length !== batch * this.inputLen) {
       throw new ShrinkError(
         ErrorCode.ARGUMENT,
@@ -136,9 +163,8 @@ export class Shrink {
       };
     }
     const { input, output } = this.buffers;
-    const memory = this.exports.memory.buffer;
-    new Float32Array(memory, input, x.length).set(x);
-    this.#check(this.exports.shrink_predict(input, batch, output));
+    new Float32Array(this.exports.memory.buffer, input, x.length).set(x);
+    this.#check(this.exports.shrink_model_predict(this.handle, input, batch, output));
     // The call may have grown the memory: view it afresh, and copy out.
     return new Float32Array(this.exports.memory.buffer, output, batch * this.classes).slice();
   }

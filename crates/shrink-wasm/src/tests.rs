@@ -1,7 +1,9 @@
-//! The exports called natively, as `web/shrink.js` calls them: the page's model and
-//! test digits, bad files, bad arguments.
+//! The exports called natively, as `web/shrink.js` calls them: bytes and the model
+//! handle passed through `shrink_alloc` blocks, the page's model and test digits, bad
+//! files. (The ABI's own argument checks are tested in `shrink-capi`.)
 
 use super::*;
+use std::ffi::CStr;
 use std::path::PathBuf;
 
 fn web(name: &str) -> PathBuf {
@@ -11,33 +13,52 @@ fn web(name: &str) -> PathBuf {
 }
 
 fn error() -> String {
-    let (ptr, len) = (shrink_error_ptr(), shrink_error_len());
-    // SAFETY: the exports promise `len` bytes of UTF-8 at `ptr` until the next call.
-    let bytes = unsafe { std::slice::from_raw_parts(ptr, len) };
-    String::from_utf8(bytes.to_vec()).unwrap()
+    // SAFETY: a NUL-terminated string valid until the next failing call.
+    unsafe { CStr::from_ptr(shrink_last_error()) }
+        .to_str()
+        .unwrap()
+        .to_string()
 }
 
-/// Copy `bytes` into a `shrink_alloc` block and load them, as the page does.
-fn load(bytes: &[u8]) -> i32 {
-    let ptr = shrink_alloc(bytes.len());
-    assert!(!ptr.is_null());
-    // SAFETY: `ptr` holds `bytes.len()` bytes.
-    unsafe {
-        ptr::copy_nonoverlapping(bytes.as_ptr(), ptr, bytes.len());
-        let code = shrink_load(ptr, bytes.len());
-        shrink_free(ptr, bytes.len());
-        code
+/// A model handle, freed when dropped.
+struct Handle(*mut ShrinkModel);
+
+impl Drop for Handle {
+    fn drop(&mut self) {
+        // SAFETY: loaded by `load` and not used after.
+        unsafe { shrink_model_free(self.0) }
     }
 }
 
-fn predict(x: &[f32], batch: usize) -> Result<Vec<f32>, (i32, String)> {
-    let mut out = vec![f32::NAN; batch * shrink_classes()];
-    // SAFETY: `x` and `out` have the lengths the model needs for `batch`.
-    let code = unsafe { shrink_predict(x.as_ptr(), batch, out.as_mut_ptr()) };
-    if code == OK {
-        Ok(out)
-    } else {
-        Err((code, error()))
+/// Copy `bytes` into a `shrink_alloc` block and load them with the handle written to
+/// another block, as the page does.
+fn load(bytes: &[u8]) -> Result<Handle, (i32, String)> {
+    let ptr = shrink_alloc(bytes.len());
+    let out = shrink_alloc(size_of::<usize>()).cast::<*mut ShrinkModel>();
+    assert!(!ptr.is_null() && !out.is_null());
+    // SAFETY: `ptr` holds `bytes.len()` bytes, `out` one pointer.
+    unsafe {
+        ptr::copy_nonoverlapping(bytes.as_ptr(), ptr, bytes.len());
+        let code = shrink_model_load(ptr, bytes.len(), out);
+        shrink_free(ptr, bytes.len());
+        let handle = *out;
+        shrink_free(out.cast(), size_of::<usize>());
+        if code == SHRINK_OK {
+            Ok(Handle(handle))
+        } else {
+            assert!(handle.is_null());
+            Err((code, error()))
+        }
+    }
+}
+
+fn predict(m: &Handle, x: &[f32], batch: usize) -> Vec<f32> {
+    // SAFETY: a live handle; `x` and `out` have the lengths the model needs.
+    unsafe {
+        let mut out = vec![f32::NAN; batch * shrink_model_classes(m.0)];
+        let code = shrink_model_predict(m.0, x.as_ptr(), batch, out.as_mut_ptr());
+        assert_eq!(code, SHRINK_OK, "{}", error());
+        out
     }
 }
 
@@ -63,44 +84,41 @@ fn test_digits() -> Vec<(usize, Vec<f32>)> {
 
 #[test]
 fn classifies_the_pages_test_digits() {
-    assert_eq!(
-        load(&std::fs::read(web("model.shrk")).unwrap()),
-        OK,
-        "{}",
-        error()
-    );
-    assert_eq!(shrink_input_len(), 28 * 28);
-    assert_eq!(shrink_classes(), 10);
-    assert!(shrink_memory_bytes() > 0);
-    for i in 0..10 {
-        // SAFETY: as the exports promise.
-        let name = unsafe {
-            std::slice::from_raw_parts(shrink_class_name_ptr(i), shrink_class_name_len(i))
-        };
-        assert_eq!(name, i.to_string().as_bytes());
+    let m = load(&std::fs::read(web("model.shrk")).unwrap()).unwrap();
+    // SAFETY: a live handle; strings as the header promises.
+    unsafe {
+        assert_eq!(shrink_model_input_len(m.0), 28 * 28);
+        assert_eq!(shrink_model_classes(m.0), 10);
+        assert!(shrink_model_memory_bytes(m.0) > 0);
+        for i in 0..10 {
+            let name = CStr::from_ptr(shrink_model_class_name(m.0, i));
+            assert_eq!(name.to_str().unwrap(), i.to_string());
+        }
+        assert!(shrink_model_class_name(m.0, 10).is_null());
+        let info = CStr::from_ptr(shrink_model_info_json(m.0)).to_str().unwrap();
+        let info: serde_json::Value = serde_json::from_str(info).unwrap();
+        assert_eq!(info["input"], serde_json::json!([1, 28, 28]));
     }
-    assert_eq!(shrink_class_name_len(10), 0);
 
     let digits = test_digits();
     assert!(digits.len() >= 5);
     let mut all = Vec::new();
     let mut one_by_one = Vec::new();
     for (label, pixels) in &digits {
-        let logits = predict(pixels, 1).unwrap();
+        let logits = predict(&m, pixels, 1);
         assert_eq!(argmax(&logits), *label, "logits {logits:?}");
         all.extend_from_slice(pixels);
         one_by_one.extend(logits);
     }
     // A batch gives what single examples give.
-    let batched = predict(&all, digits.len()).unwrap();
+    let batched = predict(&m, &all, digits.len());
     for (a, b) in batched.iter().zip(&one_by_one) {
         assert!((a - b).abs() <= 1e-4 * (1.0 + b.abs()), "{a} vs {b}");
     }
-    assert_eq!(predict(&[], 0), Ok(vec![]));
 }
 
 #[test]
-fn bad_files_are_errors_and_unload_the_model() {
+fn bad_files_are_errors() {
     let good = std::fs::read(web("model.shrk")).unwrap();
     let cases: [(&str, Vec<u8>); 5] = [
         ("empty", vec![]),
@@ -114,45 +132,16 @@ fn bad_files_are_errors_and_unload_the_model() {
         }),
     ];
     for (what, bytes) in cases {
-        assert_eq!(load(&good), OK);
-        assert_eq!(load(&bytes), ERR_FORMAT, "{what}");
-        assert!(!error().is_empty(), "{what}");
-        assert_eq!((shrink_input_len(), shrink_classes()), (0, 0), "{what}");
-        let (code, msg) = predict(&[0.0; 784], 1).unwrap_err();
-        assert_eq!((code, msg.as_str()), (ERR_NO_MODEL, "no model loaded"));
+        let (code, msg) = load(&bytes).err().unwrap();
+        assert_eq!(code, SHRINK_ERR_FORMAT, "{what}: {msg}");
+        assert!(!msg.is_empty(), "{what}");
     }
     // Every length short of the whole file is refused, with a message.
     for len in (0..good.len()).step_by(37) {
-        assert_eq!(load(&good[..len]), ERR_FORMAT, "first {len} bytes");
-        assert!(!error().is_empty());
+        let (code, msg) = load(&good[..len]).err().unwrap();
+        assert_eq!(code, SHRINK_ERR_FORMAT, "first {len} bytes");
+        assert!(!msg.is_empty());
     }
-    // SAFETY: a null pointer with a length is refused before it is read.
-    assert_eq!(unsafe { shrink_load(ptr::null(), 10) }, ERR_ARGUMENT);
-}
-
-#[test]
-fn bad_prediction_arguments_are_errors() {
-    assert_eq!(load(&std::fs::read(web("model.shrk")).unwrap()), OK);
-    let mut out = [0.0f32; 10];
-    let x = [0.0f32; 785];
-    // SAFETY: each call is refused before a buffer is touched.
-    unsafe {
-        assert_eq!(
-            shrink_predict(ptr::null(), 1, out.as_mut_ptr()),
-            ERR_ARGUMENT
-        );
-        assert_eq!(shrink_predict(x.as_ptr(), 1, ptr::null_mut()), ERR_ARGUMENT);
-        let misaligned = x.as_ptr().cast::<u8>().add(1).cast::<f32>();
-        assert_eq!(
-            shrink_predict(misaligned, 1, out.as_mut_ptr()),
-            ERR_ARGUMENT
-        );
-        assert_eq!(
-            shrink_predict(x.as_ptr(), usize::MAX, out.as_mut_ptr()),
-            ERR_ARGUMENT
-        );
-    }
-    assert!(error().contains("too large"));
 }
 
 #[test]
