@@ -1,5 +1,6 @@
 //! The one error type of the runtime.
 
+use crate::prelude::*;
 use shrink_format::spec::SpecError;
 use shrink_format::FormatError;
 
@@ -32,6 +33,27 @@ pub enum RuntimeError {
     /// The network is too large to run (an activation would not fit in memory).
     #[error("layer {layer}: {msg}")]
     TooLarge { layer: String, msg: String },
+    /// The model has a block (residual, highway, inception), which only
+    /// `Model::forward` runs, not the one-buffer pass.
+    #[error("layer {layer} is a {kind} block: the one-buffer pass runs plain layer lists only (use Model::forward)")]
+    BlockInOneBufferPass { layer: String, kind: &'static str },
+    /// The buffer given to `Model::forward_in` is smaller than `Model::working_memory`.
+    #[error("the working buffer holds {got} bytes, {batch} examples need {need}")]
+    WorkTooSmall {
+        got: usize,
+        need: usize,
+        batch: usize,
+    },
+    /// The output buffer given to `Model::forward_in` has the wrong length.
+    #[error(
+        "the output buffer has {got} values, {batch} examples of {classes} classes need {want}"
+    )]
+    OutputLength {
+        got: usize,
+        batch: usize,
+        classes: usize,
+        want: usize,
+    },
     /// The input given to `forward` does not match the model.
     #[error("input has {got} values, {batch} examples of {per_example} need {want}")]
     InputLength {

@@ -21,13 +21,25 @@
 //! # Ok::<(), shrink_runtime::RuntimeError>(())
 //! ```
 //!
+//! On a microcontroller: without the default `std` feature the crate is `no_std` +
+//! `alloc` (portable kernels, `libm` math; `firmware/cortex-m4` runs it on a Cortex-M4).
+//! [`Model::working_memory`] says before running how many bytes a batch needs, and
+//! [`Model::forward_in`] runs in a caller-provided buffer of that size, allocating
+//! nothing (the weights are allocated once, at load).
+//!
 //! Not here: reading images or data sets (the caller hands over `f32` values), training,
 //! writing `.shrk` files (`shrink-format`). The core path uses neither threads nor files,
 //! so it builds for `wasm32-unknown-unknown`; threads are the `threads` feature.
 
+#![cfg_attr(not(feature = "std"), no_std)]
+
+extern crate alloc;
+
 mod error;
+mod math;
 mod ops;
 mod plan;
+mod prelude;
 mod sparse;
 
 pub use error::RuntimeError;
@@ -35,6 +47,7 @@ pub use sparse::Kernels;
 
 use ops::Ctx;
 use plan::{Node, Tensors};
+use prelude::*;
 use shrink_format::spec::{Cost, ModelSpec};
 use shrink_format::{Limits, ShrkModel};
 
@@ -261,6 +274,134 @@ impl Model {
         let mut out = Vec::new();
         self.forward(x, batch, &mut Workspace::default(), &mut out)?;
         Ok(out)
+    }
+
+    /// Bytes of working memory [`Model::forward_in`] needs for `batch` examples: known
+    /// before running, so a device can reserve it statically. It is the largest
+    /// `input + scratch + output` of any one layer (the buffer is used from both ends,
+    /// layer after layer; convolutions run one output row at a time), and at least the
+    /// input. Models with blocks (residual, highway, inception) are refused: only
+    /// [`Model::forward`] runs those.
+    pub fn working_memory(&self, batch: usize) -> Result<usize, RuntimeError> {
+        let too_large = || RuntimeError::TooLarge {
+            layer: "layers".to_string(),
+            msg: format!("the working memory of {batch} examples overflows"),
+        };
+        let mut len = self.input_len.checked_mul(batch).ok_or_else(too_large)?;
+        let mut peak = len;
+        for node in &self.nodes {
+            let m = ops::node_memory(node, batch).ok_or_else(|| self.block_error())?;
+            let need = len
+                .checked_add(m.scratch)
+                .and_then(|v| v.checked_add(m.out))
+                .ok_or_else(too_large)?;
+            peak = peak.max(need);
+            if m.out > 0 {
+                len = m.out;
+            }
+        }
+        peak.checked_mul(4).ok_or_else(too_large)
+    }
+
+    /// Logits `[batch, classes]` into `out` for `batch` raw examples `x`, as
+    /// [`Model::forward`] computes them, using only `work` for activations and scratch:
+    /// nothing is allocated, so a microcontroller can run it from a static buffer of
+    /// [`Model::working_memory`] bytes (`work.len() · 4` must be at least that). One
+    /// thread; a model with blocks is refused.
+    pub fn forward_in(
+        &self,
+        x: &[f32],
+        batch: usize,
+        work: &mut [f32],
+        out: &mut [f32],
+    ) -> Result<(), RuntimeError> {
+        let want = batch.checked_mul(self.input_len);
+        if want != Some(x.len()) {
+            return Err(RuntimeError::InputLength {
+                got: x.len(),
+                batch,
+                per_example: self.input_len,
+                want: want.unwrap_or(usize::MAX),
+            });
+        }
+        let want = batch.saturating_mul(self.classes);
+        if out.len() != want {
+            return Err(RuntimeError::OutputLength {
+                got: out.len(),
+                batch,
+                classes: self.classes,
+                want,
+            });
+        }
+        let need = self.working_memory(batch)?;
+        if work.len().saturating_mul(4) < need {
+            return Err(RuntimeError::WorkTooSmall {
+                got: work.len().saturating_mul(4),
+                need,
+                batch,
+            });
+        }
+        if batch == 0 {
+            return Ok(());
+        }
+        // Input at the low end, output at the high end, then the other way round.
+        let arena = &mut work[..need / 4];
+        let total = arena.len();
+        let mut len = x.len();
+        let mut at_low_end = true;
+        transpose(x, batch, self.input_len, &mut arena[..len]);
+        if let Some((mean, std)) = &self.normalize {
+            for ((block, &m), &s) in arena[..len]
+                .chunks_exact_mut(self.plane * batch)
+                .zip(mean)
+                .zip(std)
+            {
+                block.iter_mut().for_each(|v| *v = (*v - m) / s);
+            }
+        }
+        for node in &self.nodes {
+            let m = ops::node_memory(node, batch).ok_or_else(|| self.block_error())?;
+            let (cur, scratch, y) = if at_low_end {
+                let (cur, rest) = arena.split_at_mut(len);
+                let (scratch, rest) = rest.split_at_mut(m.scratch);
+                let free = rest.len();
+                (cur, scratch, &mut rest[free - m.out..])
+            } else {
+                let (rest, cur) = arena.split_at_mut(total - len);
+                let (y, rest) = rest.split_at_mut(m.out);
+                let free = rest.len();
+                (cur, &mut rest[free - m.scratch..], y)
+            };
+            ops::run_in(node, cur, y, scratch, batch, self.kernels);
+            if m.out > 0 {
+                len = m.out;
+                at_low_end = !at_low_end;
+            }
+        }
+        let cur = if at_low_end {
+            &arena[..len]
+        } else {
+            &arena[total - len..]
+        };
+        // [classes][batch] → [batch][classes].
+        transpose(cur, self.classes, batch, out);
+        Ok(())
+    }
+
+    /// The error for the first block layer of the spec (see [`Model::working_memory`]).
+    fn block_error(&self) -> RuntimeError {
+        use shrink_format::spec::Layer;
+        let found = self.spec.layers.iter().enumerate().find_map(|(i, l)| {
+            let kind = match l {
+                Layer::Residual { .. } => "residual",
+                Layer::Highway { .. } => "highway",
+                Layer::Inception { .. } => "inception",
+                _ => return None,
+            };
+            Some((format!("layers.{i}"), kind))
+        });
+        let (layer, kind) = found.unwrap_or_else(|| ("layers".to_string(), "block"));
+        RuntimeError::BlockInOneBufferPass { layer, kind }
     }
 }
 

@@ -7,8 +7,11 @@
 //! channel concatenation is an append. Shapes follow Burn's layers in
 //! `crates/shrink/src/model/mod.rs` value for value (to float rounding).
 
+use crate::math;
 use crate::plan::{ConvGeom, ConvTGeom, Node, PoolGeom};
+use crate::prelude::*;
 use crate::sparse::Kernels;
+use core::ops::Range;
 
 /// What a forward pass needs besides the nodes: scratch buffers and kernel settings.
 pub(crate) struct Ctx<'a> {
@@ -44,7 +47,7 @@ impl Ctx<'_> {
     ) {
         let mut y = self.take(len);
         f(x, &mut y, self);
-        std::mem::swap(x, &mut y);
+        core::mem::swap(x, &mut y);
         self.give(y);
     }
 }
@@ -75,7 +78,7 @@ fn run(node: &Node, x: &mut Vec<f32>, b: usize, ctx: &mut Ctx<'_>) {
         Node::Conv { a, g } => {
             let n = g.oh * g.ow * b;
             let mut cols = ctx.take(g.c * g.k * g.k * n);
-            im2col(x, g, b, &mut cols);
+            im2col(x, g, b, 0..g.oh, &mut cols);
             ctx.map_into(x, a.w.rows() * n, |_, y, ctx| {
                 a.w.mul(&cols, n, a.bias.as_deref(), y, ctx.kernels, ctx.threads)
             });
@@ -92,67 +95,21 @@ fn run(node: &Node, x: &mut Vec<f32>, b: usize, ctx: &mut Ctx<'_>) {
         }
         Node::MaxPool(g) => ctx.map_into(x, g.c * g.oh * g.ow * b, |x, y, _| max_pool(x, g, b, y)),
         Node::AvgPool(g) => ctx.map_into(x, g.c * g.oh * g.ow * b, |x, y, _| avg_pool(x, g, b, y)),
-        Node::GlobalAvgPool { c, plane } => ctx.map_into(x, c * b, |x, y, _| {
-            y.fill(0.0);
-            for (ch, out) in y.chunks_exact_mut(b).enumerate() {
-                for p in x[ch * plane * b..(ch + 1) * plane * b].chunks_exact(b) {
-                    add_into(out, p);
-                }
-                let inv = *plane as f32;
-                out.iter_mut().for_each(|v| *v /= inv);
-            }
-        }),
-        Node::ChannelAffine {
-            scale,
-            shift,
-            plane,
-        } => {
-            for (ch, block) in x.chunks_exact_mut(plane * b).enumerate() {
-                let (s, t) = (scale[ch], shift[ch]);
-                block.iter_mut().for_each(|v| *v = *v * s + t);
-            }
+        Node::GlobalAvgPool { c, plane } => {
+            ctx.map_into(x, c * b, |x, y, _| global_avg_pool(x, *plane, b, y))
         }
-        Node::LayerNorm { eps, gamma, beta } => layer_norm(x, b, *eps, gamma, beta, ctx),
-        Node::Relu => x.iter_mut().for_each(|v| *v = v.max(0.0)),
-        Node::LeakyRelu(s) => x.iter_mut().for_each(|v| {
-            if *v < 0.0 {
-                *v *= s
-            }
-        }),
-        Node::Prelu { slope, plane } => {
-            for (ch, block) in x.chunks_exact_mut(plane * b).enumerate() {
-                let s = slope[ch];
-                block.iter_mut().for_each(|v| {
-                    if *v < 0.0 {
-                        *v *= s
-                    }
-                });
-            }
+        Node::LayerNorm { .. } => {
+            let mut stats = ctx.take(2 * b);
+            in_place(node, x, b, &mut stats);
+            ctx.give(stats);
         }
-        Node::Elu(alpha) => x.iter_mut().for_each(|v| {
-            if *v <= 0.0 {
-                *v = alpha * (v.exp() - 1.0)
-            }
-        }),
-        Node::Sigmoid => x.iter_mut().for_each(|v| *v = sigmoid(*v)),
-        Node::Tanh => x.iter_mut().for_each(|v| *v = v.tanh()),
         Node::Maxout {
             groups,
             pieces,
             plane,
-        } => {
-            let block = plane * b;
-            ctx.map_into(x, groups * block, |x, y, _| {
-                for (g, out) in y.chunks_exact_mut(block).enumerate() {
-                    let first = g * pieces;
-                    out.copy_from_slice(&x[first * block..(first + 1) * block]);
-                    for q in 1..*pieces {
-                        let src = &x[(first + q) * block..(first + q + 1) * block];
-                        out.iter_mut().zip(src).for_each(|(o, s)| *o = o.max(*s));
-                    }
-                }
-            });
-        }
+        } => ctx.map_into(x, groups * plane * b, |x, y, _| {
+            maxout(x, *pieces, plane * b, y)
+        }),
         Node::Residual { body, shortcut } => {
             let mut s = ctx.take(x.len());
             s.copy_from_slice(x);
@@ -190,14 +147,178 @@ fn run(node: &Node, x: &mut Vec<f32>, b: usize, ctx: &mut Ctx<'_>) {
                 out.extend_from_slice(&t);
                 ctx.give(t);
             }
-            std::mem::swap(x, &mut out);
+            core::mem::swap(x, &mut out);
             ctx.give(out);
+        }
+        // Elementwise and per-channel layers.
+        _ => {
+            in_place(node, x, b, &mut []);
+        }
+    }
+}
+
+/// Run a node that works in place on `x` (activations, per-channel affine, layer norm
+/// with `stats` of `2·b` values); returns false, touching nothing, for any other node.
+fn in_place(node: &Node, x: &mut [f32], b: usize, stats: &mut [f32]) -> bool {
+    match node {
+        Node::ChannelAffine {
+            scale,
+            shift,
+            plane,
+        } => {
+            for (ch, block) in x.chunks_exact_mut(plane * b).enumerate() {
+                let (s, t) = (scale[ch], shift[ch]);
+                block.iter_mut().for_each(|v| *v = *v * s + t);
+            }
+        }
+        Node::LayerNorm { eps, gamma, beta } => layer_norm(x, b, *eps, gamma, beta, stats),
+        Node::Relu => x.iter_mut().for_each(|v| *v = v.max(0.0)),
+        Node::LeakyRelu(s) => x.iter_mut().for_each(|v| {
+            if *v < 0.0 {
+                *v *= s
+            }
+        }),
+        Node::Prelu { slope, plane } => {
+            for (ch, block) in x.chunks_exact_mut(plane * b).enumerate() {
+                let s = slope[ch];
+                block.iter_mut().for_each(|v| {
+                    if *v < 0.0 {
+                        *v *= s
+                    }
+                });
+            }
+        }
+        Node::Elu(alpha) => x.iter_mut().for_each(|v| {
+            if *v <= 0.0 {
+                *v = alpha * (math::exp(*v) - 1.0)
+            }
+        }),
+        Node::Sigmoid => x.iter_mut().for_each(|v| *v = sigmoid(*v)),
+        Node::Tanh => x.iter_mut().for_each(|v| *v = math::tanh(*v)),
+        _ => return false,
+    }
+    true
+}
+
+/// Mean over each channel's `plane` positions: `[C][plane][b]` → `[C][b]`.
+fn global_avg_pool(x: &[f32], plane: usize, b: usize, y: &mut [f32]) {
+    y.fill(0.0);
+    for (ch, out) in y.chunks_exact_mut(b).enumerate() {
+        for p in x[ch * plane * b..(ch + 1) * plane * b].chunks_exact(b) {
+            add_into(out, p);
+        }
+        let inv = plane as f32;
+        out.iter_mut().for_each(|v| *v /= inv);
+    }
+}
+
+/// Max over each group of `pieces` consecutive blocks of `block` values.
+fn maxout(x: &[f32], pieces: usize, block: usize, y: &mut [f32]) {
+    for (g, out) in y.chunks_exact_mut(block).enumerate() {
+        let first = g * pieces;
+        out.copy_from_slice(&x[first * block..(first + 1) * block]);
+        for q in 1..pieces {
+            let src = &x[(first + q) * block..(first + q + 1) * block];
+            out.iter_mut().zip(src).for_each(|(o, s)| *o = o.max(*s));
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------
+// The pass in one caller-provided buffer (`Model::forward_in`): no allocation.
+//
+// The buffer is used from both ends: a layer reads its input at one end and writes its
+// output at the other, its scratch next to its input; the next layer goes the other
+// way. So the working memory is the largest `input + scratch + output` of any layer.
+// Convolutions run one output row at a time (im2col columns for one row, not for the
+// whole image), which keeps their scratch small.
+
+/// What one node needs in the one-buffer pass, in values: its output (0 when it works
+/// in place) and its scratch.
+pub(crate) struct NodeMemory {
+    pub out: usize,
+    pub scratch: usize,
+}
+
+/// [`NodeMemory`] of `node` for `b` examples; `None` for
+/// blocks (residual, highway, inception), which only [`Model::forward`] runs, or when
+/// a count overflows.
+///
+/// [`Model::forward`]: crate::Model::forward
+pub(crate) fn node_memory(node: &Node, b: usize) -> Option<NodeMemory> {
+    let mul = |f: &[usize]| f.iter().try_fold(1usize, |a, &d| a.checked_mul(d));
+    let (out, scratch) = match node {
+        Node::Affine { a, plane } => (mul(&[a.w.rows(), *plane, b])?, 0),
+        Node::Bottleneck { u, v } => (mul(&[v.w.rows(), b])?, mul(&[u.w.rows(), b])?),
+        Node::Conv { a, g } => {
+            // One output row: its im2col columns and its product.
+            let row = mul(&[g.ow, b])?;
+            let cols = mul(&[g.c, g.k, g.k, row])?;
+            (
+                mul(&[a.w.rows(), g.oh, row])?,
+                cols.checked_add(mul(&[a.w.rows(), row])?)?,
+            )
+        }
+        Node::ConvT { a, g } => (
+            mul(&[g.o, g.oh, g.ow, b])?,
+            mul(&[a.w.rows(), g.h, g.w, b])?,
+        ),
+        Node::MaxPool(g) | Node::AvgPool(g) => (mul(&[g.c, g.oh, g.ow, b])?, 0),
+        Node::GlobalAvgPool { c, .. } => (mul(&[*c, b])?, 0),
+        Node::Maxout { groups, plane, .. } => (mul(&[*groups, *plane, b])?, 0),
+        Node::LayerNorm { .. } => (0, mul(&[2, b])?),
+        Node::Residual { .. } | Node::Highway { .. } | Node::Inception { .. } => return None,
+        _ => (0, 0),
+    };
+    Some(NodeMemory { out, scratch })
+}
+
+/// Run a node that is not a block: input `x` (`len` values), output `y` (empty for a
+/// node that works in place, which then writes `x`), `scratch` as [`node_memory`] says.
+pub(crate) fn run_in(
+    node: &Node,
+    x: &mut [f32],
+    y: &mut [f32],
+    scratch: &mut [f32],
+    b: usize,
+    kernels: Kernels,
+) {
+    match node {
+        Node::Affine { a, plane } => a.w.mul(x, plane * b, a.bias.as_deref(), y, kernels, 1),
+        Node::Bottleneck { u, v } => {
+            u.w.mul(x, b, None, scratch, kernels, 1);
+            v.w.mul(scratch, b, v.bias.as_deref(), y, kernels, 1);
+        }
+        Node::Conv { a, g } => {
+            let row = g.ow * b;
+            let n = g.oh * row;
+            let rows = a.w.rows();
+            let (cols, prod) = scratch.split_at_mut(g.c * g.k * g.k * row);
+            for oy in 0..g.oh {
+                im2col(x, g, b, oy..oy + 1, cols);
+                a.w.mul(cols, row, a.bias.as_deref(), prod, kernels, 1);
+                for (r, src) in prod.chunks_exact(row).enumerate().take(rows) {
+                    y[r * n + oy * row..][..row].copy_from_slice(src);
+                }
+            }
+        }
+        Node::ConvT { a, g } => {
+            a.w.mul(x, g.h * g.w * b, None, scratch, kernels, 1);
+            col2im(scratch, g, a.bias.as_deref(), b, y);
+        }
+        Node::MaxPool(g) => max_pool(x, g, b, y),
+        Node::AvgPool(g) => avg_pool(x, g, b, y),
+        Node::GlobalAvgPool { plane, .. } => global_avg_pool(x, *plane, b, y),
+        Node::Maxout { pieces, plane, .. } => maxout(x, *pieces, plane * b, y),
+        _ => {
+            let done = in_place(node, x, b, scratch);
+            debug_assert!(done, "blocks are refused before the pass");
         }
     }
 }
 
 fn sigmoid(v: f32) -> f32 {
-    1.0 / (1.0 + (-v).exp())
+    1.0 / (1.0 + math::exp(-v))
 }
 
 /// Fill with zeros; most calls in im2col are empty (no padding), skip those cheaply.
@@ -229,11 +350,12 @@ fn valid_range(out_len: usize, in_len: usize, stride: usize, offset: isize) -> (
     (lo.min(hi as isize) as usize, hi)
 }
 
-/// `cols[(c, ky, kx)][(oy, ox, b)] = x[c][oy·s − p + ky·d][ox·s − p + kx·d][b]`, zero
-/// outside the input: the row order matches the weight's `[out][in][kh][kw]` columns.
-fn im2col(x: &[f32], g: &ConvGeom, b: usize, cols: &mut [f32]) {
-    let n = g.oh * g.ow * b;
+/// `cols[(c, ky, kx)][(oy, ox, b)] = x[c][oy·s − p + ky·d][ox·s − p + kx·d][b]` for the
+/// output rows `oys`, zero outside the input: the row order matches the weight's
+/// `[out][in][kh][kw]` columns.
+fn im2col(x: &[f32], g: &ConvGeom, b: usize, oys: Range<usize>, cols: &mut [f32]) {
     let run = g.ow * b;
+    let n = oys.len() * run;
     for c in 0..g.c {
         for ky in 0..g.k {
             for kx in 0..g.k {
@@ -242,12 +364,14 @@ fn im2col(x: &[f32], g: &ConvGeom, b: usize, cols: &mut [f32]) {
                 let dy = (ky * g.dilation) as isize - g.pad as isize;
                 let (ox0, ox1) = valid_range(g.ow, g.w, g.stride, dx);
                 let (oy0, oy1) = valid_range(g.oh, g.h, g.stride, dy);
-                zero(&mut row[..oy0 * run]);
-                zero(&mut row[oy1 * run..]);
+                let clamp = |oy: usize| oy.clamp(oys.start, oys.end);
+                let (oy0, oy1) = (clamp(oy0), clamp(oy1));
+                zero(&mut row[..(oy0 - oys.start) * run]);
+                zero(&mut row[(oy1 - oys.start) * run..]);
                 for oy in oy0..oy1 {
                     let iy = (oy * g.stride) as isize + dy;
                     let src = &x[(c * g.h + iy as usize) * g.w * b..][..g.w * b];
-                    let dst = &mut row[oy * run..(oy + 1) * run];
+                    let dst = &mut row[(oy - oys.start) * run..][..run];
                     zero(&mut dst[..ox0 * b]);
                     zero(&mut dst[ox1 * b..]);
                     if g.stride == 1 {
@@ -307,9 +431,8 @@ fn pool_windows(
     mut f: impl FnMut(&mut [f32], &[f32]),
 ) {
     let (out_row, in_row) = (g.ow * b, g.w * b);
-    let ranges: Vec<(usize, usize)> = (0..g.k)
-        .map(|kx| valid_range(g.ow, g.w, g.stride, kx as isize - g.pad as isize))
-        .collect();
+    // No allocation here: the one-buffer pass (`run_in`) allocates nothing.
+    let range = |kx: usize| valid_range(g.ow, g.w, g.stride, kx as isize - g.pad as isize);
     for c in 0..g.c {
         for oy in 0..g.oh {
             let dst = &mut y[(c * g.oh + oy) * out_row..][..out_row];
@@ -319,7 +442,8 @@ fn pool_windows(
                     continue;
                 }
                 let src = &x[(c * g.h + iy as usize) * in_row..][..in_row];
-                for (kx, &(ox0, ox1)) in ranges.iter().enumerate() {
+                for kx in 0..g.k {
+                    let (ox0, ox1) = range(kx);
                     for ox in ox0..ox1 {
                         let ix = ox * g.stride + kx - g.pad;
                         f(&mut dst[ox * b..(ox + 1) * b], &src[ix * b..(ix + 1) * b]);
@@ -351,10 +475,9 @@ fn avg_pool(x: &[f32], g: &PoolGeom, b: usize, y: &mut [f32]) {
 }
 
 /// Layer norm over all values of each example: biased variance, `eps` inside the root.
-fn layer_norm(x: &mut [f32], b: usize, eps: f32, gamma: &[f32], beta: &[f32], ctx: &mut Ctx<'_>) {
+fn layer_norm(x: &mut [f32], b: usize, eps: f32, gamma: &[f32], beta: &[f32], stats: &mut [f32]) {
     let len = gamma.len() as f32;
-    let mut stats = ctx.take(2 * b);
-    let (mean, var) = stats.split_at_mut(b);
+    let (mean, var) = stats[..2 * b].split_at_mut(b);
     mean.fill(0.0);
     var.fill(0.0);
     for row in x.chunks_exact(b) {
@@ -368,11 +491,10 @@ fn layer_norm(x: &mut [f32], b: usize, eps: f32, gamma: &[f32], beta: &[f32], ct
     }
     // var becomes 1 / sqrt(var / len + eps).
     var.iter_mut()
-        .for_each(|v| *v = 1.0 / (*v / len + eps).sqrt());
+        .for_each(|v| *v = 1.0 / math::sqrt(*v / len + eps));
     for ((row, &g), &bt) in x.chunks_exact_mut(b).zip(gamma).zip(beta) {
         for ((xi, &m), &r) in row.iter_mut().zip(mean.iter()).zip(var.iter()) {
             *xi = (*xi - m) * r * g + bt;
         }
     }
-    ctx.give(stats);
 }

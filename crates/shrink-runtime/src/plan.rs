@@ -8,12 +8,13 @@
 //! `running_mean`, `running_var`) and checks their shapes; every tensor of the file must
 //! be used by some layer. Nothing here runs anything (see `ops`).
 
+use crate::prelude::*;
 use crate::sparse::{EntryValues, SparseMatrix};
 use crate::RuntimeError;
+use alloc::collections::BTreeMap;
+use core::cell::Cell;
 use shrink_format::spec::{Layer, LayerInfo};
 use shrink_format::{NamedTensor, TensorData};
-use std::cell::Cell;
-use std::collections::HashMap;
 
 /// Largest activation (values per example) the runtime accepts: 2^28 floats, 1 GiB.
 const MAX_VALUES_PER_EXAMPLE: usize = 1 << 28;
@@ -193,7 +194,7 @@ pub(crate) fn check_finite(tensors: &[NamedTensor]) -> Result<(), RuntimeError> 
 
 /// The tensors of a file by name, remembering which ones a layer took.
 pub(crate) struct Tensors<'a> {
-    map: HashMap<&'a str, (&'a TensorData, Cell<bool>)>,
+    map: BTreeMap<&'a str, (&'a TensorData, Cell<bool>)>,
     order: Vec<&'a str>,
 }
 
@@ -314,7 +315,7 @@ fn weight_matrix(data: &TensorData, layout: WeightLayout) -> SparseMatrix {
 }
 
 /// Shapes of every layer by path, from `ModelSpec::infer`.
-pub(crate) type Shapes = HashMap<String, (Vec<usize>, Vec<usize>)>;
+pub(crate) type Shapes = BTreeMap<String, (Vec<usize>, Vec<usize>)>;
 
 pub(crate) fn shapes(infos: &[LayerInfo]) -> Shapes {
     infos
@@ -547,7 +548,7 @@ fn compile_layer(
             let mut scale = vec![0.0f32; c];
             let mut shift = vec![0.0f32; c];
             for i in 0..c {
-                let s = gamma[i] as f64 / (var[i] as f64 + eps).sqrt();
+                let s = gamma[i] as f64 / crate::math::sqrt_f64(var[i] as f64 + eps);
                 scale[i] = s as f32;
                 shift[i] = (beta[i] as f64 - mean[i] as f64 * s) as f32;
             }

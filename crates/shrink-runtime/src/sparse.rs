@@ -20,6 +20,8 @@
 //! with `is_x86_feature_detected!`). The compiler vectorises the tile loops itself; the
 //! two mat-vec kernels use `std::arch` intrinsics. PERF.md logs what each choice bought.
 
+use crate::prelude::*;
+
 /// Zero entries after the last kept weight (see [`SparseMatrix::build`]).
 const PAD: usize = 16;
 
@@ -64,7 +66,8 @@ pub enum Kernels {
 impl Kernels {
     /// The best version this CPU supports.
     pub fn detect() -> Kernels {
-        #[cfg(target_arch = "x86_64")]
+        // Run-time feature detection needs std; without it the portable kernels run.
+        #[cfg(all(target_arch = "x86_64", feature = "std"))]
         {
             if std::arch::is_x86_feature_detected!("avx512f")
                 && std::arch::is_x86_feature_detected!("avx2")
@@ -160,7 +163,7 @@ impl SparseMatrix {
         // Column and codebook-index arrays end in PAD zeros, so that the gather kernels
         // may load a whole vector of them at the last kept weight (the lanes past a
         // row's end are masked off).
-        let pad = std::iter::repeat_n(0, PAD);
+        let pad = core::iter::repeat_n(0, PAD);
         let col = if cols <= 1 << 16 {
             Cols::U16(
                 order
@@ -207,7 +210,7 @@ impl SparseMatrix {
         }
         let len = |r: u32| self.row_start[r as usize + 1] - self.row_start[r as usize];
         let mut order: Vec<u32> = (0..self.rows as u32).collect();
-        order.sort_by_key(|&r| std::cmp::Reverse(len(r)));
+        order.sort_by_key(|&r| core::cmp::Reverse(len(r)));
         let blocks = self.cols.div_ceil(BLOCK);
         let (mut groups, mut slot_col, mut slot_index) = (Vec::new(), Vec::new(), Vec::new());
         for slice in order.chunks(LANES) {
@@ -352,7 +355,7 @@ impl SparseMatrix {
     /// Rows `rows` of the product into `y` (`rows.len() × n`).
     fn mul_rows(
         &self,
-        rows: std::ops::Range<usize>,
+        rows: core::ops::Range<usize>,
         x: &[f32],
         n: usize,
         bias: Option<&[f32]>,
@@ -490,7 +493,7 @@ mod x86 {
         index: &[u8],
         y: &mut [f32],
     ) {
-        use std::arch::x86_64::*;
+        use core::arch::x86_64::*;
         let k = codebook.len();
         let mut cb = [0.0f32; 16];
         cb[..k.min(16)].copy_from_slice(&codebook[..k.min(16)]);
@@ -529,13 +532,13 @@ mod x86 {
             while j + 4 <= e {
                 for (u, t) in t.iter_mut().enumerate() {
                     let w = *codebook.as_ptr().add(*index.as_ptr().add(j + u) as usize);
-                    *t = w.mul_add(*x.add(*col.as_ptr().add(j + u) as usize), *t);
+                    *t = crate::math::mul_add(w, *x.add(*col.as_ptr().add(j + u) as usize), *t);
                 }
                 j += 4;
             }
             while j < e {
                 let w = *codebook.as_ptr().add(*index.as_ptr().add(j) as usize);
-                t[0] = w.mul_add(*x.add(*col.as_ptr().add(j) as usize), t[0]);
+                t[0] = crate::math::mul_add(w, *x.add(*col.as_ptr().add(j) as usize), t[0]);
                 j += 1;
             }
             let tail = (t[0] + t[1]) + (t[2] + t[3]);
@@ -556,7 +559,7 @@ mod x86 {
     /// job.x.len()`.
     #[target_feature(enable = "avx512f,avx2,fma")]
     pub(super) unsafe fn matvec_lookup(job: &Job<'_>, lookup: &Lookup, cols: usize, y: &mut [f32]) {
-        use std::arch::x86_64::*;
+        use core::arch::x86_64::*;
         let cb_lo = _mm512_loadu_ps(lookup.table.as_ptr());
         let cb_hi = _mm512_loadu_ps(lookup.table.as_ptr().add(16));
         let bit5 = _mm512_set1_epi32(32);
@@ -612,7 +615,7 @@ mod x86 {
 #[inline(always)]
 fn madd<const FMA: bool>(a: f32, b: f32, c: f32) -> f32 {
     if FMA {
-        a.mul_add(b, c)
+        crate::math::mul_add(a, b, c)
     } else {
         a * b + c
     }

@@ -583,6 +583,15 @@ fn check(spec_toml: &str) {
             if with_lookup {
                 runs.push(("lookup layout".into(), lookup.predict(&x, batch).unwrap()));
             }
+            // The one-buffer pass (models without blocks), in exactly the memory it
+            // asks for, the buffer filled with NaN so that a value read before it is
+            // written shows.
+            if let Ok(need) = model.working_memory(batch) {
+                let mut work = vec![f32::NAN; need / 4];
+                let mut out = vec![0.0; batch * model.classes()];
+                model.forward_in(&x, batch, &mut work, &mut out).unwrap();
+                runs.push(("one buffer".into(), out));
+            }
             for (k, got) in runs {
                 assert_eq!(got.len(), want.len());
                 for (i, (g, w)) in got.iter().zip(&want).enumerate() {
@@ -719,6 +728,62 @@ fn blocks() {
         "[3, 5, 5]",
         "{ type = \"inception\", branches = [[{ type = \"conv2d\", out = 2, kernel = 1 }], [{ type = \"conv2d\", out = 3, kernel = 3, padding = 1 }, { type = \"relu\" }], [{ type = \"max_pool2d\", kernel = 3, stride = 1, padding = 1 }]] }",
     ));
+}
+
+const LENET5: &str = r#"
+input = [1, 28, 28]
+layers = [
+  { type = "conv2d", out = 20, kernel = 5 },
+  { type = "max_pool2d", kernel = 2 },
+  { type = "conv2d", out = 50, kernel = 5 },
+  { type = "max_pool2d", kernel = 2 },
+  { type = "flatten" },
+  { type = "linear", out = 500 },
+  { type = "relu" },
+  { type = "linear", out = 10 },
+]
+"#;
+
+#[test]
+fn one_buffer_pass_needs_the_memory_it_states() {
+    let model = Model::from_shrk(&random_model(LENET5, 7, true)).unwrap();
+    // The largest input + scratch + output of one layer, per example: conv 1 is
+    // 784 + (25 + 20)·24 + 20·24·24 = 13 384 (one output row of im2col columns and
+    // of products); pool 1 is 20·24·24 + 20·12·12 = 14 400; conv 2 is
+    // 2880 + (500 + 50)·8 + 3200 = 10 480; the rest is smaller.
+    assert_eq!(model.working_memory(1).unwrap(), 14_400 * 4);
+    assert_eq!(model.working_memory(5).unwrap(), 5 * 14_400 * 4);
+    let x: Vec<f32> = (0..2 * 784).map(|i| (i % 7) as f32 / 7.0).collect();
+    let want = model.predict(&x, 2).unwrap();
+    let need = model.working_memory(2).unwrap() / 4;
+    let mut out = vec![0.0; 20];
+    let mut work = vec![0.0; need + 100];
+    model.forward_in(&x, 2, &mut work, &mut out).unwrap();
+    for (g, w) in out.iter().zip(&want) {
+        assert!((g - w).abs() <= 1e-5 * (1.0 + w.abs()), "{g} vs {w}");
+    }
+    let e = model
+        .forward_in(&x, 2, &mut work[..need - 1], &mut out)
+        .unwrap_err();
+    assert!(
+        matches!(e, RuntimeError::WorkTooSmall { need: n, .. } if n == need * 4),
+        "{e}"
+    );
+    let e = model
+        .forward_in(&x, 2, &mut work, &mut out[..19])
+        .unwrap_err();
+    assert!(
+        matches!(e, RuntimeError::OutputLength { want: 20, .. }),
+        "{e}"
+    );
+    let e = model
+        .forward_in(&x[1..], 2, &mut work, &mut out)
+        .unwrap_err();
+    assert!(matches!(e, RuntimeError::InputLength { .. }), "{e}");
+    // Blocks run only in the pooled pass.
+    let blocks = Model::from_shrk(&random_model(ALL_LAYERS, 1, true)).unwrap();
+    let e = blocks.working_memory(1).unwrap_err().to_string();
+    assert!(e.contains("layers.3 is a residual block"), "{e}");
 }
 
 /// The spec of crates/shrink/src/model/tests.rs (every layer type), end to end.
