@@ -3,12 +3,26 @@
 // crates/shrink-wasm/tests/web.rs.
 
 import { Shrink, softmax } from "./shrink.js";
-import { SIDE, canvasGrey, toMnist, parseDigits, paintDigit } from "./mnist.js";
+import { SIDE, canvasGrey, toMnist, inkExtent, parseDigits, paintDigit } from "./mnist.js";
 
 /** Predictions timed per shown result (the mean is shown). */
 const TIMING_RUNS = 50;
 /** Predictions timed in self-test mode. */
 const SELFTEST_RUNS = 1000;
+
+// When the page says "not sure" instead of naming a digit. A LeNet-5 has only ten
+// answers and its softmax is confident on anything, so these are checked on the input
+// itself before its probabilities are believed.
+/** A drawing whose ink spans less than this share of the pad (both ways) is a dot. */
+const MIN_EXTENT = 0.2;
+/** Mean grey level of the 28×28 input above which it is a blot: MNIST's 10 000 test
+ * digits reach at most 0.33 (median 0.13). */
+const MAX_INK = 0.35;
+/** Below this top probability the page says it is not sure. */
+const MIN_CONFIDENCE = 0.8;
+
+/** Metadata keys `shrink compress` / `shrink eval --record` write into a .shrk file. */
+const META = { error: "test_error", examples: "test_examples", data: "test_data" };
 
 const params = new URLSearchParams(location.search);
 const selftest = params.has("selftest");
@@ -19,7 +33,8 @@ let ready = false; // a usable model is loaded
 let digits = []; // [{label, index, pixels}]
 let modelFileBytes = 0; // size of the loaded .shrk file
 
-const bytes = (n) => `${n.toLocaleString("en-US").replace(/,/g, "\u2009")} bytes`;
+const grouped = (n) => n.toLocaleString("en-US").replace(/,/g, "\u2009");
+const bytes = (n) => `${grouped(n)} bytes`;
 const argmax = (v) => v.reduce((best, x, i) => (x > v[best] ? i : best), 0);
 
 function showError(message) {
@@ -33,26 +48,133 @@ async function fetchBytes(url) {
   return new Uint8Array(await response.arrayBuffer());
 }
 
+/** The panel about the loaded file, every value "–" (no model). */
+function clearAbout(summary) {
+  for (const id of ["model-name", "accuracy", "dense-bytes", "model-bytes", "ratio", "memory-bytes"]) {
+    $(id).textContent = "–";
+  }
+  $("about-summary").textContent = summary;
+  $("layers").tBodies[0].replaceChildren();
+}
+
+/** Whether a usable model is loaded; without one, nothing invites drawing or clicking. */
+function setReady(on, reason = "") {
+  ready = on;
+  pad.classList.toggle("off", !on);
+  pad.setAttribute("aria-disabled", String(!on));
+  $("clear").disabled = !on;
+  $("pad-hint").textContent = on ? "mouse, pen or finger" : "no model loaded";
+  document.querySelectorAll("#digits button").forEach((b) => (b.disabled = !on));
+  if (!on) {
+    resetResult(reason);
+    $("time").textContent = "–";
+  }
+}
+
+/**
+ * Names people use for a file's weight tensors, in file (= model) order: 4-D kernels are
+ * conv1, conv2 …, matrices fc1, fc2 … (as `shrink viz` names them).
+ */
+function layerNames(tensors) {
+  let [conv, fc] = [0, 0];
+  return tensors.map((t) => {
+    if (t.shape.length === 4) return `conv${++conv}`;
+    if (t.shape.length === 2) return `fc${++fc}`;
+    return t.name;
+  });
+}
+
+/** Fill the panel from the file itself: the module's `info()` (shrink info's numbers). */
+function showAbout(name, info) {
+  $("model-name").textContent = info.name ? `${info.name} (${name})` : name;
+  $("dense-bytes").textContent = bytes(info.dense_bytes);
+  $("model-bytes").textContent = bytes(info.file_bytes);
+  const ratio = info.dense_bytes / info.file_bytes;
+  $("ratio").textContent = `${ratio.toFixed(1)}×`;
+  const meta = info.meta ?? {};
+  const error = Number.parseFloat(meta[META.error]);
+  let accuracy = null;
+  if (Number.isFinite(error)) {
+    accuracy = 100 * (1 - error);
+    const on = meta[META.examples] ? `${grouped(Number(meta[META.examples]))} ` : "";
+    const data = meta[META.data] ?? "the";
+    $("accuracy").textContent = `${accuracy.toFixed(2)}%`;
+    $("accuracy").append(
+      Object.assign(document.createElement("small"), {
+        textContent: ` on ${on}${data} test images, measured on this file`,
+      }),
+    );
+  } else {
+    $("accuracy").textContent = "not recorded in this file";
+  }
+  const weights = info.tensors.filter((t) => t.shape.length >= 2);
+  const names = layerNames(weights);
+  $("layers").tBodies[0].replaceChildren(
+    ...weights.map((t, i) => {
+      const row = document.createElement("tr");
+      const kept = `${((100 * t.kept) / Math.max(1, t.numel)).toFixed(1)}%`;
+      for (const text of [names[i], grouped(t.numel), kept, grouped(t.bytes)]) {
+        row.append(Object.assign(document.createElement("td"), { textContent: text }));
+      }
+      row.cells[0].title = t.name;
+      return row;
+    }),
+  );
+  const kept = weights.reduce((a, t) => a + t.kept, 0);
+  const all = weights.reduce((a, t) => a + t.numel, 0);
+  $("about-summary").textContent =
+    `${info.name || name}, ${ratio.toFixed(1)}× smaller than its float32 weights ` +
+    `(${bytes(info.dense_bytes)} → ${bytes(info.file_bytes)}): pruning kept ` +
+    `${((100 * kept) / Math.max(1, all)).toFixed(1)}% of the weights` +
+    (accuracy === null ? "." : `, and the file scores ${accuracy.toFixed(2)}% on the MNIST test set.`);
+}
+
 /** Load a .shrk file's bytes into the module; throws an Error that names the file. */
 function useModel(name, data) {
-  ready = false;
-  $("model-name").textContent = name;
+  setReady(false);
+  clearAbout("Loading…");
   modelFileBytes = data.length;
-  $("model-bytes").textContent = bytes(data.length);
-  $("memory-bytes").textContent = "–";
   try {
     shrink.loadModel(data);
   } catch (e) {
     throw new Error(`Could not load model ${name}: ${e.message}`);
   }
-  $("memory-bytes").textContent = bytes(shrink.memoryBytes);
   if (shrink.inputLen !== SIDE * SIDE) {
     throw new Error(
       `Model ${name} takes ${shrink.inputLen} input values; this page gives 28×28 = 784.`,
     );
   }
+  if (typeof shrink.info === "function") {
+    const raw = shrink.info();
+    showAbout(name, typeof raw === "string" ? JSON.parse(raw) : raw);
+  } else {
+    clearAbout("This build of the runtime cannot describe the file (no info()).");
+    $("model-name").textContent = name;
+    $("model-bytes").textContent = bytes(data.length);
+  }
+  $("memory-bytes").textContent = bytes(shrink.memoryBytes);
   $("error").hidden = true;
-  ready = true;
+  setReady(true);
+  resetResult();
+}
+
+/** A failed load: say why, and leave nothing on screen from the model before. */
+function failed(message) {
+  showError(message);
+  setReady(false, "No usable model: choose a .shrk file with “Load another .shrk…” to draw.");
+  clearAbout("No model loaded.");
+}
+
+/**
+ * Whether to believe the model on this input: "dot" (almost nothing drawn), "blot" (more
+ * ink than any MNIST digit), "unsure" (no class above MIN_CONFIDENCE) or "sure".
+ * `extent`: the drawing's ink span as a share of the pad (null for a test digit).
+ */
+function judge(pixels, probs, extent) {
+  if (extent && Math.max(extent.w, extent.h) < MIN_EXTENT) return "dot";
+  const ink = pixels.reduce((a, v) => a + v, 0) / pixels.length;
+  if (ink > MAX_INK) return "blot";
+  return Math.max(...probs) < MIN_CONFIDENCE ? "unsure" : "sure";
 }
 
 /** Classify one 28×28 input, show the result; `timed`: also time TIMING_RUNS runs. */
@@ -65,23 +187,40 @@ function classify(pixels, options = {}) {
   }
 }
 
-function showResult(pixels, { timed = false, label = null }) {
+function showResult(pixels, { timed = false, label = null, extent = null }) {
   const logits = shrink.predict(pixels);
   if (timed) {
     const t0 = performance.now();
     for (let i = 0; i < TIMING_RUNS; i++) shrink.predict(pixels);
     const ms = (performance.now() - t0) / TIMING_RUNS;
-    $("time").textContent = `${ms.toFixed(3)} ms (mean of ${TIMING_RUNS})`;
+    // A clock that did not move (headless Chromium's virtual time) measures nothing.
+    $("time").textContent = ms > 0 ? `${ms.toFixed(3)} ms (mean of ${TIMING_RUNS})` : "not measured (the clock stood still)";
   }
   const probs = softmax(logits);
   const name = (i) => shrink.classNames[i] || String(i);
   const best = argmax(probs);
-  $("digit").textContent = name(best);
+  const verdict = judge(pixels, probs, extent);
+  const sure = verdict === "sure";
+  $("digit").textContent = sure ? name(best) : "?";
+  $("digit").className = sure ? "" : "unsure";
+  $("digit").dataset.verdict = verdict;
   paintDigit($("seen"), pixels);
   const truth = $("truth");
-  truth.textContent = label === null ? "" : `MNIST label ${label} — ${label === best ? "right" : "wrong"}`;
-  truth.className = label === null ? "" : label === best ? "good" : "bad";
+  const said = {
+    sure: "",
+    dot: "Too little to read: draw a digit that fills most of the pad.",
+    blot: "Not a digit: more ink than any MNIST digit has.",
+    unsure: `Not sure: no class reaches ${100 * MIN_CONFIDENCE}%.`,
+  }[verdict];
+  if (label === null) {
+    truth.textContent = said;
+    truth.className = sure ? "" : "unsure";
+  } else {
+    truth.textContent = `MNIST label ${label} — ${label === best ? "right" : "wrong"}${said ? `. ${said}` : ""}`;
+    truth.className = label === best ? "good" : "bad";
+  }
   const top = [...probs.keys()].sort((a, b) => probs[b] - probs[a]).slice(0, 3);
+  $("top3").className = sure ? "" : "unsure";
   $("top3").replaceChildren(
     ...top.map((i) => {
       const li = document.createElement("li");
@@ -95,11 +234,14 @@ function showResult(pixels, { timed = false, label = null }) {
   );
 }
 
-function resetResult() {
+function resetResult(message = "Draw a digit on the black pad, or click a test digit below.") {
   $("digit").textContent = "–";
-  $("truth").textContent = "Draw a digit on the black pad, or click a test digit below.";
+  $("digit").className = "";
+  delete $("digit").dataset.verdict;
+  $("truth").textContent = message;
   $("truth").className = "";
   $("top3").replaceChildren();
+  $("top3").className = "";
   paintDigit($("seen"), new Float32Array(SIDE * SIDE));
 }
 
@@ -117,7 +259,7 @@ function clearPad() {
   ink.fillRect(0, 0, pad.width, pad.height);
   showsTestDigit = false;
   document.querySelectorAll("#digits button").forEach((b) => b.classList.remove("active"));
-  resetResult();
+  if (ready) resetResult();
 }
 
 function padPoint(event) {
@@ -126,12 +268,14 @@ function padPoint(event) {
 }
 
 function classifyPad(timed) {
-  const pixels = toMnist(canvasGrey(pad), pad.width, pad.height);
-  if (pixels) classify(pixels, { timed });
+  const grey = canvasGrey(pad);
+  const pixels = toMnist(grey, pad.width, pad.height);
+  if (pixels) classify(pixels, { timed, extent: inkExtent(grey, pad.width, pad.height) });
 }
 
 pad.addEventListener("pointerdown", (event) => {
   event.preventDefault();
+  if (!ready) return;
   pad.setPointerCapture(event.pointerId);
   if (showsTestDigit) clearPad(); // a new drawing, not ink on a test digit
   stroke = padPoint(event);
@@ -177,7 +321,7 @@ $("file").addEventListener("change", async (event) => {
   try {
     useModel(file.name, new Uint8Array(await file.arrayBuffer()));
   } catch (e) {
-    showError(e.message);
+    failed(e.message);
   }
   event.target.value = "";
 });
@@ -191,6 +335,8 @@ function showDigits() {
       const button = document.createElement("button");
       button.type = "button";
       button.title = `MNIST test image #${d.index}, label ${d.label}`;
+      button.setAttribute("aria-label", button.title);
+      button.disabled = !ready;
       const canvas = document.createElement("canvas");
       canvas.width = canvas.height = SIDE;
       paintDigit(canvas, d.pixels);
@@ -229,6 +375,7 @@ function runSelfTest() {
   const elapsed = performance.now() - t0;
   return {
     results,
+    junk: junkVerdicts(),
     runs: SELFTEST_RUNS,
     // null where the clock stands still: under --virtual-time-budget, headless Chromium
     // stops it once the page has loaded.
@@ -236,6 +383,48 @@ function runSelfTest() {
     model_bytes: modelFileBytes,
     memory_bytes: shrink.memoryBytes,
     wasm_bytes: shrink.wasmBytes,
+  };
+}
+
+/**
+ * What the page says about two inputs that are not digits, drawn on the pad as a user
+ * would: a single dot, and a zig-zag scribble over the whole pad.
+ */
+function junkVerdicts() {
+  const verdictOf = (draw) => {
+    clearPad();
+    ink.strokeStyle = ink.fillStyle = "#fff";
+    ink.lineWidth = 24;
+    ink.lineCap = ink.lineJoin = "round";
+    draw();
+    classifyPad(false);
+    return { verdict: $("digit").dataset.verdict, shown: $("digit").textContent };
+  };
+  const dot = verdictOf(() => {
+    ink.beginPath();
+    ink.arc(140, 140, 12, 0, 2 * Math.PI);
+    ink.fill();
+  });
+  const scribble = verdictOf(() => {
+    ink.beginPath();
+    ink.moveTo(20, 20);
+    for (let y = 20; y <= 260; y += 16) {
+      ink.lineTo(260, y);
+      ink.lineTo(20, y + 8);
+    }
+    ink.stroke();
+  });
+  clearPad();
+  return { dot, scribble };
+}
+
+/** Rendered widths (CSS pixels) of the top class's bar and of its track. */
+function topBar() {
+  const fill = document.querySelector("#top3 li .fill");
+  const track = document.querySelector("#top3 li .track");
+  return {
+    fill_px: fill ? fill.getBoundingClientRect().width : 0,
+    track_px: track ? track.getBoundingClientRect().width : 0,
   };
 }
 
@@ -259,11 +448,12 @@ async function main() {
     });
     useModel(modelUrl.split("/").pop(), data);
     if (selftest) {
-      writeSelfTest(runSelfTest());
+      const result = runSelfTest();
       $("digits").querySelector("button").click(); // leave a result on screen
+      writeSelfTest({ ...result, top_bar: topBar() });
     }
   } catch (e) {
-    showError(e.message);
+    failed(e.message);
     if (selftest) writeSelfTest({ error: e.message });
   }
 }

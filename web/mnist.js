@@ -40,6 +40,25 @@ function resampleLine(src, offset, stride, n, dst, dstOffset, dstStride, m) {
 }
 
 /**
+ * How far the ink of a `width × height` grey image spans, as shares of its width and
+ * height ({w, h} in (0, 1]), or null when it holds no ink.
+ */
+export function inkExtent(grey, width, height) {
+  let [x0, y0, x1, y1] = [width, height, -1, -1];
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      if (grey[y * width + x] > INK) {
+        x0 = Math.min(x0, x);
+        x1 = Math.max(x1, x);
+        y0 = Math.min(y0, y);
+        y1 = Math.max(y1, y);
+      }
+    }
+  }
+  return x1 < 0 ? null : { w: (x1 - x0 + 1) / width, h: (y1 - y0 + 1) / height };
+}
+
+/**
  * The MNIST input (Float32Array of 28×28, row-major, [0, 1]) for a `width × height`
  * grey image, or null when it holds no ink.
  */

@@ -6,11 +6,27 @@
 use crate::prelude::*;
 use thiserror::Error;
 
+/// Bytes as lower-case hex pairs separated by spaces (`4c 6f 72 65`), as the expected
+/// magic is written; `(empty file)` for none.
+fn hex_bytes(bytes: &[u8]) -> String {
+    if bytes.is_empty() {
+        return "(empty file)".to_string();
+    }
+    bytes
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// Everything that can go wrong reading or writing a `.shrk` file.
 #[derive(Error, Debug, Clone, PartialEq, Eq)]
 pub enum FormatError {
     /// The file does not start with the bytes `SHRK`.
-    #[error("not a .shrk file: it starts with {found:02x?}, expected 53 48 52 4b (\"SHRK\")")]
+    #[error(
+        "not a .shrk file: it starts with {}, expected 53 48 52 4b (\"SHRK\")",
+        hex_bytes(found)
+    )]
     BadMagic {
         /// The first (up to four) bytes of the file.
         found: Vec<u8>,
@@ -61,4 +77,22 @@ pub enum FormatError {
     /// `write` was given a model that cannot be stored (the message names the tensor).
     #[error("invalid input: {0}")]
     InvalidInput(String),
+}
+
+#[cfg(test)]
+mod hex_tests {
+    use super::*;
+
+    #[test]
+    fn bad_magic_shows_found_bytes_in_hex_like_the_expected_ones() {
+        let e = FormatError::BadMagic {
+            found: vec![0x4c, 0x6f, 0x0a, 0xff],
+        };
+        assert_eq!(
+            e.to_string(),
+            "not a .shrk file: it starts with 4c 6f 0a ff, expected 53 48 52 4b (\"SHRK\")"
+        );
+        let empty = FormatError::BadMagic { found: vec![] };
+        assert!(empty.to_string().contains("(empty file)"));
+    }
 }
