@@ -111,7 +111,7 @@ pub enum DataError {
     },
 
     /// A CSV file is malformed or its content cannot be used.
-    #[error("{}: line {line}, column {column}{}: {msg}", path.display(), fmt_col(name))]
+    #[error("{}: line {line}, column {column}{}: {}", path.display(), fmt_col(name), short(msg, 400))]
     Csv {
         /// The file.
         path: PathBuf,
@@ -126,7 +126,7 @@ pub enum DataError {
     },
 
     /// The label column named in the options is not in the CSV header.
-    #[error("{}: unknown label column {name:?}; the columns are: {}", path.display(), columns.join(", "))]
+    #[error("{}: unknown label column {:?}; the columns are: {}", path.display(), short(name, 60), short(&columns.join(", "), 400))]
     UnknownLabelColumn {
         /// The file.
         path: PathBuf,
@@ -191,7 +191,16 @@ fn fmt_col(name: &str) -> String {
     if name.is_empty() {
         String::new()
     } else {
-        format!(" ({name:?})")
+        format!(" ({:?})", short(name, 60))
+    }
+}
+
+/// At most `max` characters of `s` (with `…` and the full length when cut): a message
+/// quotes values from the file, and a 200 MB cell must not become a 200 MB error.
+fn short(s: &str, max: usize) -> String {
+    match s.char_indices().nth(max) {
+        Some((i, _)) => format!("{}… ({} bytes in all)", &s[..i], s.len()),
+        None => s.to_string(),
     }
 }
 
@@ -216,5 +225,37 @@ impl DataError {
             path: path.into(),
             msg: msg.into(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_errors_quote_short_excerpts_of_huge_values() {
+        let cell = "9".repeat(1 << 20) + "x";
+        let e = DataError::Csv {
+            path: "t.csv".into(),
+            line: 3,
+            column: 2,
+            name: "h".repeat(1 << 20),
+            msg: format!("value {cell:?} is not a number"),
+        }
+        .to_string();
+        assert!(e.len() < 1000, "{} bytes", e.len());
+        assert!(
+            e.starts_with("t.csv: line 3, column 2 (\"hhh"),
+            "{}",
+            &e[..80]
+        );
+        assert!(e.contains("bytes in all"), "{e}");
+        let e = DataError::UnknownLabelColumn {
+            path: "t.csv".into(),
+            name: "n".repeat(1 << 20),
+            columns: vec!["c".repeat(1 << 20), "d".into()],
+        }
+        .to_string();
+        assert!(e.len() < 1000, "{} bytes", e.len());
     }
 }

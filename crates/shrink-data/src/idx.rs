@@ -6,12 +6,22 @@
 //! accepted), byte 3 the number of dimensions `d`, then `d` big-endian u32
 //! sizes, then the elements. Images are `[n, h, w]` (shape `[1, h, w]`) or
 //! `[n, c, h, w]` (shape `[c, h, w]`); labels are `[n]`.
+//!
+//! Sizes come from the header, so they are checked before anything is sized from them:
+//! the product of the dimensions must not overflow and must stay within
+//! [`MAX_IDX_ELEMENTS`], and a gzip file is unpacked only as far as its header declares
+//! (a small file that unpacks to gigabytes stops there).
 
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use crate::error::DataError;
-use crate::io::{file_name, md5_hex, read_maybe_gz};
+use crate::io::{file_name, md5_hex, GZIP_MAGIC};
 use crate::RawSplit;
+
+/// Most elements (bytes of data) an IDX file may declare: 2^28, which become 1 GiB of
+/// f32 values (MNIST's training images are 4.7·10^7, CIFAR-10's would be 1.5·10^8).
+pub const MAX_IDX_ELEMENTS: usize = 1 << 28;
 
 /// A parsed IDX file: its dimensions and the bytes (header included).
 pub(crate) struct IdxArray {
@@ -42,9 +52,10 @@ fn type_name(code: u8) -> &'static str {
     }
 }
 
-/// Parses the unpacked bytes of an IDX file, checking the header against the
-/// actual length before anything is sized from it.
-pub(crate) fn parse_idx(path: &Path, bytes: Vec<u8>) -> Result<IdxArray, DataError> {
+/// Checks an IDX header (`bytes` may hold just the header) and returns the dimensions,
+/// the header length and the element count. The count is checked for overflow and
+/// against [`MAX_IDX_ELEMENTS`] here, before anything is sized from it.
+fn parse_header(path: &Path, bytes: &[u8]) -> Result<(Vec<usize>, usize, usize), DataError> {
     if bytes.len() < 4 {
         return Err(DataError::format(
             path,
@@ -104,6 +115,52 @@ pub(crate) fn parse_idx(path: &Path, bytes: Vec<u8>) -> Result<IdxArray, DataErr
             format!("dimensions {dims:?} overflow"),
         ));
     };
+    if elements > MAX_IDX_ELEMENTS {
+        return Err(DataError::format(
+            path,
+            4,
+            format!(
+                "dimensions {dims:?} declare {elements} values, more than the {MAX_IDX_ELEMENTS} \
+                 an IDX file may hold here"
+            ),
+        ));
+    }
+    Ok((dims, header, elements))
+}
+
+/// Reads an IDX file whole, gunzipping it when it is gzip — but never unpacking more
+/// than its header declares (plus one byte, so that trailing data is still noticed),
+/// and refusing a header that declares too much before unpacking the data.
+pub(crate) fn read_idx_bytes(path: &Path) -> Result<Vec<u8>, DataError> {
+    let raw = std::fs::read(path).map_err(|e| DataError::io(path, e))?;
+    if raw.len() < 2 || raw[..2] != GZIP_MAGIC {
+        return Ok(raw);
+    }
+    let gzip = |e: std::io::Error| DataError::Gzip {
+        path: path.to_path_buf(),
+        msg: e.to_string(),
+    };
+    let mut dec = flate2::read::MultiGzDecoder::new(&raw[..]);
+    let mut out = Vec::new();
+    (&mut dec).take(4).read_to_end(&mut out).map_err(gzip)?;
+    if out.len() == 4 {
+        let ndim = out[3] as u64;
+        (&mut dec)
+            .take(4 * ndim)
+            .read_to_end(&mut out)
+            .map_err(gzip)?;
+    }
+    let (_, header, elements) = parse_header(path, &out)?;
+    let rest = (header + elements - out.len()) as u64 + 1;
+    out.reserve(elements.min(1 << 26));
+    dec.take(rest).read_to_end(&mut out).map_err(gzip)?;
+    Ok(out)
+}
+
+/// Parses the unpacked bytes of an IDX file, checking the header against the
+/// actual length before anything is sized from it.
+pub(crate) fn parse_idx(path: &Path, bytes: Vec<u8>) -> Result<IdxArray, DataError> {
+    let (dims, header, elements) = parse_header(path, &bytes)?;
     let have = bytes.len() - header;
     if have < elements {
         return Err(DataError::format(
@@ -195,12 +252,12 @@ pub(crate) fn load_pair(
         }
         Ok(())
     };
-    let ib = read_maybe_gz(images)?;
+    let ib = read_idx_bytes(images)?;
     check(images, &ib, expected_md5.map(|m| m.0))?;
     let ia = parse_idx(images, ib)?;
     let (shape, x) = images_from(images, &ia)?;
     drop(ia);
-    let lb = read_maybe_gz(labels)?;
+    let lb = read_idx_bytes(labels)?;
     check(labels, &lb, expected_md5.map(|m| m.1))?;
     let la = parse_idx(labels, lb)?;
     let y = labels_from(labels, &la)?;
@@ -221,6 +278,55 @@ pub(crate) fn load_pair(
         y,
         source: images.to_path_buf(),
     })
+}
+
+/// Examples read from one IDX file by [`read_idx_examples`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct IdxExamples {
+    /// Shape of one example: `[f]` for `[n, f]`, `[1, h, w]` for `[n, h, w]`, `[c, h, w]`
+    /// for `[n, c, h, w]`.
+    pub shape: Vec<usize>,
+    /// Examples read (at most the limit asked for).
+    pub n: usize,
+    /// `[n, …shape]` row-major, bytes / 255.
+    pub x: Vec<f32>,
+}
+
+/// Every example (or the first `limit`) of one IDX file of unsigned bytes with 2 to 4
+/// dimensions, raw or gzip: the same checked reader `shrink data check` uses, so a
+/// header whose sizes overflow, declare too much or disagree with the data is an
+/// error naming the file and the byte offset.
+pub fn read_idx_examples(path: &Path, limit: Option<usize>) -> Result<IdxExamples, DataError> {
+    let a = parse_idx(path, read_idx_bytes(path)?)?;
+    let shape = match a.dims.len() {
+        2 => vec![a.dims[1]],
+        3 => vec![1, a.dims[1], a.dims[2]],
+        4 => a.dims[1..].to_vec(),
+        d => {
+            return Err(DataError::format(
+                path,
+                3,
+                format!(
+                    "IDX file with {d} dimensions; examples need 2 ([n, f]), 3 ([n, h, w]) \
+                     or 4 ([n, c, h, w])"
+                ),
+            ))
+        }
+    };
+    if let Some(i) = a.dims.iter().skip(1).position(|&d| d == 0) {
+        return Err(DataError::format(
+            path,
+            (4 + 4 * (i + 1)) as u64,
+            format!("dimension {} is 0 (dimensions {:?})", i + 1, a.dims),
+        ));
+    }
+    let per: usize = shape.iter().product();
+    let n = limit.map_or(a.dims[0], |l| l.min(a.dims[0]));
+    let x = a.data()[..n * per]
+        .iter()
+        .map(|&b| b as f32 / 255.0)
+        .collect();
+    Ok(IdxExamples { shape, n, x })
 }
 
 /// The IDX files of a folder.
@@ -474,6 +580,50 @@ pub(crate) mod tests {
         assert!(e.contains("overflow") || e.contains("truncated"), "{e}");
         let e = parse_err(idx_bytes(&[2], &[1, 2, 3]));
         assert!(e.contains("at byte 10: 1 trailing bytes"), "{e}");
+    }
+
+    #[test]
+    fn gzip_is_unpacked_only_as_far_as_the_header_declares() {
+        let dir = tempfile::tempdir().unwrap();
+        // 2^31 one-byte images: refused from the header, before the data is unpacked.
+        let p = dir.path().join("huge.gz");
+        write(&p, &idx_bytes(&[1 << 31, 1, 1], &[0; 1 << 16]), true);
+        let e = read_idx_bytes(&p).unwrap_err().to_string();
+        assert!(e.contains("declare 2147483648 values"), "{e}");
+        // 10 declared bytes followed by 8 MB of zeros: 10 + 1 bytes are unpacked, and
+        // the extra byte is reported as trailing data.
+        let p = dir.path().join("long.gz");
+        write(&p, &idx_bytes(&[10], &vec![0; 8 << 20]), true);
+        let bytes = read_idx_bytes(&p).unwrap();
+        assert_eq!(bytes.len(), 8 + 10 + 1);
+        let Err(e) = parse_idx(&p, bytes) else {
+            panic!("trailing data accepted")
+        };
+        assert!(e.to_string().contains("1 trailing bytes"), "{e}");
+    }
+
+    #[test]
+    fn examples_of_any_image_idx_file_and_their_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("x.gz");
+        let pix: Vec<u8> = (0..3 * 2 * 2).map(|i| i as u8).collect();
+        write(&p, &idx_bytes(&[3, 2, 2], &pix), true);
+        let ex = read_idx_examples(&p, None).unwrap();
+        assert_eq!((ex.shape.clone(), ex.n, ex.x.len()), (vec![1, 2, 2], 3, 12));
+        assert_eq!(ex.x[11], 11.0 / 255.0);
+        assert_eq!(
+            read_idx_examples(&p, Some(2)).unwrap().x,
+            ex.x[..8].to_vec()
+        );
+        write(&p, &idx_bytes(&[2, 6], &pix), false);
+        assert_eq!(read_idx_examples(&p, None).unwrap().shape, vec![6]);
+        // Dimensions whose product wraps to 64 in 64-bit arithmetic.
+        write(&p, &idx_bytes(&[1, 1 << 31, 1 << 31, 16], &[0; 64]), false);
+        let e = read_idx_examples(&p, None).unwrap_err().to_string();
+        assert!(e.contains("overflow"), "{e}");
+        write(&p, &idx_bytes(&[2, 3, 0], &[]), false);
+        let e = read_idx_examples(&p, None).unwrap_err().to_string();
+        assert!(e.contains("dimension 2 is 0"), "{e}");
     }
 
     #[test]

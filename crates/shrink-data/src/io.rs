@@ -1,7 +1,6 @@
-//! File helpers: read a file whole, gunzipping it when it is gzip (detected by
-//! its magic bytes, not its name), and md5 in hex.
+//! File helpers: the gzip magic (gzip is detected by its magic bytes, not its name;
+//! the IDX reader unpacks it, bounded by its header), md5 in hex, folder listings.
 
-use std::io::Read;
 use std::path::Path;
 
 use md5::{Digest, Md5};
@@ -9,25 +8,7 @@ use md5::{Digest, Md5};
 use crate::error::DataError;
 
 /// The first two bytes of every gzip stream.
-const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
-
-/// Reads `path` whole; if it starts with the gzip magic it is unpacked
-/// (concatenated gzip members too). The buffer grows with the data actually
-/// unpacked; no size field of the file is trusted for allocation.
-pub(crate) fn read_maybe_gz(path: &Path) -> Result<Vec<u8>, DataError> {
-    let raw = std::fs::read(path).map_err(|e| DataError::io(path, e))?;
-    if raw.len() < 2 || raw[..2] != GZIP_MAGIC {
-        return Ok(raw);
-    }
-    let mut out = Vec::new();
-    flate2::read::MultiGzDecoder::new(&raw[..])
-        .read_to_end(&mut out)
-        .map_err(|e| DataError::Gzip {
-            path: path.to_path_buf(),
-            msg: e.to_string(),
-        })?;
-    Ok(out)
-}
+pub(crate) const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 
 /// md5 of `bytes` as 32 lowercase hex digits.
 pub(crate) fn md5_hex(bytes: &[u8]) -> String {
@@ -76,8 +57,10 @@ mod tests {
 
     #[test]
     fn raw_and_gzip_read_the_same() {
+        use crate::idx::read_idx_bytes;
         let dir = tempfile::tempdir().unwrap();
-        let data: Vec<u8> = (0..10_000u32).map(|i| (i % 251) as u8).collect();
+        let mut data = vec![0, 0, 8, 1, 0, 0, 0x27, 0x10];
+        data.extend((0..10_000u32).map(|i| (i % 251) as u8));
         let raw = dir.path().join("a");
         std::fs::write(&raw, &data).unwrap();
         let gz = dir.path().join("a.gz");
@@ -85,18 +68,18 @@ mod tests {
             flate2::write::GzEncoder::new(std::fs::File::create(&gz).unwrap(), Default::default());
         enc.write_all(&data).unwrap();
         enc.finish().unwrap();
-        assert_eq!(read_maybe_gz(&raw).unwrap(), data);
-        assert_eq!(read_maybe_gz(&gz).unwrap(), data);
+        assert_eq!(read_idx_bytes(&raw).unwrap(), data);
+        assert_eq!(read_idx_bytes(&gz).unwrap(), data);
 
         // A truncated gzip file is an error naming it.
         let bytes = std::fs::read(&gz).unwrap();
         let cut = dir.path().join("cut.gz");
         std::fs::write(&cut, &bytes[..bytes.len() / 2]).unwrap();
-        let e = read_maybe_gz(&cut).unwrap_err();
+        let e = read_idx_bytes(&cut).unwrap_err();
         assert!(matches!(e, DataError::Gzip { .. }), "{e}");
         assert!(e.to_string().contains("cut.gz: cannot gunzip"), "{e}");
 
-        let e = read_maybe_gz(&dir.path().join("missing")).unwrap_err();
+        let e = read_idx_bytes(&dir.path().join("missing")).unwrap_err();
         assert!(matches!(e, DataError::Io { .. }));
         assert!(e.to_string().contains("missing"), "{e}");
     }

@@ -58,7 +58,7 @@ use serde::{Deserialize, Serialize};
 pub use augment::Augment;
 pub use dataset::Dataset;
 pub use error::DataError;
-pub use idx::MNIST_FILES;
+pub use idx::{read_idx_examples, IdxExamples, MAX_IDX_ELEMENTS, MNIST_FILES};
 pub use munge::{
     munge, nearest_neighbours, nearest_neighbours_mixed, random_marginals, write_csv, write_idx,
     CsvLabels, MungeOptions, DEFAULT_P, DEFAULT_S,

@@ -144,13 +144,19 @@ impl TableSchema {
                     } else {
                         match s.parse::<f64>() {
                             Ok(v) if v.is_finite() => v,
-                            Ok(_) => return Err((c.index, format!("value {s:?} is not finite"))),
+                            Ok(_) => {
+                                return Err((
+                                    c.index,
+                                    format!("value {:?} is not finite", excerpt(s, 40)),
+                                ))
+                            }
                             Err(_) => {
                                 return Err((
                                     c.index,
                                     format!(
-                                        "value {s:?} is not a number, but the column is numeric \
-                                         in the train data"
+                                        "value {:?} is not a number, but the column is numeric \
+                                         in the train data",
+                                        excerpt(s, 40)
                                     ),
                                 ))
                             }
@@ -702,7 +708,7 @@ pub(crate) fn load_csv(
         for (r, row) in t.rows.iter().enumerate() {
             let s = row.get(li).unwrap_or("");
             if is_missing(s) {
-                return Err(t.err(r, li, format!("missing label {s:?}")));
+                return Err(t.err(r, li, format!("missing label {:?}", excerpt(s, 40))));
             }
             distinct.entry(s).or_insert(0);
         }
@@ -749,7 +755,11 @@ pub(crate) fn load_csv(
                 }
                 let v: f64 = s.parse().unwrap_or(f64::NAN);
                 if !v.is_finite() {
-                    return Err(train_t.err(r, j, format!("value {s:?} is not finite")));
+                    return Err(train_t.err(
+                        r,
+                        j,
+                        format!("value {:?} is not finite", excerpt(s, 40)),
+                    ));
                 }
                 n += 1;
                 let d = v - mean;
