@@ -43,6 +43,7 @@ pub struct ShrinkModel {
     /// Class names as C strings (empty when the file names none).
     class_names: Vec<CString>,
     info_json: CString,
+    threads: usize,
     /// Scratch and logits of the last `predict`; a call that finds it busy (another
     /// thread is predicting with this model) uses fresh buffers instead.
     scratch: Mutex<(Workspace, Vec<f32>)>,
@@ -59,6 +60,7 @@ impl ShrinkModel {
             model,
             class_names,
             info_json: c_string(&summary.to_json()),
+            threads: 1,
             scratch: Mutex::new((Workspace::default(), Vec::new())),
         })
     }
@@ -66,6 +68,23 @@ impl ShrinkModel {
     /// The runtime model.
     pub fn model(&self) -> &Model {
         &self.model
+    }
+
+    /// Threads large layers may use (default 1).
+    pub fn threads(&self) -> usize {
+        self.threads
+    }
+
+    /// Let large layers use up to `threads` threads (at least 1; no effect without the
+    /// `threads` feature).
+    pub fn set_threads(&mut self, threads: usize) {
+        self.threads = threads.max(1);
+        self.model.set_threads(self.threads);
+    }
+
+    /// What the file holds, as JSON ([`Summary::to_json`]).
+    pub fn info_json(&self) -> &str {
+        self.info_json.to_str().expect("built from a String")
     }
 
     /// Logits `[batch, classes]` into `out` for `x` (`[batch, input_len]`); `out` holds
@@ -284,7 +303,7 @@ pub unsafe extern "C" fn shrink_model_set_threads(model: *mut ShrinkModel, threa
                 "shrink_model_set_threads: threads must be ≥ 1",
             );
         }
-        m.model.set_threads(threads);
+        m.set_threads(threads);
         SHRINK_OK
     })
 }

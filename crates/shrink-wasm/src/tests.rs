@@ -95,7 +95,9 @@ fn classifies_the_pages_test_digits() {
             assert_eq!(name.to_str().unwrap(), i.to_string());
         }
         assert!(shrink_model_class_name(m.0, 10).is_null());
-        let info = CStr::from_ptr(shrink_model_info_json(m.0)).to_str().unwrap();
+        let info = CStr::from_ptr(shrink_model_info_json(m.0))
+            .to_str()
+            .unwrap();
         let info: serde_json::Value = serde_json::from_str(info).unwrap();
         assert_eq!(info["input"], serde_json::json!([1, 28, 28]));
     }
