@@ -284,22 +284,16 @@ impl WeightLayout {
 fn weight_matrix(data: &TensorData, layout: WeightLayout) -> SparseMatrix {
     let (rows, cols) = layout.dims();
     match data {
-        TensorData::Compressed(c) => {
-            let coords: Vec<(u32, u32)> = c
-                .positions
-                .iter()
-                .map(|&p| layout.coords(p as usize))
-                .collect();
-            SparseMatrix::build(
-                rows,
-                cols,
-                &coords,
-                EntryValues::Shared {
-                    codebook: &c.codebook,
-                    clusters: &c.clusters,
-                },
-            )
-        }
+        TensorData::Compressed(c) => SparseMatrix::build_with(
+            rows,
+            cols,
+            c.positions.len(),
+            |j| layout.coords(c.positions[j] as usize),
+            EntryValues::Shared {
+                codebook: &c.codebook,
+                clusters: &c.clusters,
+            },
+        ),
         TensorData::Dense { values, .. } => {
             let mut coords = Vec::new();
             let mut kept = Vec::new();

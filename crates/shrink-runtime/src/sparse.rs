@@ -145,46 +145,67 @@ impl SparseMatrix {
         coords: &[(u32, u32)],
         values: EntryValues<'_>,
     ) -> SparseMatrix {
-        // Counting sort by row (stable).
+        SparseMatrix::build_with(rows, cols, coords.len(), |j| coords[j], values)
+    }
+
+    /// [`SparseMatrix::build`] with entry `j` at `coord(j)`, `j < n`: no list of
+    /// coordinates is materialised (8 bytes per kept weight less at load, which is what
+    /// bounds a microcontroller's heap), and entries already in row order (a linear or
+    /// convolution weight read in flat order) are not permuted.
+    pub(crate) fn build_with(
+        rows: usize,
+        cols: usize,
+        n: usize,
+        coord: impl Fn(usize) -> (u32, u32),
+        values: EntryValues<'_>,
+    ) -> SparseMatrix {
+        // Counting sort by row (stable), skipped when the rows already ascend.
         let mut row_start = vec![0u32; rows + 1];
-        for &(r, _) in coords {
+        let (mut sorted, mut last) = (true, 0u32);
+        for j in 0..n {
+            let r = coord(j).0;
             row_start[r as usize + 1] += 1;
+            sorted &= r >= last;
+            last = r;
         }
         for r in 0..rows {
             row_start[r + 1] += row_start[r];
         }
-        let mut next: Vec<u32> = row_start[..rows].to_vec();
-        let mut order = vec![0u32; coords.len()];
-        for (j, &(r, _)) in coords.iter().enumerate() {
-            let slot = &mut next[r as usize];
-            order[*slot as usize] = j as u32;
-            *slot += 1;
-        }
+        let order = (!sorted).then(|| {
+            let mut next: Vec<u32> = row_start[..rows].to_vec();
+            let mut order = vec![0u32; n];
+            for j in 0..n {
+                let slot = &mut next[coord(j).0 as usize];
+                order[*slot as usize] = j as u32;
+                *slot += 1;
+            }
+            order
+        });
+        // Entry `k` in row order is entry `at(k)` as given.
+        let at = |k: usize| order.as_ref().map_or(k, |o| o[k] as usize);
         // Column and codebook-index arrays end in PAD zeros, so that the gather kernels
         // may load a whole vector of them at the last kept weight (the lanes past a
         // row's end are masked off).
         let pad = core::iter::repeat_n(0, PAD);
         let col = if cols <= 1 << 16 {
             Cols::U16(
-                order
-                    .iter()
-                    .map(|&j| coords[j as usize].1 as u16)
+                (0..n)
+                    .map(|k| coord(at(k)).1 as u16)
                     .chain(pad.clone())
                     .collect(),
             )
         } else {
-            Cols::U32(order.iter().map(|&j| coords[j as usize].1).collect())
+            Cols::U32((0..n).map(|k| coord(at(k)).1).collect())
         };
         let val = match values {
             EntryValues::Shared { codebook, clusters } => Values::Shared {
                 codebook: codebook.to_vec(),
-                index: order
-                    .iter()
-                    .map(|&j| clusters[j as usize] as u8)
+                index: (0..n)
+                    .map(|k| clusters[at(k)] as u8)
                     .chain(pad.map(|_| 0))
                     .collect(),
             },
-            EntryValues::Plain(v) => Values::Plain(order.iter().map(|&j| v[j as usize]).collect()),
+            EntryValues::Plain(v) => Values::Plain((0..n).map(|k| v[at(k)]).collect()),
         };
         SparseMatrix {
             rows,
