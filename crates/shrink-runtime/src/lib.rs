@@ -279,8 +279,9 @@ impl Model {
     /// Bytes of working memory [`Model::forward_in`] needs for `batch` examples: known
     /// before running, so a device can reserve it statically. It is the largest
     /// `input + scratch + output` of any one layer (the buffer is used from both ends,
-    /// layer after layer; convolutions run one output row at a time), and at least the
-    /// input. Models with blocks (residual, highway, inception) are refused: only
+    /// layer after layer; convolutions run one output row at a time, and pool it at
+    /// once when a pooling layer with non-overlapping windows follows), and at least
+    /// the input. Models with blocks (residual, highway, inception) are refused: only
     /// [`Model::forward`] runs those.
     pub fn working_memory(&self, batch: usize) -> Result<usize, RuntimeError> {
         let too_large = || RuntimeError::TooLarge {
@@ -289,8 +290,8 @@ impl Model {
         };
         let mut len = self.input_len.checked_mul(batch).ok_or_else(too_large)?;
         let mut peak = len;
-        for node in &self.nodes {
-            let m = ops::node_memory(node, batch).ok_or_else(|| self.block_error())?;
+        for step in ops::steps(&self.nodes) {
+            let m = ops::step_memory(&step, batch).ok_or_else(|| self.block_error())?;
             let need = len
                 .checked_add(m.scratch)
                 .and_then(|v| v.checked_add(m.out))
@@ -359,8 +360,8 @@ impl Model {
                 block.iter_mut().for_each(|v| *v = (*v - m) / s);
             }
         }
-        for node in &self.nodes {
-            let m = ops::node_memory(node, batch).ok_or_else(|| self.block_error())?;
+        for step in ops::steps(&self.nodes) {
+            let m = ops::step_memory(&step, batch).ok_or_else(|| self.block_error())?;
             let (cur, scratch, y) = if at_low_end {
                 let (cur, rest) = arena.split_at_mut(len);
                 let (scratch, rest) = rest.split_at_mut(m.scratch);
@@ -372,7 +373,7 @@ impl Model {
                 let free = rest.len();
                 (cur, &mut rest[free - m.scratch..], y)
             };
-            ops::run_in(node, cur, y, scratch, batch, self.kernels);
+            ops::run_in(&step, cur, y, scratch, batch, self.kernels);
             if m.out > 0 {
                 len = m.out;
                 at_low_end = !at_low_end;

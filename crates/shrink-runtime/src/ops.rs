@@ -8,7 +8,7 @@
 //! `crates/shrink/src/model/mod.rs` value for value (to float rounding).
 
 use crate::math;
-use crate::plan::{ConvGeom, ConvTGeom, Node, PoolGeom};
+use crate::plan::{Affine, ConvGeom, ConvTGeom, Node, PoolGeom};
 use crate::prelude::*;
 use crate::sparse::Kernels;
 use core::ops::Range;
@@ -231,22 +231,65 @@ fn maxout(x: &[f32], pieces: usize, block: usize, y: &mut [f32]) {
 // output at the other, its scratch next to its input; the next layer goes the other
 // way. So the working memory is the largest `input + scratch + output` of any layer.
 // Convolutions run one output row at a time (im2col columns for one row, not for the
-// whole image), which keeps their scratch small.
+// whole image), which keeps their scratch small; a convolution followed by a pooling
+// layer whose windows tile its output (no padding, stride = kernel, as in LeNet-5) pools
+// each row as it comes, so the convolution's full output never exists.
 
-/// What one node needs in the one-buffer pass, in values: its output (0 when it works
+/// One step of the one-buffer pass: a node, or a convolution and the pooling after it.
+pub(crate) enum Step<'a> {
+    Node(&'a Node),
+    ConvPool {
+        a: &'a Affine,
+        g: &'a ConvGeom,
+        pool: &'a PoolGeom,
+        max: bool,
+    },
+}
+
+/// The steps of the one-buffer pass over `nodes`.
+pub(crate) fn steps(nodes: &[Node]) -> impl Iterator<Item = Step<'_>> {
+    let mut i = 0;
+    core::iter::from_fn(move || {
+        let node = nodes.get(i)?;
+        i += 1;
+        if let (Node::Conv { a, g }, Some(next @ (Node::MaxPool(pool) | Node::AvgPool(pool)))) =
+            (node, nodes.get(i))
+        {
+            if pool.pad == 0 && pool.stride == pool.k {
+                i += 1;
+                let max = matches!(next, Node::MaxPool(_));
+                return Some(Step::ConvPool { a, g, pool, max });
+            }
+        }
+        Some(Step::Node(node))
+    })
+}
+
+/// What one step needs in the one-buffer pass, in values: its output (0 when it works
 /// in place) and its scratch.
-pub(crate) struct NodeMemory {
+pub(crate) struct StepMemory {
     pub out: usize,
     pub scratch: usize,
 }
 
-/// [`NodeMemory`] of `node` for `b` examples; `None` for
-/// blocks (residual, highway, inception), which only [`Model::forward`] runs, or when
-/// a count overflows.
+/// [`StepMemory`] of `step` for `b` examples; `None` for blocks (residual, highway,
+/// inception), which only [`Model::forward`] runs, or when a count overflows.
 ///
 /// [`Model::forward`]: crate::Model::forward
-pub(crate) fn node_memory(node: &Node, b: usize) -> Option<NodeMemory> {
+pub(crate) fn step_memory(step: &Step<'_>, b: usize) -> Option<StepMemory> {
     let mul = |f: &[usize]| f.iter().try_fold(1usize, |a, &d| a.checked_mul(d));
+    let node = match step {
+        Step::Node(node) => node,
+        Step::ConvPool { a, g, pool, .. } => {
+            // One convolution row's im2col columns and product; the pooled output.
+            let row = mul(&[g.ow, b])?;
+            let cols = mul(&[g.c, g.k, g.k, row])?;
+            return Some(StepMemory {
+                out: mul(&[pool.c, pool.oh, pool.ow, b])?,
+                scratch: cols.checked_add(mul(&[a.w.rows(), row])?)?,
+            });
+        }
+    };
     let (out, scratch) = match node {
         Node::Affine { a, plane } => (mul(&[a.w.rows(), *plane, b])?, 0),
         Node::Bottleneck { u, v } => (mul(&[v.w.rows(), b])?, mul(&[u.w.rows(), b])?),
@@ -270,19 +313,25 @@ pub(crate) fn node_memory(node: &Node, b: usize) -> Option<NodeMemory> {
         Node::Residual { .. } | Node::Highway { .. } | Node::Inception { .. } => return None,
         _ => (0, 0),
     };
-    Some(NodeMemory { out, scratch })
+    Some(StepMemory { out, scratch })
 }
 
-/// Run a node that is not a block: input `x` (`len` values), output `y` (empty for a
-/// node that works in place, which then writes `x`), `scratch` as [`node_memory`] says.
+/// Run a step that is not a block: input `x`, output `y` (empty for a node that works
+/// in place, which then writes `x`), `scratch` as [`step_memory`] says.
 pub(crate) fn run_in(
-    node: &Node,
+    step: &Step<'_>,
     x: &mut [f32],
     y: &mut [f32],
     scratch: &mut [f32],
     b: usize,
     kernels: Kernels,
 ) {
+    let node = match step {
+        Step::Node(node) => node,
+        Step::ConvPool { a, g, pool, max } => {
+            return conv_pool(a, g, pool, *max, x, y, scratch, b, kernels)
+        }
+    };
     match node {
         Node::Affine { a, plane } => a.w.mul(x, plane * b, a.bias.as_deref(), y, kernels, 1),
         Node::Bottleneck { u, v } => {
@@ -313,6 +362,61 @@ pub(crate) fn run_in(
         _ => {
             let done = in_place(node, x, b, scratch);
             debug_assert!(done, "blocks are refused before the pass");
+        }
+    }
+}
+
+/// A convolution and the pooling after it (windows that tile the output: no padding,
+/// stride = kernel), one pooled row at a time: each convolution row is computed into
+/// `scratch` and folded into its pooled row at once — the same comparisons (max) and
+/// the same order of additions (average) as [`max_pool`] and [`avg_pool`].
+#[allow(clippy::too_many_arguments)]
+fn conv_pool(
+    a: &Affine,
+    g: &ConvGeom,
+    pool: &PoolGeom,
+    max: bool,
+    x: &[f32],
+    y: &mut [f32],
+    scratch: &mut [f32],
+    b: usize,
+    kernels: Kernels,
+) {
+    let row = g.ow * b;
+    let (cols, prod) = scratch.split_at_mut(g.c * g.k * g.k * row);
+    let (k, prow) = (pool.k, pool.ow * b);
+    let plane = pool.oh * prow;
+    for py in 0..pool.oh {
+        for ky in 0..k {
+            let oy = py * k + ky;
+            im2col(x, g, b, oy..oy + 1, cols);
+            a.w.mul(cols, row, a.bias.as_deref(), prod, kernels, 1);
+            for (ch, src) in prod.chunks_exact(row).enumerate() {
+                let dst = &mut y[ch * plane + py * prow..][..prow];
+                if ky == 0 {
+                    dst.fill(if max { f32::NEG_INFINITY } else { 0.0 });
+                }
+                for (px, d) in dst.chunks_exact_mut(b).enumerate() {
+                    for kx in 0..k {
+                        let s = &src[(px * k + kx) * b..][..b];
+                        if max {
+                            d.iter_mut()
+                                .zip(s)
+                                .for_each(|(d, &s)| *d = if s > *d { s } else { *d });
+                        } else {
+                            add_into(d, s);
+                        }
+                    }
+                }
+            }
+        }
+        if !max {
+            let count = (k * k) as f32;
+            for ch in 0..pool.c {
+                y[ch * plane + py * prow..][..prow]
+                    .iter_mut()
+                    .for_each(|v| *v /= count);
+            }
         }
     }
 }

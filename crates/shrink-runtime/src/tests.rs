@@ -674,6 +674,20 @@ fn pooling() {
         "{ type = \"avg_pool2d\", kernel = 3, stride = 1, padding = 1 }",
     ));
     check("input = [3, 5, 4]\nlayers = [{ type = \"global_avg_pool\" }]\n");
+    // After a convolution: pooled row by row in the one-buffer pass when the windows
+    // tile the output (leftover rows and columns dropped), separately otherwise.
+    check(&image_spec(
+        "[2, 9, 8]",
+        "{ type = \"conv2d\", out = 3, kernel = 2 }, { type = \"avg_pool2d\", kernel = 3 }",
+    ));
+    check(&image_spec(
+        "[2, 7, 6]",
+        "{ type = \"conv2d\", out = 3, kernel = 3, padding = 1 }, { type = \"max_pool2d\", kernel = 2 }",
+    ));
+    check(&image_spec(
+        "[2, 7, 6]",
+        "{ type = \"conv2d\", out = 3, kernel = 3 }, { type = \"max_pool2d\", kernel = 3, stride = 2 }",
+    ));
 }
 
 #[test]
@@ -747,12 +761,13 @@ layers = [
 #[test]
 fn one_buffer_pass_needs_the_memory_it_states() {
     let model = Model::from_shrk(&random_model(LENET5, 7, true)).unwrap();
-    // The largest input + scratch + output of one layer, per example: conv 1 is
-    // 784 + (25 + 20)·24 + 20·24·24 = 13 384 (one output row of im2col columns and
-    // of products); pool 1 is 20·24·24 + 20·12·12 = 14 400; conv 2 is
-    // 2880 + (500 + 50)·8 + 3200 = 10 480; the rest is smaller.
-    assert_eq!(model.working_memory(1).unwrap(), 14_400 * 4);
-    assert_eq!(model.working_memory(5).unwrap(), 5 * 14_400 * 4);
+    // The largest input + scratch + output of one step, per example. Each convolution
+    // runs one output row at a time (that row's im2col columns and products) and is
+    // pooled as it goes: conv 1 + pool 1 is 784 + (25 + 20)·24 + 20·12·12 = 4744;
+    // conv 2 + pool 2 is 2880 + (500 + 50)·8 + 50·4·4 = 8080; the linear layers are
+    // 800 + 500 and 500 + 10.
+    assert_eq!(model.working_memory(1).unwrap(), 8080 * 4);
+    assert_eq!(model.working_memory(5).unwrap(), 5 * 8080 * 4);
     let x: Vec<f32> = (0..2 * 784).map(|i| (i % 7) as f32 / 7.0).collect();
     let want = model.predict(&x, 2).unwrap();
     let need = model.working_memory(2).unwrap() / 4;
