@@ -168,3 +168,43 @@ def test_the_package_is_typed_and_documented():
     assert (pkg / "py.typed").exists() and (pkg / "_shrink.pyi").exists()
     for f in (shrink.load, shrink.Model.predict, shrink.Model.classify, shrink.Model.info):
         assert f.__doc__ and len(f.__doc__) > 40
+
+
+def test_c_example_prints_the_logits_of_shrink_run(tmp_path, mnist_test_images):
+    """crates/shrink-capi/examples/classify.c, compiled with `cc -Wall -Werror` against
+    shrink.h and libshrink_capi.a: its top class and probability are `shrink run`'s, and
+    its logits are this package's (bit for bit: one runtime behind all three)."""
+    import os
+    import shutil
+
+    target = shrink_bin().parent
+    subprocess.run(
+        ["cargo", "build", "--release", "-p", "shrink-capi"],
+        cwd=ROOT,
+        check=True,
+        env={**os.environ, "CARGO_TARGET_DIR": str(target.parent)},
+    )
+    exe = tmp_path / "classify"
+    capi = ROOT / "crates" / "shrink-capi"
+    subprocess.run(
+        [shutil.which("cc") or "cc", "-std=c11", "-Wall", "-Werror", "-O2",
+         "-I", str(capi / "include"), str(capi / "examples" / "classify.c"),
+         str(target / "libshrink_capi.a"), "-lpthread", "-ldl", "-lm", "-o", str(exe)],
+        check=True,
+    )
+    n = 200
+    x = (mnist_test_images[:n] / 255.0).astype(np.float32)
+    images = tmp_path / "images.f32"
+    images.write_bytes(x.astype("<f4").tobytes())
+    for name, path in MODELS.items():
+        out = subprocess.run([str(exe), str(path), str(images)], check=True,
+                             capture_output=True, text=True).stdout.splitlines()
+        assert len(out) == n, name
+        reference = shrink_run_top(path, top_k=1)[:n]
+        logits = shrink.load(path).predict(x)
+        for i, line in enumerate(out):
+            fields = line.split()
+            assert int(fields[0]) == i
+            assert fields[1] == reference[i][0][0], f"{name} example {i}"
+            assert abs(float(fields[2]) - reference[i][0][1]) < 2e-6
+            np.testing.assert_array_equal(np.array(fields[3:], dtype=np.float32), logits[i])
