@@ -123,14 +123,16 @@ class Model:
         ``name``, ``shape``, ``kind`` ("compressed" or "dense"), ``numel``, ``kept``,
         ``fillers``, ``bits``, ``index_bits``, ``weight_bits_huffman``,
         ``index_bits_huffman``, ``codebook_bytes``, ``bytes``."""
-        return self.summary()["tensors"]
+        tensors: List[Dict[str, Any]] = self.summary()["tensors"]
+        return tensors
 
     def summary(self) -> Dict[str, Any]:
         """Everything ``shrink info`` says about the file: ``name``, ``input``,
         ``classes``, ``class_names``, ``file_bytes``, ``header_bytes``, ``dense_bytes``
         (the parameters as float32), ``ratio``, ``meta`` (the file's key/values) and
         ``tensors`` (as :meth:`info`)."""
-        return json.loads(self._native.info_json())
+        summary: Dict[str, Any] = json.loads(self._native.info_json())
+        return summary
 
     def spec_toml(self) -> str:
         """The architecture stored in the file, as TOML text."""
