@@ -24,11 +24,15 @@ MODELS = {
 }
 
 
+def target_dir() -> pathlib.Path:
+    """Cargo's target directory: `$CARGO_TARGET_DIR`, else the repository's `target/`."""
+    return pathlib.Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
+
+
 def shrink_bin() -> pathlib.Path:
     if os.environ.get("SHRINK_BIN"):
         return pathlib.Path(os.environ["SHRINK_BIN"])
-    target = pathlib.Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
-    return target / "release" / "shrink"
+    return target_dir() / "release" / "shrink"
 
 
 @pytest.fixture(scope="session")

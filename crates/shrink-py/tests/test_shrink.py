@@ -2,7 +2,10 @@
 10 000 MNIST test images, the README's lines, shapes, dtypes, layouts and errors."""
 
 import json
+import os
+import pathlib
 import re
+import shutil
 import subprocess
 import threading
 
@@ -10,7 +13,7 @@ import numpy as np
 import pytest
 
 import shrink
-from conftest import MODELS, MNIST_IMAGES, ROOT, shrink_bin
+from conftest import MODELS, MNIST_IMAGES, ROOT, shrink_bin, target_dir
 
 
 def shrink_run_top(model_path, top_k):
@@ -162,8 +165,6 @@ def test_wrong_inputs_raise_with_clear_messages():
 
 
 def test_the_package_is_typed_and_documented():
-    import pathlib
-
     pkg = pathlib.Path(shrink.__file__).parent
     assert (pkg / "py.typed").exists() and (pkg / "_shrink.pyi").exists()
     for f in (shrink.load, shrink.Model.predict, shrink.Model.classify, shrink.Model.info):
@@ -174,16 +175,13 @@ def test_c_example_prints_the_logits_of_shrink_run(tmp_path, mnist_test_images):
     """crates/shrink-capi/examples/classify.c, compiled with `cc -Wall -Werror` against
     shrink.h and libshrink_capi.a: its top class and probability are `shrink run`'s, and
     its logits are this package's (bit for bit: one runtime behind all three)."""
-    import os
-    import shutil
-
-    target = shrink_bin().parent
     subprocess.run(
         ["cargo", "build", "--release", "-p", "shrink-capi"],
         cwd=ROOT,
         check=True,
-        env={**os.environ, "CARGO_TARGET_DIR": str(target.parent)},
+        env={**os.environ, "CARGO_TARGET_DIR": str(target_dir())},
     )
+    target = target_dir() / "release"
     exe = tmp_path / "classify"
     capi = ROOT / "crates" / "shrink-capi"
     subprocess.run(
