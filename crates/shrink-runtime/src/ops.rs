@@ -535,8 +535,16 @@ fn pool_windows(
     mut f: impl FnMut(&mut [f32], &[f32]),
 ) {
     let (out_row, in_row) = (g.ow * b, g.w * b);
-    // No allocation here: the one-buffer pass (`run_in`) allocates nothing.
+    // The valid output columns of each kx, computed once; on the stack, since the
+    // one-buffer pass (`run_in`) allocates nothing (kernels wider than 16 recompute).
     let range = |kx: usize| valid_range(g.ow, g.w, g.stride, kx as isize - g.pad as isize);
+    let mut ranges = [(0, 0); 16];
+    let cached = g.k <= ranges.len();
+    if cached {
+        for (kx, r) in ranges.iter_mut().enumerate().take(g.k) {
+            *r = range(kx);
+        }
+    }
     for c in 0..g.c {
         for oy in 0..g.oh {
             let dst = &mut y[(c * g.oh + oy) * out_row..][..out_row];
@@ -547,7 +555,10 @@ fn pool_windows(
                 }
                 let src = &x[(c * g.h + iy as usize) * in_row..][..in_row];
                 for kx in 0..g.k {
-                    let (ox0, ox1) = range(kx);
+                    let (ox0, ox1) = match ranges.get(kx) {
+                        Some(&r) if cached => r,
+                        _ => range(kx),
+                    };
                     for ox in ox0..ox1 {
                         let ix = ox * g.stride + kx - g.pad;
                         f(&mut dst[ox * b..(ox + 1) * b], &src[ix * b..(ix + 1) * b]);
