@@ -7,6 +7,7 @@ import pathlib
 import re
 import shutil
 import subprocess
+import sys
 import threading
 
 import numpy as np
@@ -206,3 +207,33 @@ def test_c_example_prints_the_logits_of_shrink_run(tmp_path, mnist_test_images):
             assert fields[1] == reference[i][0][0], f"{name} example {i}"
             assert abs(float(fields[2]) - reference[i][0][1]) < 2e-6
             np.testing.assert_array_equal(np.array(fields[3:], dtype=np.float32), logits[i])
+
+
+def test_predict_releases_the_gil():
+    """The main thread counts while a worker thread is inside `predict`. With a GIL
+    switch interval longer than the call, the main thread can only run meanwhile if
+    `predict` releases the GIL; holding it, the count would not move during the call."""
+    m = shrink.load(MODELS["lenet-5"])
+    x = np.zeros((500, 1, 28, 28), dtype=np.float32)
+    count = [0]
+    during = []
+    started = threading.Event()
+
+    def work():
+        started.set()
+        before = count[0]
+        m.predict(x)
+        during.append(count[0] - before)
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(2.0)
+    try:
+        t = threading.Thread(target=work)
+        t.start()
+        started.wait()
+        while t.is_alive():
+            count[0] += 1
+        t.join()
+    finally:
+        sys.setswitchinterval(interval)
+    assert during[0] > 0, "the main thread did not run while predict was running"
