@@ -1,7 +1,8 @@
 //! shrink-format: the model spec and the `.shrk` container.
 //!
 //! This crate has no ML framework dependency so that a deployment (the runtime, a
-//! browser build) needs only it and `shrink-runtime`.
+//! browser build) needs only it and `shrink-runtime`. Without its default `std` feature
+//! it is `no_std` + `alloc` (a microcontroller: `firmware/cortex-m4`), with the same API.
 //!
 //! The container stores Deep Compression's output (Han, Mao, Dally, ICLR 2016): pruned
 //! weights as relative indices with fillers, shared weights as codebook indices, both
