@@ -201,7 +201,7 @@ fn cortex_m4_firmware_matches_the_host_runtime() {
 
         let mut build = Command::new(&cargo);
         build
-            .args(["build", "--release", "--locked"])
+            .args(["build", "--release"])
             .current_dir(&firmware)
             .env("CARGO_TARGET_DIR", &target_dir)
             .env("SHRK_MODEL", &model_path);
