@@ -8,6 +8,7 @@
 //! - [`distill`]: mimic learning, knowledge distillation, transfer sets (teachers,
 //!   cached teacher logits, MUNGE/RANDOM/augmented sets);
 //! - [`workflow`]: the steps the commands share (load data for a spec, train a spec);
+//! - [`limits`]: the size/cost limits in force (defaults, raised by `--max-*` flags);
 //! - [`report`]: results.json + a self-contained report.html (plots, tables, images);
 //! - [`experiments`]: reproductions of the papers' figures;
 //! - [`viz`]: looking inside a CNN (filters, deconvnet projections, occlusion maps).
@@ -20,6 +21,7 @@ pub mod compress;
 pub mod device;
 pub mod distill;
 pub mod experiments;
+pub mod limits;
 pub mod model;
 pub mod report;
 pub mod train;

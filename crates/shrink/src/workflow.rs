@@ -120,6 +120,26 @@ pub struct RunOpts {
     pub snapshot_every: Option<usize>,
 }
 
+/// Refuse, before anything is allocated, a spec (as fitted to the data) beyond the
+/// limits in force, or a batch whose activations and gradients would need more than
+/// `max_batch_bytes` (an estimate: every layer's output and its gradient).
+pub fn check_training_cost(spec: &ModelSpec, batch_size: usize) -> Result<()> {
+    let limits = crate::limits::get();
+    let cost = spec.check(&limits)?.cost;
+    let need = cost.training_bytes(batch_size as u64);
+    if need > limits.max_batch_bytes {
+        let fits = limits.max_batch_bytes / cost.training_bytes(1).max(1);
+        bail!(
+            "training batches of {batch_size} need about {need} bytes of activations and \
+             gradients, more than the limit of {} (max_batch_bytes); use batch_size {} or \
+             less",
+            limits.max_batch_bytes,
+            fits
+        );
+    }
+    Ok(())
+}
+
 /// Train `spec` on `src` and save the model directory `out` (with `compress`, the
 /// spec's `[compress]` table, kept in its spec.toml).
 pub fn train_model(
@@ -145,6 +165,7 @@ pub fn train_model(
         }
     }
     fit_normalization(&mut spec, src);
+    check_training_cost(&spec, cfg.batch_size)?;
     let train_dev = device.clone().autodiff();
     train_dev.seed(cfg.seed);
     let net = Net::new(&spec, &train_dev)?;

@@ -211,7 +211,7 @@ fn run_inference(a: RunArgs) -> Result<()> {
     }
     let bytes =
         std::fs::read(&a.model).with_context(|| format!("cannot read {}", a.model.display()))?;
-    let mut model = shrink_runtime::Model::from_bytes(&bytes)
+    let mut model = shrink_runtime::Model::from_bytes_with(&bytes, &shrink::limits::get())
         .map_err(|e| anyhow!("{}: {e}", a.model.display()))?;
     model.set_threads(a.threads);
     let device = parse_device("flex")?;

@@ -63,7 +63,7 @@ pub fn run(a: Args) -> Result<()> {
 /// Test accuracy of a `.shrk` file run by shrink-runtime.
 fn eval_runtime(path: &Path, data: &str, label: Option<String>) -> Result<workflow::EvalReport> {
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let model = shrink_runtime::Model::from_bytes(&bytes)
+    let model = shrink_runtime::Model::from_bytes_with(&bytes, &shrink::limits::get())
         .map_err(|e| anyhow!("{}: {e}", path.display()))?;
     let src = workflow::load_data(data, label)?;
     workflow::check_fits(model.spec(), &src)?;

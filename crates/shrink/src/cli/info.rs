@@ -45,14 +45,11 @@ pub fn run(a: Args) -> Result<()> {
             input: l.input.clone(),
             output: l.output.clone(),
             params: l.params,
-            bytes: 4 * l.params,
+            bytes: l.params.saturating_mul(4),
         })
         .collect();
-    let total: usize = infos
-        .iter()
-        .filter(|l| l.depth == 0)
-        .map(|l| l.params)
-        .sum();
+    // Checked against the limits when the spec was read: no overflow here.
+    let total: usize = spec.param_count()?;
     let weights_file = a.model.join(shrink::model::io::WEIGHTS_FILE);
     let file_bytes = std::fs::metadata(&weights_file).ok().map(|m| m.len());
     if a.json {
@@ -64,9 +61,9 @@ pub fn run(a: Args) -> Result<()> {
     println!(
         "{}  input {}  output {}",
         if spec.name.is_empty() {
-            "model"
+            "model".to_string()
         } else {
-            &spec.name
+            shrink_format::limits::escape_control(&spec.name)
         },
         ShapeDisplay(&spec.input),
         ShapeDisplay(&out)
@@ -104,12 +101,14 @@ fn shrk_info(a: &Args) -> Result<()> {
         .map_err(|e| anyhow::anyhow!("{}: {e}", a.model.display()))?;
     let model =
         shrink_format::read(&bytes).map_err(|e| anyhow::anyhow!("{}: {e}", a.model.display()))?;
-    let spec = shrink_format::spec::ModelSpec::from_toml(&model.spec_toml)
+    let limits = shrink::limits::get();
+    let spec = shrink_format::spec::ModelSpec::from_toml_limited(&model.spec_toml, &limits)
         .map_err(|e| anyhow::anyhow!("{}: {e}", a.model.display()))?;
     let dense: u64 = 4 * spec
-        .param_count()
+        .check(&limits)
         .map_err(|e| anyhow::anyhow!("{}: {e}", a.model.display()))?
-        as u64;
+        .cost
+        .params;
     if a.json {
         let rows: Vec<_> = size
             .tensors
@@ -132,7 +131,7 @@ fn shrk_info(a: &Args) -> Result<()> {
     println!(
         "{}: {} ({} input), {} bytes; {} bytes as float32 -> {:.1}x",
         a.model.display(),
-        spec.name,
+        shrink_format::limits::escape_control(&spec.name),
         ShapeDisplay(&spec.input),
         size.total_bytes,
         dense,
@@ -145,7 +144,7 @@ fn shrk_info(a: &Args) -> Result<()> {
     for t in &size.tensors {
         println!(
             "{:<24} {:>8} {:>6.1}% {:>8.2} {:>8.2} {:>8}",
-            t.name,
+            shrink_format::limits::escape_control(&t.name),
             t.numel,
             100.0 * t.kept as f64 / t.numel.max(1) as f64,
             t.weight_bits_huffman,

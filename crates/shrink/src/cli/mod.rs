@@ -25,6 +25,9 @@ use clap::{Parser, Subcommand};
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    /// Limits on what a spec or a .shrk file may declare (every command).
+    #[command(flatten)]
+    pub limits: shrink::limits::LimitArgs,
 }
 
 #[derive(Subcommand)]
@@ -69,7 +72,22 @@ pub enum Command {
 }
 
 pub fn run(cli: Cli) -> Result<()> {
-    match cli.command {
+    shrink::limits::set(cli.limits.limits());
+    run_command(cli.command).map_err(|e| {
+        // A limit error names its limit, e.g. "(max_params)": say which flag raises it.
+        let msg = format!("{e:#}");
+        match shrink::limits::LIMIT_NAMES
+            .iter()
+            .find(|n| msg.contains(&format!("({n})")))
+        {
+            Some(n) => anyhow::anyhow!("{msg}; raise it with --{}", n.replace('_', "-")),
+            None => e,
+        }
+    })
+}
+
+fn run_command(command: Command) -> Result<()> {
+    match command {
         Command::Train(a) => train::run(a),
         Command::Eval(a) => eval::run(a),
         Command::Run(a) => run::run(a),

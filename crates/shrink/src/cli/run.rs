@@ -10,7 +10,6 @@ use super::print_json;
 use anyhow::{anyhow, bail, Context, Result};
 use serde::Serialize;
 use shrink_runtime::{Model, Workspace};
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 #[derive(clap::Args)]
@@ -70,7 +69,7 @@ struct Examples {
 pub fn run(a: Args) -> Result<()> {
     let bytes =
         std::fs::read(&a.model).with_context(|| format!("cannot read {}", a.model.display()))?;
-    let mut model = Model::from_bytes(&bytes).map_err(|e| anyhow!("{}: {e}", a.model.display()))?;
+    let mut model = Model::from_bytes_with(&bytes, &shrink::limits::get()).map_err(|e| anyhow!("{}: {e}", a.model.display()))?;
     model.set_threads(a.threads);
     let mut ws = Workspace::default();
     let mut logits = Vec::new();
@@ -104,6 +103,9 @@ pub fn run(a: Args) -> Result<()> {
             &serde_json::json!({ "model": a.model.display().to_string(), "predictions": out }),
         );
     }
+    // Class names and labels come from the files: control characters are escaped so
+    // that a name cannot forge or recolour an output line (JSON escapes them itself).
+    let esc = shrink_format::limits::escape_control;
     for p in &out {
         let mut line = p.input.clone();
         if let Some(i) = p.example {
@@ -111,10 +113,10 @@ pub fn run(a: Args) -> Result<()> {
         }
         line.push(':');
         for s in &p.top {
-            line.push_str(&format!("  {} ({:.3})", s.class, s.score));
+            line.push_str(&format!("  {} ({:.3})", esc(&s.class), s.score));
         }
         if let Some(l) = &p.label {
-            line.push_str(&format!("  [label {l}]"));
+            line.push_str(&format!("  [label {}]", esc(l)));
         }
         println!("{line}");
     }
@@ -204,52 +206,22 @@ fn read_image(path: &Path, model: &Model) -> Result<Examples> {
 
 /// Every image of an IDX file of unsigned bytes `[n, h, w]` (raw or gzip), / 255.
 fn read_idx(path: &Path, model: &Model, limit: Option<usize>) -> Result<Examples> {
-    let raw = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let bytes = if raw.starts_with(&[0x1f, 0x8b]) {
-        let mut v = Vec::new();
-        flate2::read::GzDecoder::new(&raw[..])
-            .read_to_end(&mut v)
-            .map_err(|e| anyhow!("{}: bad gzip data: {e}", path.display()))?;
-        v
-    } else {
-        raw
-    };
-    let fail = |msg: String| anyhow!("{}: {msg}", path.display());
-    if bytes.len() < 4 || bytes[..3] != [0, 0, 8] {
-        bail!(fail(
-            "not a PNG/JPEG image (by extension), a CSV table, or an IDX file of unsigned bytes"
-                .into()
-        ));
-    }
-    let ndim = bytes[3] as usize;
-    if !(2..=4).contains(&ndim) || bytes.len() < 4 + 4 * ndim {
-        bail!(fail(format!(
-            "an IDX file with {ndim} dimensions is not a set of images"
-        )));
-    }
-    let dims: Vec<usize> = (0..ndim)
-        .map(|i| u32::from_be_bytes(bytes[4 + 4 * i..8 + 4 * i].try_into().unwrap()) as usize)
-        .collect();
-    let n = dims[0];
-    let per: usize = dims[1..].iter().product();
+    // shrink-data's checked reader (the one `data check` uses): overflowing or
+    // oversized headers are errors, gzip is unpacked only as far as the header says.
+    let ex = shrink_data::read_idx_examples(path, limit).map_err(|e| anyhow!("{e}"))?;
+    let per: usize = ex.shape.iter().product();
     if per != model.input_len() {
-        bail!(fail(format!(
-            "examples of shape {:?} have {per} values, the model takes {:?} ({} values)",
-            &dims[1..],
+        bail!(
+            "{}: examples of shape {:?} have {per} values, the model takes {:?} ({} values)",
+            path.display(),
+            ex.shape,
             model.input_shape(),
             model.input_len()
-        )));
+        );
     }
-    let data = &bytes[4 + 4 * ndim..];
-    if data.len() as u64 != n as u64 * per as u64 {
-        bail!(fail(format!(
-            "{} data bytes, the header promises {n} × {per}",
-            data.len()
-        )));
-    }
-    let n = limit.map_or(n, |l| l.min(n));
+    let n = ex.n;
     Ok(Examples {
-        x: data[..n * per].iter().map(|&v| v as f32 / 255.0).collect(),
+        x: ex.x,
         n,
         index: (0..n).map(Some).collect(),
         label: vec![None; n],

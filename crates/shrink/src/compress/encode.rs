@@ -72,14 +72,17 @@ pub fn write_shrk(path: &Path, model: &ShrkModel) -> Result<SizeReport> {
     Ok(report)
 }
 
-/// Read a `.shrk` file: its spec and dense parameters.
+/// Read a `.shrk` file: its spec and dense parameters. The file passes the runtime's
+/// validation first (the one validation of a `.shrk` model: limits, shapes, finite
+/// values, no missing or unused tensor), so the Burn path accepts exactly what
+/// `shrink run` accepts, before anything is expanded to dense.
 pub fn read_shrk(path: &Path) -> Result<(ModelSpec, ParamTable, ShrkModel)> {
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
     let model = shrink_format::read(&bytes).map_err(|e| anyhow!("{}: {e}", path.display()))?;
+    shrink_runtime::Model::from_shrk_with(&model, &crate::limits::get())
+        .map_err(|e| anyhow!("{}: {e}", path.display()))?;
     let spec =
         ModelSpec::from_toml(&model.spec_toml).map_err(|e| anyhow!("{}: {e}", path.display()))?;
-    spec.infer()
-        .map_err(|e| anyhow!("{}: {e}", path.display()))?;
     let mut table = ParamTable::default();
     for t in &model.tensors {
         let (shape, data) = match &t.data {

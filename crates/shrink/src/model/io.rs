@@ -65,17 +65,32 @@ pub fn read_spec_file(path: &Path) -> Result<SpecFile> {
     parse_spec_text(&text).with_context(|| format!("spec {}", path.display()))
 }
 
-/// Parse spec text that may carry a `[train]` table.
+/// Parse spec text that may carry a `[train]` table, within the limits in force
+/// ([`crate::limits::get`]): the text's size before parsing, then the network's layer
+/// count, nesting, parameters, activations and multiply-adds before anything is built.
 pub fn parse_spec_text(text: &str) -> Result<SpecFile> {
-    let mut value: toml::Table = text
-        .parse()
-        .map_err(|e: toml::de::Error| anyhow::anyhow!("not valid TOML: {}", e.message()))?;
+    let limits = crate::limits::get();
+    if text.len() as u64 > limits.max_spec_bytes {
+        bail!(
+            "the spec is {} bytes, more than the limit of {} (max_spec_bytes)",
+            text.len(),
+            limits.max_spec_bytes
+        );
+    }
+    let mut value: toml::Table = text.parse().map_err(|e: toml::de::Error| {
+        anyhow::anyhow!(
+            "not valid TOML: {}",
+            shrink_format::limits::excerpt(e.message(), 400)
+        )
+    })?;
     let train = value.remove("train");
     let compress = value.remove("compress");
     let spec: ModelSpec = toml::Value::Table(value)
         .try_into()
-        .map_err(|e: toml::de::Error| anyhow::anyhow!("{}", e.message()))?;
-    spec.infer()?;
+        .map_err(|e: toml::de::Error| {
+            anyhow::anyhow!("{}", shrink_format::limits::excerpt(e.message(), 400))
+        })?;
+    spec.check(&limits)?;
     Ok(SpecFile {
         spec,
         train,
