@@ -136,7 +136,9 @@ fn main() -> ! {
         }
     };
     debug::exit(code);
-    loop {}
+    loop {
+        cortex_m::asm::wfi();
+    }
 }
 
 fn run() -> Result<(), shrink_runtime::RuntimeError> {
@@ -189,5 +191,7 @@ fn run() -> Result<(), shrink_runtime::RuntimeError> {
 fn panic(info: &core::panic::PanicInfo) -> ! {
     hprintln!("panic: {}", info);
     debug::exit(debug::EXIT_FAILURE);
-    loop {}
+    loop {
+        cortex_m::asm::wfi();
+    }
 }
