@@ -46,14 +46,33 @@ pub fn prune_to_keep(w: &[f32], keep: f64) -> Mask {
     if k == n {
         return vec![true; n];
     }
-    let mut order: Vec<usize> = (0..n).collect();
-    // Largest first; ties broken by position so the mask is deterministic.
-    order.sort_by(|&a, &b| w[b].abs().total_cmp(&w[a].abs()).then(a.cmp(&b)));
-    let mut mask = vec![false; n];
-    for &i in &order[..k] {
-        mask[i] = true;
+    if k == 0 {
+        return vec![false; n];
     }
-    mask
+    // The k-th largest magnitude by linear-time selection; then every larger magnitude
+    // and, of those equal to it, the first by position. The same mask as sorting by
+    // (magnitude descending, position ascending), in O(n) rather than O(n log n):
+    // VGG-16's fc6 has 103 M weights.
+    use std::cmp::Ordering::{Equal, Greater};
+    let mut mags: Vec<f32> = w.iter().map(|v| v.abs()).collect();
+    let (_, kth, _) = mags.select_nth_unstable_by(k - 1, |a, b| b.total_cmp(a));
+    let t = *kth;
+    drop(mags);
+    let above = w
+        .iter()
+        .filter(|v| v.abs().total_cmp(&t) == Greater)
+        .count();
+    let mut ties = k - above;
+    w.iter()
+        .map(|v| match v.abs().total_cmp(&t) {
+            Greater => true,
+            Equal if ties > 0 => {
+                ties -= 1;
+                true
+            }
+            _ => false,
+        })
+        .collect()
 }
 
 /// The mask for round `round` of `rounds` (1-based): the target is approached linearly,
@@ -192,6 +211,40 @@ mod tests {
         }
         let m = prune_to_keep(&w, 0.5);
         assert_eq!(m, vec![false, true, false, true, false, true]);
+    }
+
+    /// The mask by sorting (magnitude descending, position ascending), as pruning was
+    /// defined before the linear-time selection.
+    fn keep_by_sorting(w: &[f32], keep: f64) -> Mask {
+        let n = w.len();
+        let k = ((keep.clamp(0.0, 1.0) * n as f64).round() as usize).min(n);
+        let mut order: Vec<usize> = (0..n).collect();
+        order.sort_by(|&a, &b| w[b].abs().total_cmp(&w[a].abs()).then(a.cmp(&b)));
+        let mut mask = vec![false; n];
+        for &i in &order[..k] {
+            mask[i] = true;
+        }
+        mask
+    }
+
+    #[test]
+    fn keep_by_selection_equals_keep_by_sorting_with_ties() {
+        // Few distinct magnitudes, both signs: many ties at every threshold.
+        let mut s = 0x9E37_79B9_7F4A_7C15u64;
+        let w: Vec<f32> = (0..5000)
+            .map(|_| {
+                s ^= s << 13;
+                s ^= s >> 7;
+                s ^= s << 17;
+                ((s % 41) as f32 - 20.0) / 8.0
+            })
+            .collect();
+        for keep in [0.0, 0.0002, 0.04, 0.09, 0.25, 0.5, 0.84, 0.999, 1.0] {
+            let m = prune_to_keep(&w, keep);
+            assert_eq!(m, keep_by_sorting(&w, keep), "keep {keep}");
+            let want = (keep * w.len() as f64).round() as usize;
+            assert_eq!(m.iter().filter(|k| **k).count(), want, "keep {keep}");
+        }
     }
 
     #[test]

@@ -98,23 +98,36 @@ fn nearest(centroids: &[f32], v: f32) -> usize {
 
 /// 1-D k-means (Lloyd) from the given initial centroids. Returns sorted centroids and
 /// each value's cluster. Empty clusters keep their previous centroid.
+///
+/// The values are sorted once; the nearest centroid is monotone in the value, so each
+/// cluster is a contiguous run of the sorted values whose ends a binary search finds.
+/// An iteration then costs `O(k log n)` searches and one sequential pass of sums
+/// instead of a search per value (the same assignments and convergence test; only the
+/// order of the f64 sums differs).
 pub fn kmeans_1d(values: &[f32], mut centroids: Vec<f32>, max_iter: usize) -> (Vec<f32>, Vec<u16>) {
     centroids.sort_by(f32::total_cmp);
-    let mut assign = vec![0u16; values.len()];
+    let k = centroids.len();
+    let mut sorted = values.to_vec();
+    sorted.sort_unstable_by(f32::total_cmp);
+    let n = sorted.len();
+    // bounds[j]..bounds[j + 1] is cluster j; every value starts in cluster 0.
+    let mut bounds: Vec<usize> = (0..=k).map(|j| if j == 0 { 0 } else { n }).collect();
     for _ in 0..max_iter {
-        let mut sum = vec![0.0f64; centroids.len()];
-        let mut cnt = vec![0usize; centroids.len()];
-        let mut changed = false;
-        for (a, &v) in assign.iter_mut().zip(values) {
-            let k = nearest(&centroids, v) as u16;
-            changed |= *a != k;
-            *a = k;
-            sum[k as usize] += v as f64;
-            cnt[k as usize] += 1;
-        }
-        for k in 0..centroids.len() {
-            if cnt[k] > 0 {
-                centroids[k] = (sum[k] / cnt[k] as f64) as f32;
+        let next: Vec<usize> = (0..=k)
+            .map(|j| {
+                if j == k {
+                    n
+                } else {
+                    sorted.partition_point(|&v| nearest(&centroids, v) < j)
+                }
+            })
+            .collect();
+        let changed = next != bounds;
+        bounds = next;
+        for (j, c) in centroids.iter_mut().enumerate() {
+            let run = &sorted[bounds[j]..bounds[j + 1]];
+            if !run.is_empty() {
+                *c = (run.iter().map(|&v| v as f64).sum::<f64>() / run.len() as f64) as f32;
             }
         }
         // Means of sorted, disjoint intervals stay sorted.
@@ -122,9 +135,10 @@ pub fn kmeans_1d(values: &[f32], mut centroids: Vec<f32>, max_iter: usize) -> (V
             break;
         }
     }
-    for (a, &v) in assign.iter_mut().zip(values) {
-        *a = nearest(&centroids, v) as u16;
-    }
+    let assign = values
+        .iter()
+        .map(|&v| nearest(&centroids, v) as u16)
+        .collect();
     (centroids, assign)
 }
 
@@ -304,6 +318,80 @@ mod tests {
             c.iter().zip(want).all(|(a, b)| (a - b).abs() < 1e-6),
             "{c:?}"
         );
+    }
+
+    /// Lloyd's algorithm with a nearest-centroid search per value, as k-means was
+    /// written before the sorted-runs version.
+    fn kmeans_per_value(values: &[f32], mut c: Vec<f32>, max_iter: usize) -> (Vec<f32>, Vec<u16>) {
+        c.sort_by(f32::total_cmp);
+        let mut assign = vec![0u16; values.len()];
+        for _ in 0..max_iter {
+            let mut sum = vec![0.0f64; c.len()];
+            let mut cnt = vec![0usize; c.len()];
+            let mut changed = false;
+            for (a, &v) in assign.iter_mut().zip(values) {
+                let k = nearest(&c, v) as u16;
+                changed |= *a != k;
+                *a = k;
+                sum[k as usize] += v as f64;
+                cnt[k as usize] += 1;
+            }
+            for k in 0..c.len() {
+                if cnt[k] > 0 {
+                    c[k] = (sum[k] / cnt[k] as f64) as f32;
+                }
+            }
+            if !changed {
+                break;
+            }
+        }
+        for (a, &v) in assign.iter_mut().zip(values) {
+            *a = nearest(&c, v) as u16;
+        }
+        (c, assign)
+    }
+
+    #[test]
+    fn kmeans_by_sorted_runs_equals_kmeans_per_value() {
+        let mut s = 0x2545_F491_4F6C_DD1Du64;
+        let mut next = || {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            (s >> 40) as f32 / (1u64 << 24) as f32
+        };
+        // Skewed values (a cube of a uniform) with repeats, several k and inits.
+        let v: Vec<f32> = (0..20000)
+            .map(|i| {
+                let u = 2.0 * next() - 1.0;
+                if i % 7 == 0 {
+                    0.25
+                } else {
+                    u * u * u
+                }
+            })
+            .collect();
+        for bits in [1u8, 3, 5, 8] {
+            for init in [
+                CentroidInit::Linear,
+                CentroidInit::Density,
+                CentroidInit::Forgy,
+            ] {
+                let c0 = init_centroids(&v, 1 << bits, init, 7);
+                for iters in [1, 3, 100] {
+                    let (ca, aa) = kmeans_1d(&v, c0.clone(), iters);
+                    let (cb, ab) = kmeans_per_value(&v, c0.clone(), iters);
+                    assert_eq!(aa, ab, "bits {bits} {init:?} {iters} iterations");
+                    for (a, b) in ca.iter().zip(&cb) {
+                        assert!((a - b).abs() <= 1e-6 * b.abs().max(1.0), "{ca:?} {cb:?}");
+                    }
+                }
+            }
+        }
+        // Every value in one cluster from the start: one update, then stop.
+        let (c, a) = kmeans_1d(&[1.0, 2.0, 3.0], vec![10.0, 20.0], 100);
+        assert_eq!(a, vec![0, 0, 0]);
+        assert_eq!(c, vec![2.0, 20.0]);
     }
 
     #[test]
