@@ -480,7 +480,7 @@ fn odd_data_files_are_refused_with_short_errors() {
     for i in 0..20 {
         text.push_str(&format!("{i},{},{}\n", i * 2, i % 2));
     }
-    text.push_str("1");
+    text.push('1');
     text.push_str(&"0".repeat(200 << 20));
     text.push_str(",1,0\n");
     std::fs::write(&csv, text).unwrap();
