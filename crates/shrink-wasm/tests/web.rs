@@ -329,3 +329,250 @@ fn page_reports_a_malformed_or_missing_model() {
         assert!(server.requested().contains(&format!("/{model}")));
     }
 }
+
+// ---------------------------------------------------------------------------------
+// What a visitor sees: the panel about the file, the bars, the verdict on junk, the
+// state after a failed load, and screenshots (desktop and phone) to look at.
+
+/// Text of every `<td>` of the table with `id`, row by row.
+fn table_rows(dom: &str, id: &str) -> Vec<Vec<String>> {
+    let start = dom
+        .find(&format!(" id=\"{id}\""))
+        .unwrap_or_else(|| panic!("no table {id}"));
+    let end = start + dom[start..].find("</table>").expect("table closes");
+    let body = &dom[start..end];
+    body.split("<tr")
+        .skip(1)
+        .map(|row| {
+            row.split("<td")
+                .skip(1)
+                .map(|cell| {
+                    let open = cell.find('>').unwrap() + 1;
+                    let close = cell.find("</td>").unwrap();
+                    cell[open..close].to_string()
+                })
+                .collect::<Vec<_>>()
+        })
+        .filter(|r| !r.is_empty())
+        .collect()
+}
+
+/// The digits in `text`, as a number (`39 950 bytes` → 39950).
+fn digits_of(text: &str) -> u64 {
+    let d: String = text.chars().filter(char::is_ascii_digit).collect();
+    d.parse()
+        .unwrap_or_else(|_| panic!("no number in {text:?}"))
+}
+
+/// The numbers `shrink info FILE.shrk` prints, computed the way it computes them
+/// (shrink_format::inspect for the bytes, the spec's parameter count for float32).
+struct Info {
+    name: String,
+    file_bytes: u64,
+    dense_bytes: u64,
+    /// Per weight tensor (2-D or 4-D): numel, kept, bytes.
+    weights: Vec<(u64, u64, u64)>,
+    meta: HashMap<String, String>,
+}
+
+fn shrink_info(bytes: &[u8]) -> Info {
+    let size = shrink_format::inspect(bytes).unwrap();
+    let file = shrink_format::read(bytes).unwrap();
+    let spec = shrink_format::spec::ModelSpec::from_toml(&file.spec_toml).unwrap();
+    let weights = size
+        .tensors
+        .iter()
+        .zip(&file.tensors)
+        .filter(|(_, t)| t.data.shape().len() >= 2)
+        .map(|(s, _)| (s.numel, s.kept, s.bytes))
+        .collect();
+    Info {
+        name: spec.name.clone(),
+        file_bytes: size.total_bytes,
+        dense_bytes: 4 * spec.param_count().unwrap() as u64,
+        weights,
+        meta: file.meta.iter().cloned().collect(),
+    }
+}
+
+/// Take a screenshot of `url` in a `width × height` window into `shot` (after the
+/// page's self-test has run, under virtual time).
+fn screenshot(url: &str, (width, height): (u32, u32), shot: &Path) -> image::RgbImage {
+    let chromium = std::env::var_os("CHROMIUM").unwrap_or_else(|| "chromium".into());
+    let profile =
+        std::env::temp_dir().join(format!("shrink-web-shot-{}-{width}", std::process::id()));
+    let _ = std::fs::remove_file(shot);
+    let mut child = Command::new(&chromium)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--hide-scrollbars",
+        ])
+        .args(["--no-first-run", "--disable-background-networking"])
+        .args(["--disable-component-update", "--disable-sync"])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .arg(format!("--window-size={width},{height}"))
+        .arg(format!("--screenshot={}", shot.display()))
+        .args(["--virtual-time-budget=10000", url])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("run chromium");
+    let start = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if start.elapsed() > CHROMIUM_DEADLINE {
+            let _ = child.kill();
+            panic!(
+                "chromium ran over {CHROMIUM_DEADLINE:?} taking {}",
+                shot.display()
+            );
+        }
+        thread::sleep(Duration::from_millis(50));
+    }
+    let _ = std::fs::remove_dir_all(&profile);
+    image::open(shot)
+        .unwrap_or_else(|e| panic!("{}: {e}", shot.display()))
+        .to_rgb8()
+}
+
+/// Pixels of the bars' colour (#2563eb) in `img`.
+fn bar_pixels(img: &image::RgbImage) -> usize {
+    img.pixels()
+        .filter(|p| {
+            let [r, g, b] = p.0;
+            r.abs_diff(0x25) < 12 && g.abs_diff(0x63) < 12 && b.abs_diff(0xeb) < 12
+        })
+        .count()
+}
+
+#[test]
+fn page_states_what_the_file_is_and_fills_the_bars() {
+    let files = site();
+    let info = shrink_info(&files["/model.shrk"]);
+    let server = Server::start(files.clone());
+    let dom = dump_dom(&server.url("index.html?selftest=1"));
+    let report = selftest(&dom);
+    assert!(report.get("error").is_none(), "{report}");
+
+    // The panel, read from the file: `shrink info`'s numbers.
+    let text = |id: &str| visible_text(&dom, id).unwrap_or_else(|| panic!("no #{id}"));
+    assert!(
+        text("model-name").contains(&info.name),
+        "{}",
+        text("model-name")
+    );
+    assert_eq!(digits_of(&text("dense-bytes")), info.dense_bytes);
+    assert_eq!(digits_of(&text("model-bytes")), info.file_bytes);
+    assert_eq!(
+        text("ratio"),
+        format!("{:.1}×", info.dense_bytes as f64 / info.file_bytes as f64)
+    );
+    let rows = table_rows(&dom, "layers");
+    assert_eq!(rows.len(), info.weights.len(), "{rows:?}");
+    for (row, &(numel, kept, bytes)) in rows.iter().zip(&info.weights) {
+        assert_eq!(digits_of(&row[1]), numel, "{row:?}");
+        assert_eq!(
+            row[2],
+            format!("{:.1}%", 100.0 * kept as f64 / numel as f64),
+            "{row:?}"
+        );
+        assert_eq!(digits_of(&row[3]), bytes, "{row:?}");
+    }
+    let names: Vec<&str> = rows.iter().map(|r| r[0].as_str()).collect();
+    assert_eq!(names, ["conv1", "conv2", "fc1", "fc2"], "LeNet-5's layers");
+    // The accuracy the file records (`shrink eval --record` measured it; the test in
+    // crates/shrink/tests/web_model.rs checks that it is what `shrink eval` measures).
+    let error: f64 = info.meta["test_error"].parse().unwrap();
+    let accuracy = text("accuracy");
+    assert_eq!(
+        accuracy.split('<').next().unwrap(),
+        format!("{:.2}%", 100.0 * (1.0 - error)),
+        "{accuracy}"
+    );
+    let examples: u64 = info.meta["test_examples"].parse().unwrap();
+    let grouped = format!("{},{:03}", examples / 1000, examples % 1000).replace(',', "\u{2009}");
+    assert!(
+        dom.contains(&format!("on {grouped} mnist test images")),
+        "the accuracy says what it was measured on"
+    );
+
+    // The top class's bar is drawn, about as long as its probability (a test digit the
+    // model gets right with well over 90%).
+    let bar = &report["top_bar"];
+    let (fill, track) = (
+        bar["fill_px"].as_f64().unwrap(),
+        bar["track_px"].as_f64().unwrap(),
+    );
+    assert!(track > 50.0 && fill > 0.9 * track, "{bar}");
+
+    // Junk is not a digit: a dot is too small to read, a scribble over the pad is not
+    // taken for a digit.
+    assert_eq!(report["junk"]["dot"]["verdict"], "dot", "{report}");
+    assert_eq!(report["junk"]["dot"]["shown"], "?");
+    assert_ne!(report["junk"]["scribble"]["verdict"], "sure", "{report}");
+    assert_eq!(report["junk"]["scribble"]["shown"], "?");
+
+    // Screenshots to look at, desktop and phone; in both the filled bar is on the
+    // first screen.
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("web-screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    // "phone-page": the same width, tall enough to show the panel below.
+    for (name, size) in [
+        ("desktop", (1280, 900)),
+        ("phone", (390, 844)),
+        ("phone-page", (390, 1700)),
+    ] {
+        let shot = dir.join(format!("{name}.png"));
+        let img = screenshot(&server.url("index.html?selftest=1"), size, &shot);
+        assert_eq!((img.width(), img.height()), size, "{name}");
+        let blue = bar_pixels(&img);
+        assert!(
+            blue > 300,
+            "{name}: the top bar is not visible on the first screen ({blue} bar pixels); see {}",
+            shot.display()
+        );
+        eprintln!("screenshot: {}", shot.display());
+    }
+}
+
+#[test]
+fn a_failed_load_leaves_a_clean_page() {
+    let mut files = site();
+    files.insert("/text.shrk".into(), b"hello, this is not a model".to_vec());
+    let server = Server::start(files);
+    let dom = dump_dom(&server.url("index.html?selftest=1&model=text.shrk"));
+    let error = visible_text(&dom, "error").expect("an error is shown");
+    // The bytes found are in hex, as the expected ones are.
+    assert!(
+        error.contains("starts with 68 65 6c 6c, expected 53 48 52 4b"),
+        "{error}"
+    );
+    assert!(!error.contains('['), "{error}");
+    // Nothing invites drawing, no field still says "…" or shows an old model.
+    let truth = visible_text(&dom, "truth").unwrap();
+    assert!(truth.starts_with("No usable model"), "{truth}");
+    for id in [
+        "model-name",
+        "model-bytes",
+        "dense-bytes",
+        "ratio",
+        "accuracy",
+        "time",
+    ] {
+        assert_eq!(visible_text(&dom, id).as_deref(), Some("–"), "#{id}");
+    }
+    assert!(
+        dom.contains("id=\"clear\" type=\"button\" disabled"),
+        "Clear is off"
+    );
+    // The file control stays reachable by keyboard: a real, focusable input.
+    let at = dom.find("id=\"file\"").unwrap();
+    let tag = &dom[dom[..at].rfind('<').unwrap()..at + dom[at..].find('>').unwrap()];
+    assert!(
+        !tag.contains("hidden") && !tag.contains("tabindex=\"-1\""),
+        "{tag}"
+    );
+}
