@@ -269,6 +269,29 @@ pub fn evaluate(
     Ok(eval_report(name, src, &preds, t0.elapsed().as_secs_f64()))
 }
 
+/// Predictions of the `.shrk` file `bytes` run by shrink-runtime — the compressed
+/// weights as they are stored, as a deployed model runs them — on the examples of `ds`.
+pub fn runtime_predictions(bytes: &[u8], ds: &shrink_data::Dataset) -> Result<Vec<u32>> {
+    let model = shrink_runtime::Model::from_bytes_with(bytes, &crate::limits::get())
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let (len, k) = (model.input_len(), model.classes());
+    let mut ws = shrink_runtime::Workspace::default();
+    let mut logits = Vec::new();
+    let mut preds = Vec::with_capacity(ds.len());
+    const BATCH: usize = 500;
+    for start in (0..ds.len()).step_by(BATCH) {
+        let end = (start + BATCH).min(ds.len());
+        model.forward(
+            &ds.x[start * len..end * len],
+            end - start,
+            &mut ws,
+            &mut logits,
+        )?;
+        preds.extend(logits.chunks(k).map(|row| batch::argmax(row) as u32));
+    }
+    Ok(preds)
+}
+
 /// Build an [`EvalReport`] from predictions on the test split.
 pub fn eval_report(name: &str, src: &DataSource, preds: &[u32], seconds: f64) -> EvalReport {
     let ds = &src.test;

@@ -103,6 +103,14 @@ fn compress_table_adds_up_and_the_file_runs() {
     );
     let i = stdout_json(&run(&["info", shrk.to_str().unwrap(), "--json"]));
     assert_eq!(i["file_bytes"], on_disk);
+    // The file records the test error measured on it (by the runtime, as eval does).
+    let recorded: f64 = i["meta"]["test_error"].as_str().unwrap().parse().unwrap();
+    assert_eq!(
+        (recorded * 200.0).round(),
+        (r["test_error_shrk"].as_f64().unwrap() * 200.0).round()
+    );
+    assert_eq!(i["meta"]["test_examples"], "200");
+    assert_eq!(i["meta"]["test_data"], "blobs");
 
     // Damaged files: truncated, bit-flipped, not a .shrk at all.
     let bytes = std::fs::read(&shrk).unwrap();

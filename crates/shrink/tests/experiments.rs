@@ -135,6 +135,18 @@ fn check_report(dir: &Path, stdout: &Value, title: &str, min_plots: usize) -> St
         "self-contained"
     );
     assert!(html.contains("Burn 0.22.1"));
+    // What a reader checks: every table of results has a plot, uncertainty is never
+    // a spread of zero, and a quick run says it is one.
+    let tables = html.matches("<table>").count();
+    let plots = html.matches("<svg").count();
+    assert!(plots >= tables, "{tables} tables but {plots} plots");
+    assert!(!html.contains("± 0.00"), "a spread of 0.00 says nothing");
+    if stdout["settings"]["data"]["quick"] == true {
+        assert!(
+            html.contains("class=\"banner\"") && html.contains("Quick run (--quick)"),
+            "a quick run says so"
+        );
+    }
     check_embedded_pngs(&html);
     check_renders(&dir.join("report.html"));
     html
@@ -203,6 +215,22 @@ fn norm_quick_reports_and_resumes() {
     assert!(sentence.contains("Without normalisation"), "{sentence}");
     let html = check_report(&out, &v, "Ioffe", 3);
     assert!(check_embedded_pngs(&html) >= 8, "first-layer weight images");
+    assert_eq!(v["settings"]["data"]["quick"], true);
+    // One seed: each compared accuracy carries its 95% interval, and "N× fewer steps"
+    // its resolution.
+    assert!(
+        html.matches("% (").count() >= 3,
+        "intervals on the accuracies"
+    );
+    assert!(
+        sentence.contains(&format!("evaluations every {every} steps"))
+            || !sentence.contains("fewer"),
+        "{sentence}"
+    );
+    // The weights are pictured, not dumped into results.json (unless --weights).
+    let size = std::fs::metadata(out.join("results.json")).unwrap().len();
+    assert!(size < 100_000, "results.json is {size} bytes");
+    assert!(runs.iter().all(|r| r.get("first_layer").is_none()));
     assert!(out.join("runs").read_dir().unwrap().count() >= 9);
 
     // Resume: every run is found and skipped; the numbers are the same.
@@ -341,8 +369,15 @@ fn ablation_quick_covers_every_component() {
         base["test_error_mean"].as_f64().unwrap() < 0.6,
         "the base learns: {base}"
     );
-    let html = check_report(&out, &v, "CNN toolbox", 0);
+    let html = check_report(&out, &v, "CNN toolbox", 1);
     assert!(html.contains("<table>") && html.contains("maxout"));
+    // One seed: a bar chart with an error bar per variant, an interval in every cell,
+    // no per-seed column repeating the mean.
+    assert_eq!(html.matches("class=\"bar\"").count(), summary.len());
+    assert_eq!(html.matches("class=\"error-bar\"").count(), summary.len());
+    assert!(html.matches("% (").count() >= summary.len());
+    assert!(!html.contains("per seed"));
+    assert!(html.contains("within the noise — "));
 }
 
 #[test]

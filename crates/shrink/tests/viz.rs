@@ -329,8 +329,46 @@ fn viz_report_renders_in_headless_chromium() {
     ] {
         assert!(html.contains(section), "report.html has no {section:?}");
     }
+    // Layers named as a person names them, colour bars on the occlusion maps (two per
+    // occluded image), no absolute path of this machine.
+    for name in [
+        "First-layer filters (conv1 weights)",
+        "pool1 (",
+        "pool2 (",
+        "conv2: ",
+    ] {
+        assert!(html.contains(name), "report.html has no {name:?}");
+    }
+    assert!(
+        !html.contains("layers.0.weight:"),
+        "histograms are titled by layer name"
+    );
+    assert_eq!(html.matches("class=\"colorbar\"").count(), 2 * 4);
+    assert!(html.contains("Probability of"), "plain-language captions");
+    assert!(
+        !html.contains(f.run.to_str().unwrap()),
+        "the report names the model by a relative path"
+    );
     let results: serde_json::Value =
         serde_json::from_slice(&std::fs::read(out.join("results.json")).unwrap()).unwrap();
+    // The settings as used: every default resolved, none recorded as null.
+    let settings = results["settings"].as_object().unwrap();
+    for (k, v) in settings {
+        assert!(!v.is_null(), "settings.{k} is null");
+    }
+    assert_eq!(
+        results["settings"]["layers"],
+        serde_json::json!([POOL1, POOL2])
+    );
+    assert_eq!(
+        results["settings"]["layer_names"],
+        serde_json::json!(["pool1", "pool2"])
+    );
+    assert_eq!(
+        results["settings"]["occluder_size"], 9,
+        "a third of 28, rounded"
+    );
+    assert_eq!(results["settings"]["limit"], 300);
     let r = &results["results"];
     assert_eq!(r["examples"], 300);
     assert_eq!(r["layers"][1]["features"].as_array().unwrap().len(), 3);
@@ -464,12 +502,63 @@ fn compressed_model_lines_up_although_batch_norm_was_folded() {
         names,
         ["layers.0.weight", "layers.3.weight", "layers.8.weight"]
     );
+    // Compression may keep a layer whole (it keeps at least 16 weights per unit, and
+    // undoes a pruning round that costs accuracy); every weight is quantized.
     for h in hist {
         let (kept, all) = (h["kept"].as_u64().unwrap(), h["weights"].as_u64().unwrap());
-        assert!(kept > 0 && kept < all, "{h}");
+        assert!(kept > 0 && kept <= all, "{h}");
+        assert!(h["codebook"].as_u64().unwrap() <= 256, "{h}");
     }
     let html = std::fs::read_to_string(out.join("report.html")).unwrap();
     assert!(html.contains("shared values"), "spikes at the centroids");
+    let layers: Vec<&str> = hist.iter().map(|h| h["layer"].as_str().unwrap()).collect();
+    assert_eq!(layers, ["conv1", "conv2", "fc1"]);
+    // The file is a compression of this very run: the report says it matches.
+    let check = &results["results"]["compressed_check"];
+    assert_eq!(check["same_model"], true, "{check}");
+    assert!(html.contains("matches this model"));
+    assert!(!html.contains("Warning:"));
+
+    // The same shapes with unrelated weights (each kept weight's shared value taken
+    // from another position, as in a compression of another training run): the report
+    // and stderr say it does not match.
+    let mut other = shrink_format::read(&std::fs::read(c.join("model.shrk")).unwrap()).unwrap();
+    for t in &mut other.tensors {
+        if let shrink_format::TensorData::Compressed(ct) = &mut t.data {
+            ct.clusters.reverse();
+        }
+    }
+    let other_path = tmp.path().join("other.shrk");
+    std::fs::write(&other_path, shrink_format::write(&other).unwrap().0).unwrap();
+    let out2 = tmp.path().join("viz2");
+    let o = shrink()
+        .args([
+            "viz",
+            f.run.to_str().unwrap(),
+            "--data",
+            f.data.to_str().unwrap(),
+        ])
+        .args([
+            "--out",
+            out2.to_str().unwrap(),
+            "--limit",
+            "100",
+            "--k",
+            "1",
+            "--json",
+        ])
+        .arg("--compressed")
+        .arg(&other_path)
+        .output()
+        .unwrap();
+    stdout_json(&o);
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("does not look like a compression"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let html = std::fs::read_to_string(out2.join("report.html")).unwrap();
+    assert!(html.contains("Warning:") && html.contains("another training run"));
 }
 
 #[test]

@@ -28,13 +28,28 @@ pub struct Args {
     /// running it with the runtime.
     #[arg(long)]
     pub burn: bool,
+    /// For a `.shrk` file: write the measured test error (with the number of test
+    /// examples and the data's name) into the file's metadata, rewriting it atomically;
+    /// the weights stay as they are. `shrink info` and the web page show it.
+    #[arg(long, conflicts_with = "burn")]
+    pub record: bool,
     #[arg(long)]
     pub json: bool,
 }
 
 pub fn run(a: Args) -> Result<()> {
+    if a.record && !a.model.is_file() {
+        anyhow::bail!(
+            "--record writes into a .shrk file; {} is not one",
+            a.model.display()
+        );
+    }
     let r = if a.model.is_file() && !a.burn {
-        eval_runtime(&a.model, &a.data, a.label)?
+        let r = eval_runtime(&a.model, &a.data, a.label)?;
+        if a.record {
+            record(&a.model, &r)?;
+        }
+        r
     } else {
         let device = parse_device(&a.device)?;
         let (spec, net) = if a.model.is_file() {
@@ -68,30 +83,42 @@ fn eval_runtime(path: &Path, data: &str, label: Option<String>) -> Result<workfl
     let src = workflow::load_data(data, label)?;
     workflow::check_fits(model.spec(), &src)?;
     let t0 = Instant::now();
-    let ds = &src.test;
-    let (len, k) = (model.input_len(), model.classes());
-    let mut ws = shrink_runtime::Workspace::default();
-    let mut logits = Vec::new();
-    let mut preds = Vec::with_capacity(ds.len());
-    const BATCH: usize = 500;
-    for start in (0..ds.len()).step_by(BATCH) {
-        let end = (start + BATCH).min(ds.len());
-        model.forward(
-            &ds.x[start * len..end * len],
-            end - start,
-            &mut ws,
-            &mut logits,
-        )?;
-        preds.extend(
-            logits
-                .chunks(k)
-                .map(|row| shrink::batch::argmax(row) as u32),
-        );
-    }
+    let preds = workflow::runtime_predictions(&bytes, &src.test)
+        .map_err(|e| anyhow!("{}: {e}", path.display()))?;
     Ok(workflow::eval_report(
         &path.display().to_string(),
         &src,
         &preds,
         t0.elapsed().as_secs_f64(),
     ))
+}
+
+/// Write `r`'s test error into the metadata of the `.shrk` file `path` (atomically; the
+/// tensors are re-encoded from their decoded form, which reproduces them bit for bit —
+/// checked here before anything is written).
+fn record(path: &Path, r: &workflow::EvalReport) -> Result<()> {
+    use shrink::compress::encode;
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let mut file = shrink_format::read(&bytes).map_err(|e| anyhow!("{}: {e}", path.display()))?;
+    let before = file.tensors.clone();
+    encode::set_test_meta(&mut file, r.test_error, r.n, &r.data);
+    let (new_bytes, _) = shrink_format::write(&file)
+        .map_err(|e| anyhow!("cannot encode {}: {e}", path.display()))?;
+    let back = shrink_format::read(&new_bytes).map_err(|e| anyhow!("internal: {e}"))?;
+    anyhow::ensure!(
+        back.tensors == before,
+        "internal: re-encoding {} would change its weights; nothing written",
+        path.display()
+    );
+    shrink::model::io::write_atomic(path, &new_bytes)?;
+    eprintln!(
+        "{}: recorded test error {:.2}% on {} examples of {} ({} -> {} bytes)",
+        path.display(),
+        100.0 * r.test_error,
+        r.n,
+        r.data,
+        bytes.len(),
+        new_bytes.len()
+    );
+    Ok(())
 }

@@ -115,6 +115,10 @@ pub struct NormArgs {
     pub width: usize,
     #[arg(long, default_value_t = 3)]
     pub hidden_layers: usize,
+    /// Also write the first-layer weights the report pictures into results.json
+    /// (they are always in OUT/runs/*.json).
+    #[arg(long)]
+    pub weights: bool,
 }
 
 #[derive(clap::Args)]
@@ -201,6 +205,7 @@ pub fn run(cmd: Cmd) -> Result<()> {
                 unit: a.unit,
                 probe_examples: a.probe_examples,
                 seed: a.seed,
+                weights_in_results: a.weights,
                 data,
             };
             (norm::run(&c, settings, &src)?, c.out, a.common.json)

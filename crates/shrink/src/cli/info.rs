@@ -126,6 +126,7 @@ fn shrk_info(a: &Args) -> Result<()> {
             "name": spec.name, "input": spec.input, "file_bytes": size.total_bytes,
             "header_bytes": size.header_bytes, "dense_bytes": dense, "tensors": rows,
             "ratio": dense as f64 / size.total_bytes as f64,
+            "meta": model.meta.iter().map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone()))).collect::<serde_json::Map<String, serde_json::Value>>(),
         }));
     }
     println!(
@@ -153,5 +154,11 @@ fn shrk_info(a: &Args) -> Result<()> {
         );
     }
     println!("{:<24} {:>50}", "header", size.header_bytes);
+    // Names and values from the file: control characters escaped, so that a file
+    // cannot forge or recolour output lines.
+    let esc = shrink_format::limits::escape_control;
+    for (k, v) in &model.meta {
+        println!("{}: {}", esc(k), esc(v));
+    }
     Ok(())
 }

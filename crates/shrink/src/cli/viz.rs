@@ -85,7 +85,7 @@ pub fn run(a: Args) -> Result<()> {
         bail!("--occluder-size and --occluder-stride must be at least 1");
     }
     let device = parse_device(&a.device)?;
-    let name = a.model.display().to_string();
+    let name = viz::display_path(&a.model);
     let subject = if is_shrk(&a.model) {
         let (spec, net) = load_shrk(&a.model, &device)?;
         let (_, _, file) = read_shrk(&a.model)?;
@@ -113,7 +113,7 @@ pub fn run(a: Args) -> Result<()> {
             }
             let (spec, table, shrk) = read_shrk(p)?;
             Some(Compressed::new(
-                p.display().to_string(),
+                viz::display_path(p),
                 &spec,
                 table,
                 shrk,
@@ -144,8 +144,21 @@ pub fn run(a: Args) -> Result<()> {
         &opts,
         &device,
     )?;
+    if let Some(c) = compressed.as_ref().filter(|c| !c.check.same_model) {
+        eprintln!(
+            "warning: {} does not look like a compression of {} (its kept weights hardly correlate \
+             with the model's); the report says so",
+            c.name, subject.name
+        );
+    }
     let seconds = t0.elapsed().as_secs_f64();
-    let envelope = shrink::report::envelope("viz", &opts, &results, seconds);
+    // The settings as used (defaults filled in), not the options as given.
+    let mut results = results;
+    let settings = results
+        .as_object_mut()
+        .and_then(|o| o.remove("settings"))
+        .unwrap_or_default();
+    let envelope = shrink::report::envelope("viz", &settings, &results, seconds);
     report
         .write(&a.out, &envelope)
         .with_context(|| format!("cannot write the report to {}", a.out.display()))?;

@@ -64,6 +64,35 @@ pub fn to_shrk(
     })
 }
 
+/// Metadata key: the test error (a fraction, e.g. `0.0072`) measured on the file itself
+/// by shrink-runtime, written by `shrink compress` and `shrink eval --record`.
+pub const META_TEST_ERROR: &str = "test_error";
+/// Metadata key: how many test examples [`META_TEST_ERROR`] was measured on.
+pub const META_TEST_EXAMPLES: &str = "test_examples";
+/// Metadata key: the data set of [`META_TEST_ERROR`] (`mnist`, a path's name, …).
+pub const META_TEST_DATA: &str = "test_data";
+
+/// Record a measured test error in `model`'s metadata, replacing an earlier record.
+/// The error is written as the exact ratio of wrong predictions to `examples`
+/// (`0.0072`, not `0.007199999999999984`). A data path is recorded by its last
+/// component only (`mnist`, `credit.csv`): the file travels, this machine's directories
+/// should not.
+pub fn set_test_meta(model: &mut ShrkModel, test_error: f64, examples: usize, data: &str) {
+    let wrong = (test_error * examples as f64).round();
+    let test_error = wrong / examples.max(1) as f64;
+    let data = Path::new(data)
+        .file_name()
+        .map_or(data.to_string(), |n| n.to_string_lossy().to_string());
+    let data = data.as_str();
+    let keys = [META_TEST_ERROR, META_TEST_EXAMPLES, META_TEST_DATA];
+    model.meta.retain(|(k, _)| !keys.contains(&k.as_str()));
+    model.meta.extend([
+        (META_TEST_ERROR.to_string(), format!("{test_error}")),
+        (META_TEST_EXAMPLES.to_string(), examples.to_string()),
+        (META_TEST_DATA.to_string(), data.to_string()),
+    ]);
+}
+
 /// Encode and write a `.shrk` file atomically; returns where every byte went.
 pub fn write_shrk(path: &Path, model: &ShrkModel) -> Result<SizeReport> {
     let (bytes, report) = shrink_format::write(model)

@@ -591,21 +591,10 @@ pub struct EncodeInputs<'a> {
 /// Write the `.shrk` (Huffman coding happens in shrink-format), decode it, evaluate the
 /// file itself on the test split, and account for every byte.
 pub fn encode_and_report(e: &EncodeInputs) -> Result<CompressReport> {
-    let model = encode::to_shrk(e.spec, e.table, e.quant, e.cfg.index_bits)?;
-    let size = encode::write_shrk(e.shrk_path, &model)?;
-    let file_bytes = std::fs::metadata(e.shrk_path)?.len();
-    if file_bytes != size.total_bytes {
-        bail!(
-            "internal: size report {} != file size {file_bytes}",
-            size.total_bytes
-        );
-    }
+    let mut model = encode::to_shrk(e.spec, e.table, e.quant, e.cfg.index_bits)?;
+    encode::write_shrk(e.shrk_path, &model)?;
     if !e.quiet {
-        eprintln!(
-            "[4/4] wrote {} ({} bytes); evaluating the file",
-            e.shrk_path.display(),
-            file_bytes
-        );
+        eprintln!("[4/4] wrote {}; evaluating the file", e.shrk_path.display());
     }
     let (sspec, snet) = encode::load_shrk(e.shrk_path, e.device)?;
     let shrk_preds = batch::predictions(
@@ -616,13 +605,36 @@ pub fn encode_and_report(e: &EncodeInputs) -> Result<CompressReport> {
         e.device,
     );
     let test = &e.src.test;
+    // The file's test error as a deployed model gets it: run by shrink-runtime on the
+    // weights as stored. It goes into the file's metadata, so that whoever opens the
+    // file (`shrink info`, the web page) reads what it scored.
+    let bytes = std::fs::read(e.shrk_path)
+        .with_context(|| format!("cannot read {}", e.shrk_path.display()))?;
+    let runtime_preds = crate::workflow::runtime_predictions(&bytes, test)
+        .with_context(|| format!("{}: shrink-runtime cannot run it", e.shrk_path.display()))?;
     let test_error_shrk = 1.0
-        - shrk_preds
+        - runtime_preds
             .iter()
             .zip(&test.y)
             .filter(|(p, y)| p == y)
             .count() as f64
             / test.len().max(1) as f64;
+    encode::set_test_meta(&mut model, test_error_shrk, test.len(), &e.src.name);
+    let size = encode::write_shrk(e.shrk_path, &model)?;
+    let file_bytes = std::fs::metadata(e.shrk_path)?.len();
+    if file_bytes != size.total_bytes {
+        bail!(
+            "internal: size report {} != file size {file_bytes}",
+            size.total_bytes
+        );
+    }
+    if !e.quiet {
+        eprintln!(
+            "[4/4] {}: {file_bytes} bytes, test error {:.2}% recorded in its metadata",
+            e.shrk_path.display(),
+            100.0 * test_error_shrk
+        );
+    }
     let layers: Vec<LayerRow> = size
         .tensors
         .iter()

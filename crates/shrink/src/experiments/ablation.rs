@@ -7,8 +7,8 @@
 //! Every variant is trained with the same seeds; the table gives test error (mean ± std)
 //! and training time.
 
-use super::{mean_std, noise_threshold, pct_pm, Common, DataSettings, RunStore};
-use crate::report::Report;
+use super::{mean_std, noise_threshold, Common, DataSettings, RunStore, Uncertain};
+use crate::report::{Bar, BarChart, Report};
 use crate::train::config::AugmentConfig;
 use crate::train::{Diverged, LossKind, TrainConfig};
 use anyhow::{bail, Result};
@@ -483,6 +483,7 @@ pub fn run(
 
 fn report(s: &AblationSettings, res: &AblationResults) -> Report {
     let mut r = Report::new("The CNN toolbox: one component at a time (Gu et al.)");
+    super::quick_banner(&mut r, &s.data);
     let t = &s.train;
     r.text(format!(
         "A small CNN (three 3×3 convolutions of 8 channels, two 2×2 max-pools, a linear classifier) on {} \
@@ -509,54 +510,111 @@ by tens of percent between identical runs, so compare them loosely.",
         .iter()
         .find(|v| v.variant == "base")
         .map(|v| v.test_error_mean);
-    let rows = res
+    let k = s.seeds.len();
+    let n_test = s.data.test_examples;
+    // Each variant's test error with the uncertainty the data supports.
+    let errors: Vec<Uncertain> = res
         .summary
         .iter()
         .map(|v| {
-            vec![
+            let e: Vec<f64> = res
+                .runs
+                .iter()
+                .filter(|r| r.variant == v.variant)
+                .map(|r| r.test_error)
+                .collect();
+            Uncertain::of(&e, n_test)
+        })
+        .collect();
+    let rows = res
+        .summary
+        .iter()
+        .zip(&errors)
+        .map(|(v, u)| {
+            let mut row = vec![
                 v.variant.clone(),
                 v.change.clone(),
-                pct_pm(v.test_error_mean, v.test_error_std)
+                u.cell()
                     + &if v.diverged > 0 {
-                        format!(" ({} of {} diverged)", v.diverged, s.seeds.len())
+                        format!(" ({} of {} diverged)", v.diverged, k)
                     } else {
                         String::new()
                     },
-                res.runs
-                    .iter()
-                    .filter(|r| r.variant == v.variant)
-                    .map(|r| format!("{:.2}", 100.0 * r.test_error))
-                    .collect::<Vec<_>>()
-                    .join(", "),
+            ];
+            // With one seed the per-seed column would repeat the mean.
+            if k >= 2 {
+                row.push(
+                    res.runs
+                        .iter()
+                        .filter(|r| r.variant == v.variant)
+                        .map(|r| format!("{:.2}", 100.0 * r.test_error))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                );
+            }
+            row.extend([
                 base.filter(|_| v.variant != "base")
                     .map_or(String::new(), |b| {
                         format!("{:+.2}", 100.0 * (v.test_error_mean - b))
                     }),
                 format!("{:.1}", v.seconds_mean),
                 v.params.to_string(),
-            ]
+            ]);
+            row
         })
         .collect();
-    r.heading("Test error").table(
-        &[
-            "variant",
-            "what changes",
-            "test error",
-            "per seed (%)",
-            "vs base (points)",
-            "train seconds",
-            "parameters",
-        ],
-        rows,
-    );
+    let mut headers = vec![
+        "variant",
+        "what changes",
+        if k >= 2 {
+            "test error (%, mean ± std over seeds)"
+        } else {
+            "test error (%, 95% interval)"
+        },
+    ];
+    if k >= 2 {
+        headers.push("per seed (%)");
+    }
+    headers.extend(["vs base (points)", "train seconds", "parameters"]);
+    r.heading("Test error")
+        .text(super::spread_note(k, n_test))
+        .table(&headers, rows)
+        .bar_chart(BarChart {
+            title: "Test error by variant".into(),
+            value_label: if k >= 2 {
+                "test error (%), bars: mean ± std over seeds".into()
+            } else {
+                "test error (%), bars: 95% binomial interval".into()
+            },
+            bars: res
+                .summary
+                .iter()
+                .zip(&errors)
+                .map(|(v, u)| Bar {
+                    label: v.variant.clone(),
+                    value: 100.0 * u.mean,
+                    error: Some((100.0 * u.lo, 100.0 * u.hi)),
+                    // Base in black, variants that diverged in orange.
+                    color: if v.variant == "base" {
+                        7
+                    } else if v.diverged > 0 {
+                        1
+                    } else {
+                        0
+                    },
+                })
+                .collect(),
+            reference: base.map(|b| ("base".to_string(), 100.0 * b)),
+        });
     if let Some(b) = base {
-        let k = s.seeds.len();
         let tol = noise_threshold(
             &res.summary
                 .iter()
                 .map(|v| v.test_error_std)
                 .collect::<Vec<_>>(),
             k,
+            b,
+            n_test,
         );
         let pick = |better: bool| {
             let mut v: Vec<&VariantSummary> = res
@@ -581,16 +639,29 @@ by tens of percent between identical runs, so compare them loosely.",
                     .join(", ")
             }
         };
+        let within: Vec<&str> = res
+            .summary
+            .iter()
+            .filter(|v| v.variant != "base" && (v.test_error_mean - b).abs() <= tol)
+            .map(|v| v.variant.as_str())
+            .collect();
         r.text(format!(
-            "Against the base ({:.2}% error), counting differences above {:.2} points as real (twice the standard \
-error of a difference of two means, from the median seed-to-seed spread): better — {}; worse — {}. \
-The others are within the noise.{}",
+            "Against the base ({:.2}% error), counting differences above {:.2} points as real (the larger of twice \
+the standard error of a difference of two means from the median seed-to-seed spread, and twice the binomial \
+standard error of a difference of two error rates on {n_test} test examples): better — {}; worse — {}; \
+within the noise — {}.{}",
             100.0 * b,
             100.0 * tol,
             pick(true),
             pick(false),
+            if within.is_empty() {
+                "none".to_string()
+            } else {
+                within.join(", ")
+            },
             if k < 2 {
-                " With one seed there is no spread to judge noise by: treat this as an anecdote (use --seeds 3)."
+                " With one seed only the test set's sampling error is counted, not the training noise a second \
+seed would show: treat the ranking as an anecdote (use --seeds 3)."
             } else {
                 ""
             }

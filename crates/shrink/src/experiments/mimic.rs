@@ -9,10 +9,10 @@
 //! The teacher is `--teacher` (model directories or .shrk files; several make an
 //! ensemble) or, without one, zoo/teacher-cnn.toml trained here first.
 
-use super::{pct, Common, DataSettings, RunStore};
+use super::{pct, Common, DataSettings, RunStore, Uncertain};
 use crate::distill::{self, MimicReport, MimicSettings, Teacher, TransferKind, TransferOptions};
 use crate::model::io::{self, parse_spec_text};
-use crate::report::Report;
+use crate::report::{Bar, BarChart, Report};
 use crate::train::{DistillLoss, TrainConfig};
 use crate::workflow::{self, RunOpts};
 use anyhow::{bail, Context, Result};
@@ -394,7 +394,8 @@ pub fn run(
         &results,
         earlier + started.elapsed().as_secs_f64(),
     );
-    let (headers, table) = table(&results.teacher, &results.rows);
+    let n_test = s.data.test_examples;
+    let (headers, table) = table(&results.teacher, &results.rows, n_test);
     write_text(
         &common.out,
         "Mimic learning (Ba & Caruana 2014, Table 1)",
@@ -403,6 +404,7 @@ pub fn run(
         &results.findings,
     )?;
     let mut rep = Report::new("Deep to shallow: mimic learning on ".to_string() + &src.name);
+    super::quick_banner(&mut rep, &s.data);
     rep.text(format!(
         "Teacher: {} ({} parameters). Student: one hidden layer of {} ReLU units (and a \
          variant with a {}-unit linear bottleneck), trained on the hard labels, by logit \
@@ -425,10 +427,31 @@ pub fn run(
         s.munge,
         s.data.test_examples
     ))
+    .text(format!(
+        "Test errors (%) with their 95% binomial (Wilson) interval on the {n_test} test \
+         examples: one run each, so this is the test set's sampling error alone."
+    ))
     .table(
         &headers.iter().map(String::as_str).collect::<Vec<_>>(),
         table,
     )
+    .bar_chart(BarChart {
+        title: "Test error by run".into(),
+        value_label: "test error (%), bars: 95% binomial interval".into(),
+        bars: std::iter::once(("teacher".to_string(), results.teacher.test_error, 7))
+            .chain(results.rows.iter().map(|r| (r.id.clone(), r.test_error, 0)))
+            .map(|(label, e, color)| {
+                let u = Uncertain::of(&[e], n_test);
+                Bar {
+                    label,
+                    value: 100.0 * e,
+                    error: Some((100.0 * u.lo, 100.0 * u.hi)),
+                    color,
+                }
+            })
+            .collect(),
+        reference: Some(("teacher".to_string(), 100.0 * results.teacher.test_error)),
+    })
     .heading("Findings")
     .text(results.findings.join("\n\n"));
     rep.write(&common.out, &json)?;
@@ -436,7 +459,8 @@ pub fn run(
 }
 
 /// The table: the teacher, then every run, with the share of the gap closed.
-fn table(teacher: &TeacherRow, rows: &[Row]) -> (Vec<String>, Vec<Vec<String>>) {
+fn table(teacher: &TeacherRow, rows: &[Row], n_test: usize) -> (Vec<String>, Vec<Vec<String>>) {
+    let error = |e: f64| Uncertain::of(&[e], n_test).cell();
     let base = rows.iter().find(|r| r.id == "labels").map(|r| r.test_error);
     let headers = [
         "run",
@@ -445,7 +469,7 @@ fn table(teacher: &TeacherRow, rows: &[Row]) -> (Vec<String>, Vec<Vec<String>>) 
         "training",
         "transfer set",
         "examples",
-        "test error",
+        "test error (%, 95% interval)",
         "gap closed",
         "agrees with teacher",
     ]
@@ -458,7 +482,7 @@ fn table(teacher: &TeacherRow, rows: &[Row]) -> (Vec<String>, Vec<Vec<String>>) 
         "labels".into(),
         "train".into(),
         String::new(),
-        pct(teacher.test_error),
+        error(teacher.test_error),
         String::new(),
         String::new(),
     ]];
@@ -470,7 +494,7 @@ fn table(teacher: &TeacherRow, rows: &[Row]) -> (Vec<String>, Vec<Vec<String>>) 
             r.loss.clone(),
             r.transfer.clone(),
             r.transfer_examples.to_string(),
-            pct(r.test_error),
+            error(r.test_error),
             base.map(|b| gap_closed(b, r.test_error, teacher.test_error))
                 .unwrap_or_default(),
             pct(r.teacher_agreement),

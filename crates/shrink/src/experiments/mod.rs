@@ -65,6 +65,9 @@ pub struct DataSettings {
     pub test_examples: usize,
     pub limit_train: Option<usize>,
     pub limit_test: Option<usize>,
+    /// Made with `--quick` (small data, short training).
+    #[serde(default)]
+    pub quick: bool,
 }
 
 /// Seed of the subsets taken by `--limit-train`/`--limit-test` (fixed, so that every
@@ -112,6 +115,7 @@ impl Common {
             test_examples: src.test.len(),
             limit_train: lt,
             limit_test: le,
+            quick: self.quick,
         };
         Ok((src, settings))
     }
@@ -273,23 +277,150 @@ pub fn mean_std(v: &[f64]) -> (f64, f64) {
     (m, var.sqrt())
 }
 
-/// The smallest difference between two means of `k` runs each that we call real: twice
-/// the standard error of such a difference, `2·σ·sqrt(2/k)`, with `σ` the typical
-/// run-to-run standard deviation — the median of `stds`, so that one variant with a
-/// failed seed does not declare everything else noise; at least 0.001 (0.1 points).
-pub fn noise_threshold(stds: &[f64], k: usize) -> f64 {
+/// The smallest difference between two proportions (accuracies or errors, near `p`)
+/// that we call real, each the mean of `k` runs scored on the same `n` test examples:
+/// the larger of
+/// - twice the standard error of a difference of two means of `k` runs,
+///   `2·σ·sqrt(2/k)`, with `σ` the typical run-to-run standard deviation — the median of
+///   `stds`, so that one variant with a failed seed does not declare everything else
+///   noise (this is 0 with one seed: there is no spread to measure);
+/// - twice the binomial standard error of a difference of two proportions measured on
+///   `n` examples each, `2·sqrt(2·p(1−p)/n)`: the test set's own sampling error, which
+///   more seeds do not shrink because every run is scored on the same examples.
+///
+/// At least 0.001 (0.1 points).
+pub fn noise_threshold(stds: &[f64], k: usize, p: f64, n: usize) -> f64 {
     let mut finite: Vec<f64> = stds.iter().copied().filter(|s| s.is_finite()).collect();
-    if finite.is_empty() || k == 0 {
-        return 0.001;
-    }
-    finite.sort_by(f64::total_cmp);
-    let m = finite.len();
-    let median = if m % 2 == 1 {
-        finite[m / 2]
+    let seeds = if finite.is_empty() || k == 0 {
+        0.0
     } else {
-        (finite[m / 2 - 1] + finite[m / 2]) / 2.0
+        finite.sort_by(f64::total_cmp);
+        let m = finite.len();
+        let median = if m % 2 == 1 {
+            finite[m / 2]
+        } else {
+            (finite[m / 2 - 1] + finite[m / 2]) / 2.0
+        };
+        2.0 * median * (2.0 / k as f64).sqrt()
     };
-    (2.0 * median * (2.0 / k as f64).sqrt()).max(0.001)
+    let p = if p.is_finite() {
+        p.clamp(0.0, 1.0)
+    } else {
+        0.5
+    };
+    let sampling = if n > 0 {
+        2.0 * (2.0 * p * (1.0 - p) / n as f64).sqrt()
+    } else {
+        0.0
+    };
+    seeds.max(sampling).max(0.001)
+}
+
+/// The two-sided 95% Wilson score interval of a proportion `p` observed on `n` examples
+/// (Wilson 1927; unlike `p ± 1.96·sqrt(p(1−p)/n)` it stays inside [0, 1] and is not
+/// empty at p = 0 or 1). `(p, p)` when `n` is 0.
+pub fn wilson95(p: f64, n: usize) -> (f64, f64) {
+    if n == 0 || !p.is_finite() {
+        return (p, p);
+    }
+    let z = 1.959_963_984_540_054_f64;
+    let n = n as f64;
+    let z2n = z * z / n;
+    let centre = (p + z2n / 2.0) / (1.0 + z2n);
+    let half = z * (p * (1.0 - p) / n + z2n / (4.0 * n)).sqrt() / (1.0 + z2n);
+    ((centre - half).max(0.0), (centre + half).min(1.0))
+}
+
+/// How sure a reported proportion is, the way the data supports it.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Uncertain {
+    /// The mean over runs (the value itself with one run).
+    pub mean: f64,
+    /// Lower and upper end of the bar drawn around it.
+    pub lo: f64,
+    pub hi: f64,
+    /// What `lo..hi` is.
+    pub kind: Spread,
+}
+
+/// What an [`Uncertain`]'s interval means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Spread {
+    /// Mean ± the sample standard deviation over several seeds.
+    Seeds,
+    /// The 95% Wilson interval of one measurement on the test examples (one seed, or
+    /// seeds that all gave the same number).
+    Binomial,
+}
+
+impl Uncertain {
+    /// From the runs' values (one per seed), each measured on `n` test examples: the
+    /// seeds' spread when there are several that differ, else the binomial interval.
+    pub fn of(values: &[f64], n: usize) -> Uncertain {
+        let (mean, sd) = mean_std(values);
+        Uncertain::of_summary(mean, sd, values.len(), n)
+    }
+
+    /// As [`Uncertain::of`], from the mean and sample standard deviation of `k` runs.
+    pub fn of_summary(mean: f64, sd: f64, k: usize, n: usize) -> Uncertain {
+        // Spread that prints as 0.00 points says nothing; the test set's sampling error
+        // is then the honest bar.
+        if k >= 2 && 100.0 * sd >= 0.005 {
+            Uncertain {
+                mean,
+                lo: mean - sd,
+                hi: mean + sd,
+                kind: Spread::Seeds,
+            }
+        } else {
+            let (lo, hi) = wilson95(mean, n);
+            Uncertain {
+                mean,
+                lo,
+                hi,
+                kind: Spread::Binomial,
+            }
+        }
+    }
+
+    /// As a percentage for a table: `98.10 ± 0.20%` (seeds) or `98.10% (96.52–99.05)`
+    /// (95% interval) — never `± 0.00`.
+    pub fn cell(&self) -> String {
+        match self.kind {
+            Spread::Seeds => pct_pm(self.mean, (self.hi - self.lo) / 2.0),
+            Spread::Binomial => format!(
+                "{} ({:.2}–{:.2})",
+                pct(self.mean),
+                100.0 * self.lo,
+                100.0 * self.hi
+            ),
+        }
+    }
+}
+
+/// A sentence saying what the intervals of a table or plot are, for `values_per_cell`
+/// seeds scored on `n` test examples.
+pub fn spread_note(seeds: usize, n: usize) -> String {
+    if seeds >= 2 {
+        format!(
+            "Cells read mean ± standard deviation over the {seeds} seeds (error bars: the same); where the seeds agree to 0.01 points the 95% binomial interval of the score on the {n} test examples is shown in brackets instead."
+        )
+    } else {
+        format!(
+            "One seed, so there is no seed-to-seed spread to show: the brackets (and error bars) are the 95% binomial (Wilson) interval of one score on {n} test examples — the sampling error of the test set alone; a second seed would add training noise on top."
+        )
+    }
+}
+
+/// The banner a `--quick` run's report opens with.
+pub fn quick_banner(r: &mut crate::report::Report, data: &DataSettings) {
+    if data.quick {
+        r.banner(format!(
+            "Quick run (--quick): {} training and {} test examples and shortened training. The numbers show the method works end to end, not the paper's results; run without --quick for those.",
+            data.train_examples, data.test_examples
+        ));
+    }
 }
 
 /// The `q`-th percentile (0..=100) of `v` by linear interpolation between order
@@ -343,9 +474,41 @@ mod tests {
         assert!((percentile(&[1.0, 3.0], 50.0) - 2.0).abs() < 1e-9);
         assert_eq!(parse_list::<u32>("0, 1,2").unwrap(), vec![0, 1, 2]);
         // σ = 0.01 (the median; the outlier 0.5 is ignored), 2 runs each: 2·0.01·1 = 0.02.
-        assert!((noise_threshold(&[0.01, 0.01, 0.5], 2) - 0.02).abs() < 1e-12);
-        assert_eq!(noise_threshold(&[0.0], 1), 0.001);
+        // (no test-set term: n = 0).
+        assert!((noise_threshold(&[0.01, 0.01, 0.5], 2, 0.9, 0) - 0.02).abs() < 1e-12);
+        assert_eq!(noise_threshold(&[0.0], 1, 0.5, 0), 0.001);
+        // One seed: the test set's sampling error decides. p = 0.9 on 485 examples:
+        // 2·sqrt(2·0.09/485) ≈ 0.0385 (3.9 points), not 0.1.
+        let t = noise_threshold(&[0.0], 1, 0.9, 485);
+        assert!((t - 2.0 * (0.18f64 / 485.0).sqrt()).abs() < 1e-12, "{t}");
+        assert!(t > 0.03);
         assert!(parse_list::<u32>("0,x").is_err());
+    }
+
+    #[test]
+    fn intervals_follow_the_data() {
+        // Wilson interval of 90/100 (textbook: 0.8256..0.9448).
+        let (lo, hi) = wilson95(0.9, 100);
+        assert!(
+            (lo - 0.8256).abs() < 1e-3 && (hi - 0.9448).abs() < 1e-3,
+            "{lo} {hi}"
+        );
+        let (lo, hi) = wilson95(1.0, 50);
+        assert!(hi == 1.0 && lo < 0.95 && lo > 0.9);
+        // One seed: binomial, and never "± 0.00".
+        let one = Uncertain::of(&[0.95], 485);
+        assert_eq!(one.kind, Spread::Binomial);
+        assert!(one.lo < 0.95 && one.hi > 0.95);
+        assert!(!one.cell().contains('±'), "{}", one.cell());
+        assert!(one.cell().starts_with("95.00% ("), "{}", one.cell());
+        // Seeds that differ: their spread.
+        let many = Uncertain::of(&[0.90, 0.92, 0.94], 485);
+        assert_eq!(many.kind, Spread::Seeds);
+        assert_eq!(many.cell(), "92.00 ± 2.00%");
+        // Seeds that agree: back to the test set's interval.
+        let same = Uncertain::of(&[0.9, 0.9], 485);
+        assert_eq!(same.kind, Spread::Binomial);
+        assert!(!same.cell().contains("± 0.00"));
     }
 
     #[test]

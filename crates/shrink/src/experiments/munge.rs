@@ -8,7 +8,7 @@
 //! MUNGE pays: `--train-size` trains everything on a seeded subset of the rows.
 
 use super::mimic::{student_run, write_text, Plan};
-use super::{mean_std, pct, pct_pm, Common, DataSettings, RunStore};
+use super::{mean_std, pct, Common, DataSettings, RunStore, Uncertain};
 use crate::distill::{self, Teacher, TransferKind, TransferOptions};
 use crate::model::io;
 use crate::report::{LinePlot, Report, Series, Style};
@@ -282,7 +282,13 @@ pub fn run(
         "one ensemble member".into(),
         String::new(),
         String::new(),
-        pct_pm(me, ms),
+        Uncertain::of_summary(
+            me,
+            ms,
+            results.member_test_errors.len(),
+            s.data.test_examples,
+        )
+        .cell(),
         results.member_test_errors.len().to_string(),
     ]);
     for r in &summary {
@@ -290,7 +296,7 @@ pub fn run(
             r.kind.clone(),
             r.size.to_string(),
             r.examples.to_string(),
-            pct_pm(r.mean, r.sd),
+            Uncertain::of_summary(r.mean, r.sd, r.runs, s.data.test_examples).cell(),
             r.runs.to_string(),
         ]);
     }
@@ -302,6 +308,7 @@ pub fn run(
         &results.findings,
     )?;
     let mut rep = Report::new(format!("MUNGE vs RANDOM transfer sets on {}", src.name));
+    super::quick_banner(&mut rep, &s.data);
     rep.text(format!(
         "Teacher: an ensemble of {} MLPs (2 × {} ReLU, dropout 0.2; {} parameters), logits \
          averaged. Student: one hidden layer of {} ReLU units ({} parameters), trained on \
@@ -360,6 +367,11 @@ pub fn run(
             plot.series(Series::new("student on labels", line_at(100.0 * l), Style::Line).color(7));
     }
     rep.line_plot(plot)
+        .text(format!(
+            "Test errors (%): mean ± standard deviation over seeds where they differ, otherwise in brackets \
+the 95% binomial interval of one error rate on {} test rows.",
+            s.data.test_examples
+        ))
         .table(
             &headers.iter().map(String::as_str).collect::<Vec<_>>(),
             rows,

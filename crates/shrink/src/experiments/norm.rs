@@ -11,7 +11,7 @@
 //! Then a learning-rate sweep (short runs at multiples of the base rate): BN's claim that
 //! it "allows much higher learning rates" (§3.3).
 
-use super::{pct, percentile, Common, DataSettings, RunStore};
+use super::{pct, percentile, Common, DataSettings, RunStore, Uncertain};
 use crate::batch::{self, Batcher, Split};
 use crate::model::{Block, Feat, Net};
 use crate::report::{LinePlot, Picture, Report, Series, Style};
@@ -121,6 +121,9 @@ pub struct NormSettings {
     /// Test examples the percentiles are taken over (the first ones of the test split).
     pub probe_examples: usize,
     pub seed: u64,
+    /// Keep the first-layer weights in results.json (`--weights`; always in runs/).
+    #[serde(default)]
+    pub weights_in_results: bool,
     pub data: DataSettings,
 }
 
@@ -156,8 +159,11 @@ pub struct NormRun {
 #[derive(Debug, Clone, Serialize)]
 pub struct Headline {
     pub target_accuracy: f64,
-    /// Per variant: first evaluated step at or above the target (None: never).
+    /// Per variant: first evaluated step at or above the target (None: never). Only
+    /// evaluated steps are seen, so the true first step lies in `(s − eval_every, s]`.
     pub steps_to_target: Vec<(Norm, Option<usize>)>,
+    /// The resolution of those steps: the evaluation interval.
+    pub eval_every: usize,
     pub sentence: String,
 }
 
@@ -423,24 +429,38 @@ pub fn run(
             sweep.push(r);
         }
     }
-    let headline = headline(&runs);
+    let headline = headline(&runs, settings.eval_every);
     common.say(&headline.sentence);
-    let results = NormResults {
+    let mut results = NormResults {
         runs,
         sweep,
         headline,
     };
+    let page = report(&settings, &results)?;
+    // The sweep's weights are never shown; the main runs' only in pictures. Both stay
+    // in runs/*.json; results.json holds them only when asked (--weights).
+    for r in results.sweep.iter_mut() {
+        r.first_layer.clear();
+    }
+    if !settings.weights_in_results {
+        for r in results.runs.iter_mut() {
+            r.first_layer.clear();
+        }
+    }
     let json = crate::report::envelope(
         "norm",
         &settings,
         &results,
         started.elapsed().as_secs_f64() + reused_seconds,
     );
-    report(&settings, &results)?.write(&common.out, &json)?;
+    page.write(&common.out, &json)?;
     Ok(json)
 }
 
-fn headline(runs: &[NormRun]) -> Headline {
+/// Steps are only seen at evaluations every `every` steps: a variant first seen at or
+/// above the target at step `s` got there somewhere in `(s − every, s]`.
+fn headline(runs: &[NormRun], every: usize) -> Headline {
+    let every = every.max(1);
     let base = runs.iter().find(|r| r.variant == Norm::None);
     let target = base.map_or(0.0, |r| r.best_accuracy);
     let reach = |r: &NormRun| {
@@ -461,10 +481,25 @@ fn headline(runs: &[NormRun]) -> Headline {
             continue;
         }
         match (s, base_steps) {
+            (Some(s), Some(b)) if *s > 0 && *s < b => {
+                // Both steps are known to within the evaluation interval.
+                let lo = b.saturating_sub(every - 1).max(1) as f64 / *s as f64;
+                let hi = b as f64 / s.saturating_sub(every - 1).max(1) as f64;
+                let first = if *s <= every {
+                    " — already at the first evaluation, so the evaluation interval, not the net, sets this number".to_string()
+                } else {
+                    String::new()
+                };
+                sentence.push_str(&format!(
+                    " {} reaches it by step {s}: {:.1}× fewer steps as measured; with evaluations every {every} steps \
+the true ratio lies between {lo:.1}× and {hi:.1}×{first}.",
+                    capitalise(v.label()),
+                    b as f64 / *s as f64
+                ))
+            }
             (Some(s), Some(b)) if *s > 0 => sentence.push_str(&format!(
-                " {} reaches it in {s} steps, {:.1}× fewer.",
+                " {} reaches it by step {s}, no sooner than without normalisation (step {b}; evaluations every {every} steps).",
                 capitalise(v.label()),
-                b as f64 / *s as f64
             )),
             (Some(s), _) => sentence.push_str(&format!(
                 " {} reaches it at step {s}.",
@@ -478,6 +513,7 @@ fn headline(runs: &[NormRun]) -> Headline {
     Headline {
         target_accuracy: target,
         steps_to_target: steps,
+        eval_every: every,
         sentence,
     }
 }
@@ -520,6 +556,8 @@ fn capitalise(s: &str) -> String {
 
 fn report(s: &NormSettings, res: &NormResults) -> Result<Report> {
     let mut r = Report::new("Batch and layer normalisation: Ioffe & Szegedy, Fig. 1");
+    super::quick_banner(&mut r, &s.data);
+    let n_test = s.data.test_examples;
     r.text(format!(
         "An MLP with {} fully connected hidden layers of {} sigmoid units on {} ({} training, {} test examples), \
 trained by plain SGD (no momentum, constant learning rate {}) with mini-batches of {} for {} steps, \
@@ -534,7 +572,7 @@ normalisation before each sigmoid. All three start from the same weights (seed {
         LinePlot::new(
             "Test accuracy during training",
             "training step",
-            "test accuracy",
+            "test accuracy (%)",
         ),
         |p, (i, run)| {
             p.series(
@@ -542,7 +580,7 @@ normalisation before each sigmoid. All three start from the same weights (seed {
                     run.variant.label(),
                     run.curve
                         .iter()
-                        .map(|e| (e.step as f64, e.test_accuracy))
+                        .map(|e| (e.step as f64, 100.0 * e.test_accuracy))
                         .collect(),
                     Style::Line,
                 )
@@ -558,7 +596,18 @@ normalisation before each sigmoid. All three start from the same weights (seed {
         .filter(|e| e.step * 10 >= s.steps)
         .map(|e| e.test_accuracy)
         .fold(1.0, f64::min);
-    r.line_plot(acc.y_range((lo - 0.02).max(0.0), 1.0));
+    r.line_plot(acc.y_range((100.0 * lo - 2.0).max(0.0), 100.0));
+    r.text(format!(
+        "Evaluated every {} steps on {n_test} test examples; one score's 95% binomial interval is about ±{:.1} \
+points at {}, so smaller wiggles are sampling noise.",
+        s.eval_every,
+        100.0 * {
+            let p = res.headline.target_accuracy;
+            let (l, h) = super::wilson95(p, n_test);
+            (h - l) / 2.0
+        },
+        pct(res.headline.target_accuracy)
+    ));
 
     let (mut lo, mut hi) = (f64::MAX, f64::MIN);
     for e in res.runs.iter().flat_map(|r| &r.curve) {
@@ -600,12 +649,15 @@ The paper's Fig. 1(b, c) shows these drifting without batch norm and steady with
             .and_then(|(_, s)| *s)
             .map_or("never".to_string(), |s| s.to_string())
     };
-    r.heading("Runs").table(
+    r.heading("Runs").text(super::spread_note(1, n_test)).table(
         &[
             "variant",
-            "final test accuracy",
-            "best",
-            "steps to reach the unnormalised best",
+            "final test accuracy (%, 95% interval)",
+            "best (%)",
+            &format!(
+                "steps to reach the unnormalised best (evaluated every {})",
+                s.eval_every
+            ),
             "seconds",
         ],
         res.runs
@@ -613,7 +665,7 @@ The paper's Fig. 1(b, c) shows these drifting without batch norm and steady with
             .map(|run| {
                 vec![
                     run.variant.label().into(),
-                    pct(run.final_accuracy),
+                    Uncertain::of(&[run.final_accuracy], n_test).cell(),
                     pct(run.best_accuracy),
                     steps_to(run.variant),
                     format!("{:.0}", run.seconds),
@@ -641,7 +693,7 @@ The paper's Fig. 1(b, c) shows these drifting without batch norm and steady with
                         .find(|x| x.variant == v && x.lr == lr)
                         .map_or("-".into(), |x| match &x.diverged {
                             Some(_) => "diverged".into(),
-                            None => pct(x.final_accuracy),
+                            None => Uncertain::of(&[x.final_accuracy], n_test).cell(),
                         });
                     row.push(cell);
                 }
@@ -653,7 +705,7 @@ The paper's Fig. 1(b, c) shows these drifting without batch norm and steady with
             LinePlot::new(
                 format!("Test accuracy after {} steps", s.sweep_steps),
                 "learning rate",
-                "test accuracy",
+                "test accuracy (%)",
             )
             .log_x(),
             |p, (i, &v)| {
@@ -663,17 +715,28 @@ The paper's Fig. 1(b, c) shows these drifting without batch norm and steady with
                         res.sweep
                             .iter()
                             .filter(|x| x.variant == v)
-                            .map(|x| (x.lr, x.final_accuracy))
+                            .map(|x| (x.lr, 100.0 * x.final_accuracy))
                             .collect(),
                         Style::LineWithPoints,
                     )
-                    .color(i),
+                    .color(i)
+                    .errors(
+                        res.sweep
+                            .iter()
+                            .filter(|x| x.variant == v)
+                            .map(|x| {
+                                let u = Uncertain::of(&[x.final_accuracy], n_test);
+                                (100.0 * u.lo, 100.0 * u.hi)
+                            })
+                            .collect(),
+                    ),
                 )
             },
         );
         r.heading("Higher learning rates")
             .text(format!(
-                "Short runs ({} steps each) at {} times the base rate. A diverged run (loss NaN) counts at chance.",
+                "Short runs ({} steps each) at {} times the base rate; test accuracy (%) with its 95% binomial \
+interval on {n_test} test examples (error bars: the same). A diverged run (loss NaN) counts at chance.",
                 s.sweep_steps,
                 s.sweep.iter().map(|m| format!("{m}")).collect::<Vec<_>>().join(", ")
             ))
@@ -681,21 +744,35 @@ The paper's Fig. 1(b, c) shows these drifting without batch norm and steady with
             .line_plot(plot);
     }
 
-    let mut pics = Vec::new();
     if let [1, h, w] = s.data.shape[..] {
-        for run in &res.runs {
-            for (j, wts) in run.first_layer.iter().enumerate() {
-                pics.push(Picture {
-                    png: crate::report::gray_png(w, h, wts, 3)?,
-                    caption: format!("{}, unit {j}", run.variant.id()),
-                });
+        let shown: Vec<&NormRun> = res
+            .runs
+            .iter()
+            .filter(|r| !r.first_layer.is_empty())
+            .collect();
+        if !shown.is_empty() {
+            r.heading("First-layer weights").text(format!(
+                "Each picture is one hidden unit of the first layer after training: its {} incoming weights laid \
+out as the {h}×{w} input image. Grey scale per picture: the unit's most negative weight is black, its most \
+positive white. One row per variant.",
+                h * w
+            ));
+            for run in shown {
+                let pics = run
+                    .first_layer
+                    .iter()
+                    .enumerate()
+                    .map(|(j, wts)| {
+                        Ok(Picture::new(
+                            crate::report::gray_png(w, h, wts, 3)?,
+                            format!("unit {j}"),
+                        ))
+                    })
+                    .collect::<Result<Vec<_>>>()?;
+                r.text(format!("{}:", capitalise(run.variant.label())))
+                    .image_grid(pics);
             }
         }
-    }
-    if !pics.is_empty() {
-        r.heading("First-layer weights")
-            .text("The weights into the first eight units of the first hidden layer after training (grey = the unit's smallest weight black, largest white).")
-            .image_grid(pics);
     }
     Ok(r)
 }
@@ -726,6 +803,61 @@ mod tests {
             assert_eq!(values(&none), values(&shared));
             assert_eq!(shared.layers.len(), mlp_spec(v, 16, 3).layers.len());
         }
+    }
+
+    fn run_reaching(variant: Norm, accs: &[f64], every: usize) -> NormRun {
+        let curve: Vec<EvalPoint> = accs
+            .iter()
+            .enumerate()
+            .map(|(i, &a)| EvalPoint {
+                step: i * every,
+                test_accuracy: a,
+                p15: 0.0,
+                p50: 0.0,
+                p85: 0.0,
+            })
+            .collect();
+        NormRun {
+            variant,
+            lr: 0.1,
+            steps: curve.last().unwrap().step,
+            final_accuracy: *accs.last().unwrap(),
+            best_accuracy: accs.iter().copied().fold(0.0, f64::max),
+            curve,
+            diverged: None,
+            seconds: 0.0,
+            first_layer: vec![],
+        }
+    }
+
+    /// "N× fewer steps" states the resolution it was measured at, and says so when the
+    /// first evaluation already decides it.
+    #[test]
+    fn headline_states_the_evaluation_interval() {
+        let runs = [
+            run_reaching(Norm::None, &[0.1, 0.5, 0.7, 0.8, 0.9, 0.95], 100),
+            run_reaching(Norm::Batch, &[0.1, 0.96, 0.97, 0.97, 0.97, 0.97], 100),
+            run_reaching(Norm::Layer, &[0.1, 0.6, 0.8, 0.96, 0.97, 0.97], 100),
+        ];
+        let h = headline(&runs, 100);
+        assert_eq!(h.eval_every, 100);
+        assert_eq!(
+            h.steps_to_target,
+            vec![
+                (Norm::None, Some(500)),
+                (Norm::Batch, Some(100)),
+                (Norm::Layer, Some(300))
+            ]
+        );
+        let t = &h.sentence;
+        // Batch norm: 500/100 = 5.0× as measured, truly between 401/100 and 500/1.
+        assert!(t.contains("5.0× fewer steps as measured"), "{t}");
+        assert!(t.contains("between 4.0× and 500.0×"), "{t}");
+        assert!(t.contains("first evaluation"), "{t}");
+        // Layer norm: 500/300, between 401/300 and 500/201.
+        assert!(t.contains("1.7× fewer steps as measured"), "{t}");
+        assert!(t.contains("between 1.3× and 2.5×"), "{t}");
+        assert_eq!(t.matches("first evaluation").count(), 1, "{t}");
     }
 
     #[test]

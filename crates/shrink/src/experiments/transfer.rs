@@ -12,7 +12,7 @@
 //!
 //! Each is scored by accuracy on B's test examples, over several seeds.
 
-use super::{mean_std, noise_threshold, pct, pct_pm, Common, DataSettings, RunStore};
+use super::{mean_std, noise_threshold, pct, Common, DataSettings, RunStore, Uncertain};
 use crate::batch::Split;
 use crate::model::{io, Net, WeightRef};
 use crate::report::{LinePlot, Report, Series, Style};
@@ -115,6 +115,9 @@ pub struct TransferResults {
     /// Mean and standard deviation per variant per n: `[variant][n-1] = (mean, std)`.
     pub summary: Vec<(Variant, Vec<(f64, f64)>)>,
     pub base_b: (f64, f64),
+    /// Test examples of task A and of task B (what each accuracy is measured on).
+    pub test_examples_a: usize,
+    pub test_examples_b: usize,
     pub findings: Vec<String>,
 }
 
@@ -401,7 +404,7 @@ pub fn run(
             (v, per_n)
         })
         .collect();
-    let findings = findings(&summary, base_b, s.seeds.len());
+    let findings = findings(&summary, base_b, s.seeds.len(), task_b.test.len());
     for f in &findings {
         common.say(f);
     }
@@ -410,6 +413,8 @@ pub fn run(
         runs,
         summary,
         base_b,
+        test_examples_a: task_a.test.len(),
+        test_examples_b: task_b.test.len(),
         findings,
     };
     let json = crate::report::envelope(
@@ -427,6 +432,7 @@ fn findings(
     summary: &[(Variant, Vec<(f64, f64)>)],
     base_b: (f64, f64),
     seeds: usize,
+    n_test: usize,
 ) -> Vec<String> {
     let get = |v: Variant| {
         &summary
@@ -442,23 +448,26 @@ fn findings(
         get(Variant::AnBPlus),
     );
     let last = bnb.len(); // = L−1
-                          // What counts as a real difference: twice the seed-to-seed spread, at least 0.1%.
+                          // What counts as a real difference: the seeds' spread or the test set's sampling
+                          // error, whichever is larger (see `noise_threshold`).
     let stds: Vec<f64> = summary
         .iter()
         .flat_map(|(_, v)| v.iter().map(|(_, s)| *s))
         .chain([base_b.1])
         .collect();
-    let tol = noise_threshold(&stds, seeds);
+    let tol = noise_threshold(&stds, seeds, base_b.0, n_test);
     let d = |x: f64| format!("{:+.2} points", 100.0 * x);
     let mut out = vec![format!(
-        "baseB scores {} on B's test set ({} seed{}); differences below {:.2} points (twice the standard error of a difference of two means, from the median seed-to-seed spread; at least 0.1) are treated as noise.",
-        pct_pm(base_b.0, base_b.1),
+        "baseB scores {} on B's {n_test} test examples ({} seed{}); differences below {:.2} points are treated as noise \
+(the larger of twice the standard error of a difference of two means from the median seed-to-seed spread, and twice \
+the binomial standard error of a difference of two accuracies on {n_test} examples).",
+        Uncertain::of_summary(base_b.0, base_b.1, seeds, n_test).cell(),
         seeds,
         if seeds == 1 { "" } else { "s" },
         100.0 * tol
     )];
     if seeds < 2 {
-        out.push("With one seed there is no spread to judge noise by: read the sentences below as anecdotes (use --seeds 3).".into());
+        out.push("With one seed only the test set's sampling error is counted, not the training noise a second seed would show: read the sentences below as anecdotes (use --seeds 3).".into());
     }
 
     // Co-adaptation: does BnB dip in the middle (below baseB and below both ends)?
@@ -558,6 +567,7 @@ on this data and net we see no sign of the middle-layer dip the paper found on I
 
 fn report(s: &TransferSettings, res: &TransferResults) -> Report {
     let mut r = Report::new("Feature transferability: Yosinski et al., Fig. 2");
+    super::quick_banner(&mut r, &s.data);
     let names = |c: &[u32]| {
         c.iter()
             .map(|x| x.to_string())
@@ -590,41 +600,66 @@ and frozen, or copied and fine-tuned (BnB+, AnB+); the layers above are re-initi
     }
 
     let last = s.depth - 1;
+    let k = s.seeds.len();
+    let n_b = res.test_examples_b;
     let mut plot = LinePlot::new(
         "Accuracy on B after transferring n layers",
         "layers copied (n)",
-        "test accuracy on B",
+        "test accuracy on B (%)",
     )
     .x_labels(s.depth + 1);
+    // The four variants side by side at each n, each with its error bar; with several
+    // seeds, every seed's score as a small dot at the same place as its mean.
     let offsets = [-0.15, -0.05, 0.05, 0.15];
     for (i, &v) in Variant::ALL.iter().enumerate() {
-        let pts = res
-            .runs
-            .iter()
-            .filter(|x| x.variant == v)
-            .map(|x| (x.n as f64 + offsets[i], x.test_accuracy))
-            .collect();
-        plot = plot.series(Series::new("", pts, Style::Points).color(i));
-        let means = res.summary[i]
+        if k >= 2 {
+            let pts = res
+                .runs
+                .iter()
+                .filter(|x| x.variant == v)
+                .map(|x| (x.n as f64 + offsets[i], 100.0 * x.test_accuracy))
+                .collect();
+            plot = plot.series(Series::new("", pts, Style::Points).color(i));
+        }
+        let cells: Vec<Uncertain> = res.summary[i]
             .1
             .iter()
-            .enumerate()
-            .map(|(k, (m, _))| ((k + 1) as f64, *m))
+            .map(|&(m, sd)| Uncertain::of_summary(m, sd, k, n_b))
             .collect();
-        plot = plot.series(Series::new(v.label(), means, Style::LineWithPoints).color(i));
+        let means = cells
+            .iter()
+            .enumerate()
+            .map(|(j, u)| ((j + 1) as f64 + offsets[i], 100.0 * u.mean))
+            .collect();
+        plot = plot.series(
+            Series::new(v.label(), means, Style::LineWithPoints)
+                .color(i)
+                .errors(cells.iter().map(|u| (100.0 * u.lo, 100.0 * u.hi)).collect()),
+        );
     }
-    let base_pts = res
-        .base
-        .iter()
-        .filter(|b| b.task == "B")
-        .map(|b| (0.0, b.test_accuracy))
-        .collect();
+    let base_u = Uncertain::of_summary(res.base_b.0, res.base_b.1, k, n_b);
+    if k >= 2 {
+        let base_pts = res
+            .base
+            .iter()
+            .filter(|b| b.task == "B")
+            .map(|b| (0.0, 100.0 * b.test_accuracy))
+            .collect();
+        plot = plot.series(Series::new("", base_pts, Style::Points).color(7));
+    }
     plot = plot
-        .series(Series::new("", base_pts, Style::Points).color(7))
+        .series(
+            Series::new("", vec![(0.0, 100.0 * base_u.mean)], Style::Points)
+                .color(7)
+                .errors(vec![(100.0 * base_u.lo, 100.0 * base_u.hi)]),
+        )
         .series(
             Series::new(
                 "baseB",
-                vec![(0.0, res.base_b.0), (last as f64 + 0.2, res.base_b.0)],
+                vec![
+                    (0.0, 100.0 * base_u.mean),
+                    (last as f64 + 0.2, 100.0 * base_u.mean),
+                ],
                 Style::Line,
             )
             .color(7),
@@ -633,7 +668,7 @@ and frozen, or copied and fine-tuned (BnB+, AnB+); the layers above are re-initi
 
     let mut rows = vec![{
         let mut row = vec!["baseB (n = 0)".to_string()];
-        row.push(pct_pm(res.base_b.0, res.base_b.1));
+        row.push(base_u.cell());
         row.extend(std::iter::repeat_n(String::new(), 3));
         row
     }];
@@ -641,22 +676,27 @@ and frozen, or copied and fine-tuned (BnB+, AnB+); the layers above are re-initi
         let mut row = vec![format!("n = {n}")];
         for (_, per_n) in &res.summary {
             let (m, sd) = per_n[n - 1];
-            row.push(pct_pm(m, sd));
+            row.push(Uncertain::of_summary(m, sd, k, n_b).cell());
         }
         rows.push(row);
     }
-    r.heading("Accuracy on B (mean ± std over seeds)")
-        .table(&["", "BnB", "BnB+", "AnB", "AnB+"], rows);
+    r.heading(if k >= 2 {
+        "Accuracy on B (%, mean ± std over seeds)"
+    } else {
+        "Accuracy on B (%, with its 95% interval)"
+    })
+    .text(super::spread_note(k, n_b))
+    .table(&["", "BnB", "BnB+", "AnB", "AnB+"], rows);
     let base_a: Vec<f64> = res
         .base
         .iter()
         .filter(|b| b.task == "A")
         .map(|b| b.test_accuracy)
         .collect();
-    let (ma, sa) = mean_std(&base_a);
     r.text(format!(
-        "baseA scores {} on A's own test examples. Frozen layers were checked to be unchanged after training (largest change of a frozen copied weight: {}).",
-        pct_pm(ma, sa),
+        "baseA scores {} on A's own {} test examples. Frozen layers were checked to be unchanged after training (largest change of a frozen copied weight: {}).",
+        Uncertain::of(&base_a, res.test_examples_a).cell(),
+        res.test_examples_a,
         res.runs
             .iter()
             .filter(|x| !x.variant.fine_tune())
@@ -761,17 +801,17 @@ mod tests {
                 (Variant::AnBPlus, flat.clone()),
             ]
         };
-        let f = findings(&summary(&dip, &falling), (0.98, 0.001), 3);
+        let f = findings(&summary(&dip, &falling), (0.98, 0.001), 3, 1_000_000);
         assert!(f[1].contains("dips to 94.00% at n = 3"), "{}", f[1]);
         assert!(f[2].contains("AnB falls from 98.00%"), "{}", f[2]);
-        let f = findings(&summary(&flat, &flat), (0.98, 0.001), 3);
+        let f = findings(&summary(&flat, &flat), (0.98, 0.001), 3, 1_000_000);
         assert!(f[1].contains("stays within"), "{}", f[1]);
         assert!(f[2].contains("AnB stays between"), "{}", f[2]);
         assert!(f[3].contains("neither helps nor hurts"), "{}", f[3]);
         // Low at n = 1 only: below baseB, but no middle dip.
         let mut early = flat.clone();
         early[0].0 = 0.95;
-        let f = findings(&summary(&early, &flat), (0.98, 0.001), 3);
+        let f = findings(&summary(&early, &flat), (0.98, 0.001), 3, 1_000_000);
         assert!(f[1].contains("not in the middle"), "{}", f[1]);
     }
 

@@ -18,7 +18,7 @@
 
 pub mod plot;
 
-pub use plot::{LinePlot, Series, Style};
+pub use plot::{Bar, BarChart, LinePlot, Series, Style};
 
 use crate::model::io::write_atomic;
 use anyhow::{Context, Result};
@@ -33,9 +33,69 @@ pub struct Picture {
     /// PNG bytes.
     pub png: Vec<u8>,
     pub caption: String,
+    /// A colour bar drawn under the image, for pictures whose colours stand for values.
+    pub colorbar: Option<ColorBar>,
+}
+
+impl Picture {
+    /// A picture without a colour bar.
+    pub fn new(png: Vec<u8>, caption: impl Into<String>) -> Picture {
+        Picture {
+            png,
+            caption: caption.into(),
+            colorbar: None,
+        }
+    }
+}
+
+/// A horizontal colour bar: the colour map from its low end (left) to its high end
+/// (right), each end labelled with the value it stands for.
+#[derive(Debug, Clone)]
+pub struct ColorBar {
+    /// Colours at evenly spaced points from low to high.
+    pub stops: Vec<[u8; 3]>,
+    /// The labels of the two ends (e.g. `0.12`, `1`).
+    pub low: String,
+    pub high: String,
+}
+
+/// Width of a PNG from its header (0 if it is not one).
+fn png_width(png: &[u8]) -> u32 {
+    png.get(16..20)
+        .map_or(0, |b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+}
+
+/// The colour bar as inline SVG, `width` pixels wide; `id` makes its gradient unique.
+fn colorbar_svg(c: &ColorBar, width: u32, id: usize) -> String {
+    let width = width.max(90);
+    let n = c.stops.len().max(2) - 1;
+    let stops: String = c
+        .stops
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            format!(
+                "<stop offset=\"{:.3}\" stop-color=\"rgb({},{},{})\"/>",
+                i as f64 / n as f64,
+                s[0],
+                s[1],
+                s[2]
+            )
+        })
+        .collect();
+    format!(
+        "<svg class=\"colorbar\" xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"30\" \
+viewBox=\"0 0 {width} 30\" font-family=\"sans-serif\" font-size=\"11\"><defs><linearGradient id=\"cb{id}\">{stops}\
+</linearGradient></defs><rect x=\"0\" y=\"1\" width=\"{width}\" height=\"12\" fill=\"url(#cb{id})\" stroke=\"#999\"/>\
+<text x=\"0\" y=\"27\">{}</text><text x=\"{width}\" y=\"27\" text-anchor=\"end\">{}</text></svg>",
+        esc(&c.low),
+        esc(&c.high)
+    )
 }
 
 enum Part {
+    /// A highlighted notice at the top (e.g. "this was a --quick run").
+    Banner(String),
     Heading(String),
     Text(String),
     Table {
@@ -155,8 +215,10 @@ th{background:#eef4f8}td.num{text-align:right;white-space:nowrap}\
 tr:nth-child(even) td{background:#fafafa}\
 .plots{display:flex;flex-wrap:wrap;gap:12px;margin:.8em 0}\
 .plots svg{max-width:100%;height:auto;border:1px solid #e4e4e4}\
+.banner{background:#fff4d6;border:2px solid #e69f00;padding:.6em 1em;border-radius:6px;font-weight:600}\
 .grid{display:flex;flex-wrap:wrap;gap:10px}.grid figure{margin:0;text-align:center;font-size:.8em}\
 .grid img{image-rendering:pixelated;border:1px solid #ddd}\
+.grid figure{max-width:220px}.grid figure:has(svg.colorbar){max-width:none}.grid svg.colorbar{display:block;margin:2px auto 0}\
 pre{background:#f5f5f5;padding:.8em;overflow-x:auto;font-size:.85em}\
 footer{margin-top:2.5em;color:#666;font-size:.85em}";
 
@@ -166,6 +228,12 @@ impl Report {
             title: title.into(),
             parts: Vec::new(),
         }
+    }
+
+    /// A highlighted notice, shown as a box (e.g. that the run was a quick one).
+    pub fn banner(&mut self, s: impl Into<String>) -> &mut Self {
+        self.parts.push(Part::Banner(s.into()));
+        self
     }
 
     /// A section heading.
@@ -207,6 +275,14 @@ impl Report {
         self
     }
 
+    /// A horizontal bar chart with error bars, full width.
+    pub fn bar_chart(&mut self, chart: BarChart) -> &mut Self {
+        let svg = plot::render_bar_svg(&chart, 900)
+            .unwrap_or_else(|e| format!("<p>(plot not drawn: {})</p>", esc(&e.to_string())));
+        self.parts.push(Part::Plots(vec![svg]));
+        self
+    }
+
     /// Images (PNG) with captions, in a wrapping grid.
     pub fn image_grid(&mut self, pictures: Vec<Picture>) -> &mut Self {
         self.parts.push(Part::Images(pictures));
@@ -224,8 +300,13 @@ impl Report {
 <title>{t}</title><style>{STYLE}</style></head><body>\n<h1>{t}</h1>\n",
             t = esc(&self.title)
         );
+        // Colour bars drawn so far (each needs its own gradient id).
+        let mut colorbars = 0usize;
         for part in &self.parts {
             match part {
+                Part::Banner(s) => {
+                    let _ = writeln!(h, "<p class=\"banner\" role=\"note\">{}</p>", esc(s));
+                }
                 Part::Heading(s) => {
                     let _ = writeln!(h, "<h2>{}</h2>", esc(s));
                 }
@@ -266,9 +347,13 @@ impl Report {
                     h.push_str("<div class=\"grid\">\n");
                     let b64 = base64::engine::general_purpose::STANDARD;
                     for p in pics {
+                        let bar = p.colorbar.as_ref().map_or(String::new(), |c| {
+                            colorbars += 1;
+                            colorbar_svg(c, png_width(&p.png), colorbars)
+                        });
                         let _ = writeln!(
                             h,
-                            "<figure><img alt=\"{c}\" src=\"data:image/png;base64,{}\"><figcaption>{c}</figcaption></figure>",
+                            "<figure><img alt=\"{c}\" src=\"data:image/png;base64,{}\">{bar}<figcaption>{c}</figcaption></figure>",
                             b64.encode(&p.png),
                             c = esc(&p.caption)
                         );
@@ -329,7 +414,8 @@ mod tests {
     #[test]
     fn html_is_self_contained_and_escaped() {
         let mut r = Report::new("A <test>");
-        r.heading("Numbers")
+        r.banner("Quick <run>")
+            .heading("Numbers")
             .text("first\n\nsecond & third")
             .table(&["a", "b"], vec![vec!["1".into(), "<2>".into()]])
             .line_plot(LinePlot::new("p", "x", "y").series(Series::new(
@@ -337,10 +423,17 @@ mod tests {
                 vec![(0.0, 1.0), (1.0, 2.0)],
                 Style::Line,
             )))
-            .image_grid(vec![Picture {
-                png: gray_png(2, 2, &[0.0, 1.0, 0.5, 0.25], 4).unwrap(),
-                caption: "w".into(),
-            }]);
+            .image_grid(vec![
+                Picture::new(gray_png(2, 2, &[0.0, 1.0, 0.5, 0.25], 4).unwrap(), "w"),
+                Picture {
+                    colorbar: Some(ColorBar {
+                        stops: vec![[0, 0, 0], [255, 255, 0]],
+                        low: "0.1".into(),
+                        high: "1 < 2".into(),
+                    }),
+                    ..Picture::new(gray_png(2, 2, &[0.0, 1.0, 0.5, 0.25], 4).unwrap(), "heat")
+                },
+            ]);
         let results = envelope(
             "t",
             &serde_json::json!({"lr": 0.1}),
@@ -349,6 +442,7 @@ mod tests {
         );
         let html = r.to_html(&results);
         assert!(html.contains("<h1>A &lt;test&gt;</h1>"));
+        assert!(html.contains("<p class=\"banner\" role=\"note\">Quick &lt;run&gt;</p>"));
         assert!(html.contains("<p>second &amp; third</p>"));
         assert!(html.contains("<td>&lt;2&gt;</td>"));
         assert!(html.contains("<td class=\"num\">1</td>"));
@@ -356,6 +450,11 @@ mod tests {
         assert!(!looks_numeric("never") && !looks_numeric("bn") && !looks_numeric(""));
         assert!(html.contains("<svg") && html.contains("data:image/png;base64,iVBOR"));
         assert!(html.contains("Burn 0.22.1"));
+        // The colour bar: under its image (8 px wide, drawn at least 90), ends labelled.
+        assert_eq!(png_width(&gray_png(2, 2, &[0.0; 4], 4).unwrap()), 8);
+        assert_eq!(html.matches("class=\"colorbar\"").count(), 1);
+        assert!(html.contains("url(#cb1)") && html.contains(">1 &lt; 2</text>"));
+        assert!(html.contains("stop-color=\"rgb(255,255,0)\""));
         assert!(
             !html.contains("http://") || html.contains("xmlns"),
             "no external resources"

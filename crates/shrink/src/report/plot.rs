@@ -22,6 +22,9 @@ pub struct Series {
     pub style: Style,
     /// Index into the palette; `None` takes the series' position.
     pub color: Option<usize>,
+    /// Per point, the `(low, high)` ends of a vertical error bar (same order as
+    /// `points`; empty: none).
+    pub errors: Vec<(f64, f64)>,
 }
 
 impl Series {
@@ -31,11 +34,17 @@ impl Series {
             points,
             style,
             color: None,
+            errors: Vec::new(),
         }
     }
     /// Draw in palette colour `i` (to pair a mean line with its scattered runs).
     pub fn color(mut self, i: usize) -> Series {
         self.color = Some(i);
+        self
+    }
+    /// Vertical error bars, one `(low, high)` per point.
+    pub fn errors(mut self, bars: Vec<(f64, f64)>) -> Series {
+        self.errors = bars;
         self
     }
 }
@@ -126,6 +135,12 @@ pub fn render_svg(plot: &LinePlot, size: (u32, u32)) -> Result<String> {
         x1 = x1.max(x);
         y0 = y0.min(y);
         y1 = y1.max(y);
+    }
+    for &(lo, hi) in plot.series.iter().flat_map(|s| s.errors.iter()) {
+        if lo.is_finite() && hi.is_finite() {
+            y0 = y0.min(lo);
+            y1 = y1.max(hi);
+        }
     }
     let (y0, y1) = plot.y_range.unwrap_or_else(|| padded(y0, y1));
     if plot.log_x {
@@ -279,6 +294,31 @@ where
                     });
                 }
             }
+            if !s.errors.is_empty() {
+                // Whiskers with caps a few pixels wide, in the series' colour.
+                let bars: Vec<(f64, f64, f64)> = s
+                    .points
+                    .iter()
+                    .zip(&s.errors)
+                    .filter(|((x, _), (lo, hi))| x.is_finite() && lo.is_finite() && hi.is_finite())
+                    .map(|(&(x, _), &(lo, hi))| (x, lo, hi))
+                    .collect();
+                chart
+                    .draw_series(bars.iter().map(|&(x, lo, hi)| {
+                        PathElement::new(vec![(x, lo), (x, hi)], c.stroke_width(1))
+                    }))
+                    .map_err(|e| err(&e))?;
+                for &(x, lo, hi) in &bars {
+                    for y in [lo, hi] {
+                        let at = chart.backend_coord(&(x, y));
+                        root.draw(&PathElement::new(
+                            vec![(at.0 - 4, at.1), (at.0 + 4, at.1)],
+                            c.stroke_width(1),
+                        ))
+                        .map_err(|e| err(&e))?;
+                    }
+                }
+            }
             if dots {
                 let drawn = chart
                     .draw_series(pts.iter().map(|&p| Circle::new(p, radius, dot_style)))
@@ -306,9 +346,225 @@ where
     Ok(svg)
 }
 
+/// One bar of a [`BarChart`].
+#[derive(Debug, Clone)]
+pub struct Bar {
+    /// The category, written left of the bar.
+    pub label: String,
+    pub value: f64,
+    /// `(low, high)` ends of an error bar, if any.
+    pub error: Option<(f64, f64)>,
+    /// Index into [`PALETTE`].
+    pub color: usize,
+}
+
+/// A horizontal bar chart (one row per category, so long names stay readable) with
+/// error bars and an optional dashed reference line (e.g. the base variant).
+#[derive(Debug, Clone)]
+pub struct BarChart {
+    pub title: String,
+    /// What the bar length measures (the horizontal axis).
+    pub value_label: String,
+    pub bars: Vec<Bar>,
+    /// A labelled vertical line at this value.
+    pub reference: Option<(String, f64)>,
+}
+
+/// Round tick spacing (1, 2 or 5 × 10^k) for about `n` ticks over `span`.
+fn nice_step(span: f64, n: usize) -> f64 {
+    let raw = (span / n.max(1) as f64).max(1e-12);
+    let mag = 10f64.powf(raw.log10().floor());
+    [1.0, 2.0, 5.0, 10.0]
+        .into_iter()
+        .map(|m| m * mag)
+        .find(|s| *s >= raw)
+        .unwrap_or(10.0 * mag)
+}
+
+fn xml(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// Render `chart` as an SVG document `width` pixels wide (the height follows the
+/// number of bars). Bars start at 0; values are assumed non-negative.
+pub fn render_bar_svg(chart: &BarChart, width: u32) -> Result<String> {
+    use std::fmt::Write as _;
+    if chart.bars.is_empty() {
+        return Err(anyhow!("bar chart '{}' has no bars", chart.title));
+    }
+    let longest = chart
+        .bars
+        .iter()
+        .map(|b| b.label.chars().count())
+        .max()
+        .unwrap_or(0);
+    let (left, right, top, row) = (
+        (longest as f64 * 8.0 + 20.0).clamp(60.0, 260.0),
+        30.0,
+        46.0,
+        26.0,
+    );
+    let plot_h = row * chart.bars.len() as f64;
+    let height = top + plot_h + 56.0;
+    let w = width as f64;
+    let mut max = chart
+        .bars
+        .iter()
+        .flat_map(|b| [Some(b.value), b.error.map(|e| e.1)])
+        .flatten()
+        .chain(chart.reference.as_ref().map(|r| r.1))
+        .filter(|v| v.is_finite())
+        .fold(0.0, f64::max);
+    if max <= 0.0 {
+        max = 1.0;
+    }
+    let step = nice_step(max, 6);
+    let end = (max / step).ceil() * step;
+    let px = |v: f64| left + (v.clamp(0.0, end) / end) * (w - left - right);
+    let mut o = String::new();
+    let _ = write!(
+        o,
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{height:.0}\" \
+viewBox=\"0 0 {width} {height:.0}\" font-family=\"sans-serif\" class=\"bar-chart\">\
+<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\
+<text x=\"{:.0}\" y=\"26\" font-size=\"20\" text-anchor=\"middle\">{}</text>",
+        w / 2.0,
+        xml(&chart.title)
+    );
+    // Grid and tick labels.
+    let mut t = 0.0;
+    while t <= end + step * 1e-9 {
+        let x = px(t);
+        let _ = write!(
+            o,
+            "<line x1=\"{x:.1}\" y1=\"{top}\" x2=\"{x:.1}\" y2=\"{:.1}\" stroke=\"#e2e2e2\"/>\
+<text x=\"{x:.1}\" y=\"{:.1}\" font-size=\"13\" text-anchor=\"middle\">{}</text>",
+            top + plot_h,
+            top + plot_h + 18.0,
+            tick(&t)
+        );
+        t += step;
+    }
+    let _ = write!(
+        o,
+        "<text x=\"{:.1}\" y=\"{:.1}\" font-size=\"15\" text-anchor=\"middle\">{}</text>",
+        (left + w - right) / 2.0,
+        top + plot_h + 42.0,
+        xml(&chart.value_label)
+    );
+    for (i, b) in chart.bars.iter().enumerate() {
+        let y = top + row * i as f64;
+        let c = PALETTE[b.color % PALETTE.len()];
+        let fill = format!("rgb({},{},{})", c.0, c.1, c.2);
+        let _ = write!(
+            o,
+            "<text x=\"{:.1}\" y=\"{:.1}\" font-size=\"14\" text-anchor=\"end\">{}</text>",
+            left - 8.0,
+            y + row / 2.0 + 5.0,
+            xml(&b.label)
+        );
+        if b.value.is_finite() {
+            let _ = write!(
+                o,
+                "<rect class=\"bar\" x=\"{left:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{:.1}\" fill=\"{fill}\" fill-opacity=\"0.8\"><title>{}: {}</title></rect>",
+                y + 4.0,
+                (px(b.value) - left).max(0.5),
+                row - 8.0,
+                xml(&b.label),
+                tick(&b.value)
+            );
+        }
+        if let Some((lo, hi)) = b.error.filter(|(l, h)| l.is_finite() && h.is_finite()) {
+            let (x0, x1, yc) = (px(lo), px(hi), y + row / 2.0);
+            let _ = write!(
+                o,
+                "<path class=\"error-bar\" d=\"M{x0:.1} {:.1}V{:.1}M{x0:.1} {yc:.1}H{x1:.1}M{x1:.1} {:.1}V{:.1}\" stroke=\"black\" stroke-width=\"1.3\" fill=\"none\"/>",
+                yc - 5.0,
+                yc + 5.0,
+                yc - 5.0,
+                yc + 5.0
+            );
+        }
+    }
+    if let Some((name, v)) = &chart.reference {
+        let x = px(*v);
+        let _ = write!(
+            o,
+            "<line x1=\"{x:.1}\" y1=\"{:.1}\" x2=\"{x:.1}\" y2=\"{:.1}\" stroke=\"black\" stroke-dasharray=\"5 4\"/>\
+<text x=\"{x:.1}\" y=\"{:.1}\" font-size=\"13\" text-anchor=\"middle\">{}</text>",
+            top - 4.0,
+            top + plot_h,
+            top - 8.0,
+            xml(name)
+        );
+    }
+    // Axis line.
+    let _ = write!(
+        o,
+        "<line x1=\"{left:.1}\" y1=\"{top}\" x2=\"{left:.1}\" y2=\"{:.1}\" stroke=\"#444\"/></svg>",
+        top + plot_h
+    );
+    Ok(o)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bar_chart_has_a_bar_and_whisker_per_category() {
+        let chart = BarChart {
+            title: "Test error".into(),
+            value_label: "test error (%)".into(),
+            bars: (0..3)
+                .map(|i| Bar {
+                    label: format!("v<{i}>"),
+                    value: 2.0 + i as f64,
+                    error: Some((1.5 + i as f64, 2.5 + i as f64)),
+                    color: i,
+                })
+                .collect(),
+            reference: Some(("base".into(), 2.0)),
+        };
+        let svg = render_bar_svg(&chart, 800).unwrap();
+        assert!(svg.starts_with("<svg"));
+        assert_eq!(svg.matches("class=\"bar\"").count(), 3);
+        assert_eq!(svg.matches("class=\"error-bar\"").count(), 3);
+        assert!(svg.contains("v&lt;2&gt;") && svg.contains("test error (%)"));
+        // The longest bar (4.0) is shorter than the axis that reaches its whisker (4.5).
+        assert!(nice_step(4.5, 6) == 1.0 && nice_step(0.03, 6) == 0.005);
+        assert!(render_bar_svg(
+            &BarChart {
+                bars: vec![],
+                ..chart
+            },
+            800
+        )
+        .is_err());
+    }
+
+    #[test]
+    fn error_bars_widen_the_range_and_draw() {
+        let p = LinePlot::new("acc", "n", "accuracy (%)").series(
+            Series::new("a", vec![(1.0, 50.0), (2.0, 60.0)], Style::LineWithPoints)
+                .errors(vec![(40.0, 55.0), (58.0, 90.0)]),
+        );
+        let with = render_svg(&p, (500, 300)).unwrap();
+        let mut bare = p.clone();
+        bare.series[0].errors.clear();
+        let without = render_svg(&bare, (500, 300)).unwrap();
+        let lines = |s: &str| s.matches("<polyline").count() + s.matches("<path").count();
+        // Two whiskers and four caps more.
+        assert!(
+            lines(&with) >= lines(&without) + 6,
+            "{} vs {}",
+            lines(&with),
+            lines(&without)
+        );
+    }
 
     #[test]
     fn svg_has_text_and_paths() {

@@ -70,6 +70,12 @@ pub const CATEGORICAL: [[u8; 3]; 10] = [
 ];
 
 impl ColorMap {
+    /// `n` colours evenly spaced from 0 to 1 (for a colour bar).
+    pub fn stops(&self, n: usize) -> Vec<[u8; 3]> {
+        let n = n.max(2);
+        (0..n).map(|i| self.at(i as f32 / (n - 1) as f32)).collect()
+    }
+
     /// The colour at `t` in [0, 1] (clamped; NaN reads as 0).
     pub fn at(&self, t: f32) -> [u8; 3] {
         let t = if t.is_nan() { 0.0 } else { t.clamp(0.0, 1.0) };

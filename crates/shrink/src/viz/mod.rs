@@ -13,12 +13,13 @@
 pub mod draw;
 pub mod evolution;
 pub mod features;
+pub mod names;
 pub mod occlusion;
 pub mod weights;
 
 use crate::compress::params::ParamTable;
 use crate::model::{io, Net, WeightRef};
-use crate::report::{LinePlot, Picture, Report, Series, Style};
+use crate::report::{ColorBar, LinePlot, Picture, Report, Series, Style};
 use anyhow::{bail, Context, Result};
 use burn::prelude::*;
 use features::{Inputs, Unit};
@@ -76,7 +77,8 @@ impl Default for VizOptions {
 
 /// The model looked at.
 pub struct Subject {
-    /// How the report names it (its path).
+    /// How the report names it (its path, relative to the working directory: see
+    /// [`display_path`]).
     pub name: String,
     pub spec: ModelSpec,
     /// The inference copy.
@@ -97,6 +99,79 @@ pub struct Compressed {
     /// tensor here. Names differ when batch norm was folded away, which renumbers the
     /// layers; the k-th weight still matches the k-th.
     pub counterparts: Vec<(String, String)>,
+    /// Whether it looks like a compression of the subject itself (see [`Match`]).
+    pub check: Match,
+}
+
+/// How well a compressed file matches the model it is compared with. Matching shapes
+/// are required; they do not tell a compression of *this* training run from one of
+/// another run of the same spec. The weights do: pruning keeps the large weights and
+/// quantization moves each by at most half a centroid gap, so the kept weights of a
+/// compression of this model correlate strongly with the model's own (r ≈ 0.9 or more,
+/// retraining included), while another run's are unrelated (r ≈ 0).
+#[derive(Debug, Clone, Serialize)]
+pub struct Match {
+    /// Both specs have the same name.
+    pub same_name: bool,
+    /// Per weight tensor: Pearson correlation of the model's weights with the compressed
+    /// ones, over the positions the compressed file keeps.
+    pub weight_correlation: Vec<(String, f64)>,
+    /// The verdict: the compressed file comes from this model.
+    pub same_model: bool,
+}
+
+/// Correlations below this say "another training run".
+pub const SAME_MODEL_MIN_CORRELATION: f64 = 0.5;
+
+/// Pearson correlation of `a` and `b` over the positions where `b` is not zero (NaN
+/// with fewer than two such positions or no spread).
+fn kept_correlation(a: &[f32], b: &[f32]) -> f64 {
+    let pairs: Vec<(f64, f64)> = a
+        .iter()
+        .zip(b)
+        .filter(|(_, y)| **y != 0.0)
+        .map(|(x, y)| (*x as f64, *y as f64))
+        .collect();
+    let n = pairs.len() as f64;
+    if pairs.len() < 2 {
+        return f64::NAN;
+    }
+    let (mx, my) = (
+        pairs.iter().map(|p| p.0).sum::<f64>() / n,
+        pairs.iter().map(|p| p.1).sum::<f64>() / n,
+    );
+    let (mut sxy, mut sxx, mut syy) = (0.0, 0.0, 0.0);
+    for (x, y) in &pairs {
+        sxy += (x - mx) * (y - my);
+        sxx += (x - mx) * (x - mx);
+        syy += (y - my) * (y - my);
+    }
+    if sxx <= 0.0 || syy <= 0.0 {
+        return f64::NAN;
+    }
+    sxy / (sxx * syy).sqrt()
+}
+
+/// `path` as the report shows it: relative to the working directory when it is inside
+/// it, else its last two components — never an absolute path of this machine.
+pub fn display_path(path: &std::path::Path) -> String {
+    let abs = if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        return path.display().to_string();
+    };
+    if let Ok(cwd) = std::env::current_dir() {
+        if let Ok(rel) = abs.strip_prefix(&cwd) {
+            return rel.display().to_string();
+        }
+    }
+    let parts: Vec<_> = abs.components().rev().take(2).collect();
+    parts
+        .into_iter()
+        .rev()
+        .collect::<std::path::PathBuf>()
+        .display()
+        .to_string()
 }
 
 impl Compressed {
@@ -126,11 +201,31 @@ impl Compressed {
                 subject.name
             );
         }
+        let weight_correlation: Vec<(String, f64)> = ours
+            .iter()
+            .zip(&theirs)
+            .filter_map(|(a, b)| {
+                let r = kept_correlation(&own.get(a)?.data, &table.get(b)?.data);
+                Some((a.clone(), r))
+            })
+            .collect();
+        let finite: Vec<f64> = weight_correlation
+            .iter()
+            .map(|(_, r)| *r)
+            .filter(|r| r.is_finite())
+            .collect();
+        let same_model = !finite.is_empty()
+            && finite.iter().sum::<f64>() / finite.len() as f64 >= SAME_MODEL_MIN_CORRELATION;
         Ok(Compressed {
             name,
             table,
             shrk,
             counterparts: ours.into_iter().zip(theirs).collect(),
+            check: Match {
+                same_name: spec.name == subject.spec.name,
+                weight_correlation,
+                same_model,
+            },
         })
     }
 
@@ -154,10 +249,7 @@ const GREY_BG: [u8; 3] = [255, 255, 255];
 const FIELD_COLOR: [u8; 3] = [230, 159, 0];
 
 fn picture(img: &RgbImage, caption: impl Into<String>) -> Result<Picture> {
-    Ok(Picture {
-        png: draw::png(img)?,
-        caption: caption.into(),
-    })
+    Ok(Picture::new(draw::png(img)?, caption))
 }
 
 /// Compute everything the report shows and lay it out: returns the report and the
@@ -199,6 +291,7 @@ pub fn visualize(
     }
     let (infos, _) = spec.infer()?;
     let top_infos: Vec<_> = infos.iter().filter(|i| i.depth == 0).collect();
+    let names = names::layer_names(spec);
     let layers = match &opts.layers {
         Some(l) => l.clone(),
         None => features::default_layers(spec),
@@ -223,7 +316,8 @@ pub fn visualize(
             let channels = top_infos[l].output[0];
             if let Some(bad) = f.iter().find(|&&c| c >= channels) {
                 bail!(
-                    "--features {bad}: layers.{l} has {channels} feature maps (0..{})",
+                    "--features {bad}: layers.{l} ({}) has {channels} feature maps (0..{})",
+                    names[l],
                     channels - 1
                 );
             }
@@ -262,11 +356,49 @@ pub fn visualize(
          \"Visualizing and Understanding Convolutional Networks\" (ECCV 2014). \
          Projections are signed: red is positive, blue negative, white zero, each image \
          scaled to its own largest value. Orange boxes mark the receptive field of the unit \
-         projected.",
+         projected. Layers are named conv1, pool1, fc1 … in model order (layers.N in `shrink \
+         info`: {}).",
         subject.name,
         data_name,
-        inputs.len()
+        inputs.len(),
+        names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| format!("{n} = layers.{i}"))
+            .collect::<Vec<_>>()
+            .join(", ")
     ));
+    if let Some(c) = compressed {
+        let rs: Vec<String> = c
+            .check
+            .weight_correlation
+            .iter()
+            .map(|(n, r)| format!("{} r = {r:.2}", names::tensor_name(&names, n)))
+            .collect();
+        report.text(if c.check.same_model {
+            format!(
+                "{} matches this model: the same weight shapes{}, and its kept weights correlate with \
+                 this model's ({}), as a compression of this very training run does.",
+                c.name,
+                if c.check.same_name { " and spec name" } else { "" },
+                rs.join(", ")
+            )
+        } else {
+            format!(
+                "Warning: {} has the same weight shapes but does not look like a compression of this \
+                 model: its kept weights hardly correlate with this model's ({}; a compression of \
+                 this run gives about 0.9 or more). It probably comes from another training run{}, \
+                 so the side-by-side pictures below compare two different nets.",
+                c.name,
+                rs.join(", "),
+                if c.check.same_name {
+                    ""
+                } else {
+                    " (and its spec has another name)"
+                }
+            )
+        });
+    }
 
     // Scan the data set once for every chosen layer.
     let bar = crate::train::progress::bar(inputs.len() as u64, "scanning", opts.quiet);
@@ -286,7 +418,7 @@ pub fn visualize(
             .iter()
             .map(|(l, f)| {
                 vec![
-                    format!("layers.{l}"),
+                    format!("{} (layers.{l})", names[*l]),
                     stage(spec, *l),
                     ShapeDisplay(&top_infos[*l].output).to_string(),
                     f.iter()
@@ -306,7 +438,10 @@ pub fn visualize(
     });
     if let Some(name) = &first_conv {
         let p = table.get(name).context("first conv weight")?;
-        report.heading(format!("First-layer filters ({name})"));
+        report.heading(format!(
+            "First-layer filters ({})",
+            names::tensor_name(&names, name)
+        ));
         report.text(
             "Each filter scaled on its own: mid-grey is 0, black and white its most negative \
              and positive weight. Pruned weights are exactly 0, so they show as grey.",
@@ -330,6 +465,12 @@ pub fn visualize(
             }
         }
         report.image_grid(pics);
+    } else {
+        report.heading("First-layer filters");
+        report.text(format!(
+            "Skipped: {} has no convolution, so there are no filters to draw.",
+            subject.name
+        ));
     }
 
     // 2. Top activations and their projections.
@@ -348,7 +489,8 @@ pub fn visualize(
     let mut layer_results = Vec::new();
     for ((layer, feats), s) in chosen.iter().zip(&scans) {
         report.heading(format!(
-            "layers.{layer} ({}), {} maps of {}×{}",
+            "{} ({}), {} maps of {}×{}",
+            names[*layer],
             stage(spec, *layer),
             s.channels,
             s.map[0],
@@ -364,6 +506,7 @@ pub fn visualize(
         report.image_grid(pics);
         layer_results.push(json!({
             "layer": layer,
+            "name": names[*layer],
             "kind": top_infos[*layer].kind,
             "output": top_infos[*layer].output,
             "features": feat_results,
@@ -371,13 +514,30 @@ pub fn visualize(
     }
 
     // 3. Occlusion.
-    let big = (128 / h.max(w)).max(1);
-    let occl = occlusion_section(&mut report, subject, &inputs, deepest, opts, big, device)?;
+    let side = h.min(w);
+    let occluder_size = opts
+        .occluder_size
+        .unwrap_or(((side as f64) / 3.0).round().max(2.0) as usize)
+        .clamp(1, side);
+    let occluder_stride = opts
+        .occluder_stride
+        .unwrap_or((occluder_size / 4).max(1))
+        .max(1);
+    let occl = occlusion_section(
+        &mut report,
+        subject,
+        &inputs,
+        deepest,
+        (occluder_size, occluder_stride),
+        opts,
+        device,
+    )?;
 
     // 4. Weight histograms.
-    let hists = histogram_section(&mut report, subject, compressed, &table)?;
+    let hists = histogram_section(&mut report, subject, compressed, &table, &names)?;
 
     // 5. Feature evolution.
+    let resolved_epochs = snapshots.as_ref().map(|(_, e)| e.clone());
     let evo = evolution_section(
         &mut report,
         subject,
@@ -388,9 +548,25 @@ pub fn visualize(
         device,
     )?;
 
+    // The settings as used, every default filled in.
+    let settings = json!({
+        "layers": layers,
+        "layer_names": layers.iter().map(|&l| names[l].clone()).collect::<Vec<_>>(),
+        "features": chosen.iter().map(|(l, f)| json!({"layer": l, "features": f})).collect::<Vec<_>>(),
+        "top_features": opts.top_features,
+        "top_images": opts.top_images,
+        "limit": opts.limit.unwrap_or(inputs.len()),
+        "occlusion_examples": opts.occlusion_examples,
+        "occluder_size": occluder_size,
+        "occluder_stride": occluder_stride,
+        "occluder_value": opts.occluder_value,
+        "epochs": resolved_epochs.unwrap_or_default(),
+    });
     let results = json!({
+        "settings": settings,
         "model": subject.name,
         "compressed": compressed.map(|c| c.name.clone()),
+        "compressed_check": compressed.map(|c| &c.check),
         "data": data_name,
         "examples": inputs.len(),
         "layers": layer_results,
@@ -562,38 +738,66 @@ fn occlusion_examples(inputs: &Inputs, n: usize) -> Vec<usize> {
     picked
 }
 
+/// The ends of a colour bar as short numbers.
+fn bar_label(v: f32) -> String {
+    if v.abs() >= 100.0 {
+        format!("{v:.0}")
+    } else if v.abs() >= 1.0 || v == 0.0 {
+        format!("{v:.2}")
+            .trim_end_matches('0')
+            .trim_end_matches('.')
+            .to_string()
+    } else {
+        format!("{v:.3}")
+    }
+}
+
+/// A colour bar for `cmap` from `lo` to `hi`.
+fn colorbar(cmap: draw::ColorMap, lo: f32, hi: f32) -> ColorBar {
+    ColorBar {
+        stops: cmap.stops(11),
+        low: bar_label(lo),
+        high: bar_label(hi),
+    }
+}
+
+/// Occlude `opts.occlusion_examples` test images with a `size`×`size` square every
+/// `stride` pixels, following the strongest feature map of top-level layer `layer`.
 fn occlusion_section(
     report: &mut Report,
     subject: &Subject,
     inputs: &Inputs,
     layer: usize,
+    (size, stride): (usize, usize),
     opts: &VizOptions,
-    scale: usize,
     device: &Device,
 ) -> Result<serde_json::Value> {
     let net = &subject.net;
     let shape = &inputs.shape;
     let (h, w) = (shape[1], shape[2]);
-    let side = h.min(w);
-    let size = opts
-        .occluder_size
-        .unwrap_or(((side as f64) / 3.0).round().max(2.0) as usize)
-        .clamp(1, side);
-    let stride = opts.occluder_stride.unwrap_or((size / 4).max(1)).max(1);
+    // Pictures about 128 pixels wide.
+    let scale = (128 / h.max(w)).max(1);
+    let layer_name = &names::layer_names(&subject.spec)[layer];
     let picked = occlusion_examples(inputs, opts.occlusion_examples);
-    if picked.is_empty() {
-        return Ok(serde_json::Value::Null);
-    }
     report.heading("Occlusion sensitivity");
+    if picked.is_empty() {
+        report.text(if opts.occlusion_examples == 0 {
+            "Skipped: --occlude 0 asks for no occluded images."
+        } else {
+            "Skipped: the test split has no images to occlude."
+        });
+        return Ok(json!([]));
+    }
     report.text(format!(
         "A {size}×{size} square of value {} in normalised space ({}) slid over each image \
          every {stride} pixels; each map pixel shows the result with the square centred \
-         nearest to it. From left: the image, with the square where it lowers the correct \
-         class's probability most; the total activation of the strongest feature map of \
-         layers.{layer} (the map with the largest activation on the unoccluded image; \
-         inferno colours: black low, yellow high); that map's strongest unit projected to \
-         pixel space on the unoccluded image; the probability of the correct class \
-         (viridis: purple 0, yellow 1); the most probable class (colours below).",
+         nearest to it. One row per test image, from left: the image, outlined where the \
+         square hurts the right answer most; how strongly the feature map of {layer_name} that \
+         responds most to the whole image still responds with the square at each place; what \
+         that map responds to (its strongest unit projected back to pixels: red positive, blue \
+         negative); the probability the net gives the right class with the square at each \
+         place; and the class it picks there (colours in the legend below). Each map has its \
+         own colour bar: the colours' values run from its left end to its right end.",
         opts.occluder_value,
         if opts.occluder_value == 0.0 {
             "the data set's mean: grey"
@@ -602,7 +806,6 @@ fn occlusion_section(
         }
     ));
     let mut results = Vec::new();
-    let mut classes_seen: Vec<u32> = Vec::new();
     for &i in &picked {
         let o = occlusion::occlude(
             net,
@@ -656,13 +859,24 @@ fn occlusion_section(
             device,
         )?;
         let proj = draw::enlarge(&draw::signed_picture(&proj[0], shape), scale);
+        // The probability's own range, so that a dip from 1.00 to 0.95 is visible; a
+        // range under 0.01 is drawn on the full 0..1 scale (nothing to see there).
+        let (min_p, max_p) = o
+            .true_prob
+            .iter()
+            .fold((1.0f32, 0.0f32), |(l, h), p| (l.min(*p), h.max(*p)));
+        let (p_lo, p_hi) = if max_p - min_p >= 0.01 {
+            (min_p, max_p)
+        } else {
+            (0.0, 1.0)
+        };
         let prob = draw::enlarge(
             &draw::heat(
                 &o.aligned(&o.true_prob, h, w),
                 w,
                 h,
-                0.0,
-                1.0,
+                p_lo,
+                p_hi,
                 draw::VIRIDIS,
             ),
             scale,
@@ -674,43 +888,84 @@ fn occlusion_section(
             }),
             scale,
         );
-        for k in &o.top_class {
-            if !classes_seen.contains(k) {
-                classes_seen.push(*k);
-            }
-        }
-        let min_p = o.true_prob.iter().fold(1.0f32, |m, p| m.min(*p));
+        let changed = o.top_class.iter().filter(|k| **k != o.label).count();
         report.image_grid(vec![
             picture(
                 &image,
                 format!(
-                    "test #{i}, class {label}: p = {:.3}",
+                    "Test image #{i}, a {label}: the net gives \"{label}\" p = {:.3}. Orange box: where the square lowers that most.",
                     o.probs[o.label as usize]
                 ),
             )?,
+            Picture {
+                colorbar: Some(colorbar(draw::INFERNO, lo, hi)),
+                ..picture(
+                    &act,
+                    format!(
+                        "Response of {layer_name} map {} with the square at each place (unoccluded: {}). Dark = weak, yellow = strong.",
+                        o.feature,
+                        bar_label(o.feature_base)
+                    ),
+                )?
+            },
             picture(
-                &act,
-                format!(
-                    "layers.{layer} map {}: {:.1} unoccluded, {lo:.1}…{hi:.1}",
-                    o.feature, o.feature_base
-                ),
+                &proj,
+                format!("What {layer_name} map {} responds to in this image", o.feature),
             )?,
-            picture(&proj, format!("map {} projected", o.feature))?,
-            picture(&prob, format!("p(class {label}): min {min_p:.3}"))?,
-            picture(&top, "most probable class")?,
+            Picture {
+                colorbar: Some(colorbar(draw::VIRIDIS, p_lo, p_hi)),
+                ..picture(
+                    &prob,
+                    if max_p - min_p >= 0.01 {
+                        format!(
+                            "Probability of \"{label}\" with the square at each place: purple = {}, yellow = {}.",
+                            bar_label(min_p),
+                            bar_label(max_p)
+                        )
+                    } else {
+                        format!(
+                            "Probability of \"{label}\" with the square at each place: it stays between {} and {} wherever the square is.",
+                            bar_label(min_p),
+                            bar_label(max_p)
+                        )
+                    },
+                )?
+            },
+            picture(
+                &top,
+                if changed == 0 {
+                    format!("The class the net picks with the square at each place: always \"{label}\".")
+                } else {
+                    format!(
+                        "The class the net picks with the square at each place: not \"{label}\" at {changed} of {} places.",
+                        o.top_class.len()
+                    )
+                },
+            )?,
         ]);
         let mut v = serde_json::to_value(&o)?;
         v["example"] = json!(i);
         results.push(v);
     }
-    classes_seen.sort();
-    let swatches = classes_seen
-        .iter()
-        .map(|&k| {
-            let img = RgbImage::from_pixel(18, 18, image::Rgb(draw::class_color(k as usize)));
-            picture(&img, inputs.class_name(k as usize))
+    // Every class of the data set, so that any colour in the maps can be looked up.
+    let classes = subject.spec.output_len()?;
+    let swatches = (0..classes)
+        .map(|k| {
+            let img = RgbImage::from_pixel(18, 18, image::Rgb(draw::class_color(k)));
+            picture(&img, inputs.class_name(k))
         })
         .collect::<Result<Vec<_>>>()?;
+    report.text(format!(
+        "Class colours of the last maps{}:",
+        if classes > draw::CATEGORICAL.len() {
+            format!(
+                " ({classes} classes share {} colours, so colours repeat)",
+                draw::CATEGORICAL.len()
+            )
+        } else {
+            String::new()
+        }
+    ));
     report.image_grid(swatches);
     Ok(json!(results))
 }
@@ -720,6 +975,7 @@ fn histogram_section(
     subject: &Subject,
     compressed: Option<&Compressed>,
     table: &ParamTable,
+    layer_names: &[String],
 ) -> Result<serde_json::Value> {
     let names: Vec<String> = subject.net.weights().into_iter().map(|(n, _)| n).collect();
     report.heading("Weight histograms");
@@ -754,12 +1010,14 @@ fn histogram_section(
         let comp = compressed
             .and_then(|c| compressed_tensor(&c.shrk, c.counterpart(&name)?))
             .or(own);
-        let plots = weights::histograms(&name, dense, comp);
+        let pretty = names::tensor_name(layer_names, &name);
+        let plots = weights::histograms(pretty.trim_end_matches(" weights"), dense, comp);
         if plots.is_empty() {
             continue;
         }
         out.push(json!({
             "name": name,
+            "layer": pretty.trim_end_matches(" weights"),
             "weights": dense.map(|d| d.len()).or(comp.map(|c| c.numel())),
             "kept": comp.map(|c| c.positions.len()),
             "codebook": comp.map(|c| c.codebook.len()),
@@ -789,8 +1047,23 @@ fn evolution_section(
     opts: &VizOptions,
     device: &Device,
 ) -> Result<serde_json::Value> {
+    let layer_names = names::layer_names(&subject.spec);
     let Some((snaps, epochs)) = plan else {
-        return Ok(serde_json::Value::Null);
+        report.heading("Feature evolution during training");
+        report.text(match &subject.run_dir {
+            None => format!(
+                "Skipped: {} is a .shrk file, which keeps only the final weights; give the run \
+                 directory it was compressed from, trained with --snapshot-every N, to see features \
+                 change across epochs.",
+                subject.name
+            ),
+            Some(_) => format!(
+                "Skipped: {} has no weight snapshots; train it with --snapshot-every N to see \
+                 features change across epochs.",
+                subject.name
+            ),
+        });
+        return Ok(json!([]));
     };
     let dir = subject
         .run_dir
@@ -807,7 +1080,7 @@ fn evolution_section(
             .map(|e| e.to_string())
             .collect::<Vec<_>>()
             .join(", "),
-        dir.join(io::SNAPSHOT_DIR).display()
+        display_path(&dir.join(io::SNAPSHOT_DIR))
     ));
     let metrics = dir.join("metrics.jsonl");
     if let Ok(text) = std::fs::read_to_string(&metrics) {
@@ -874,7 +1147,8 @@ fn evolution_section(
         pics.push(picture(
             &draw::grid(&tiles, epochs.len(), 2, GREY_BG),
             format!(
-                "layers.{layer}: rows = feature maps {}; columns = epochs {}",
+                "{}: rows = feature maps {}; columns = epochs {}",
+                layer_names[*layer],
                 feats
                     .iter()
                     .map(|f| f.to_string())
