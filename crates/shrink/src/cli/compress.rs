@@ -17,8 +17,9 @@ use std::path::{Path, PathBuf};
 pub struct Args {
     /// A spec (trained first, with its [train] and [compress] tables) or a trained model directory.
     pub model: PathBuf,
-    #[arg(long)]
-    pub data: String,
+    /// Data set (not needed with --one-shot).
+    #[arg(long, required_unless_present = "one_shot")]
+    pub data: Option<String>,
     #[arg(long)]
     pub label: Option<String>,
     /// Output directory: base/, pruned/, model.shrk, report.json, report.txt.
@@ -38,6 +39,17 @@ pub struct Args {
     /// Continue an interrupted run from its last finished stage.
     #[arg(long)]
     pub resume: bool,
+    /// One-shot compression without data (the papers' ImageNet nets, whose data is out
+    /// of reach): prune to the kept fractions, k-means, Huffman-code the weights as they
+    /// are (initialised from the spec, or the model directory's) with no retraining;
+    /// read the file back, run it (batch 1) and check its logits against the decoded
+    /// dense model's. Writes model.shrk and oneshot.json with each stage's time and
+    /// peak memory.
+    #[arg(long)]
+    pub one_shot: bool,
+    /// With --one-shot: also time the runtime at these batch sizes (batch 1 always runs).
+    #[arg(long, value_delimiter = ',', requires = "one_shot")]
+    pub batches: Vec<usize>,
     #[arg(long)]
     pub json: bool,
     #[arg(long, short)]
@@ -64,7 +76,21 @@ pub fn run(a: Args) -> Result<()> {
     a.prune.apply(&mut cfg);
     a.quantize.apply(&mut cfg);
     let device = parse_device(&a.device)?;
-    let src = workflow::load_data(&a.data, a.label.clone())?;
+    if a.one_shot {
+        let base = is_dir.then_some(a.model.as_path());
+        let r = shrink::compress::oneshot::one_shot(
+            file.spec, base, &cfg, tcfg.seed, &a.out, &a.batches, &device, a.quiet,
+        )
+        .map_err(|e| anyhow!("{e:#}"))?;
+        return if a.json {
+            print_json(&r)
+        } else {
+            print!("{}", shrink::compress::oneshot::render(&r));
+            Ok(())
+        };
+    }
+    let data = a.data.as_deref().unwrap_or_default();
+    let src = workflow::load_data(data, a.label.clone())?;
     let base: Option<&Path> = is_dir.then_some(a.model.as_path());
     let report = compress(
         file.spec,

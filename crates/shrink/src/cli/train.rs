@@ -139,7 +139,7 @@ pub fn demo(a: DemoArgs) -> Result<()> {
     };
     super::compress::run(super::compress::Args {
         model: spec,
-        data: "mnist".into(),
+        data: Some("mnist".into()),
         label: None,
         out: a.out.join("lenet-300-100"),
         prune: Default::default(),
@@ -148,6 +148,8 @@ pub fn demo(a: DemoArgs) -> Result<()> {
         seed: None,
         device: "flex".into(),
         resume: false,
+        one_shot: false,
+        batches: Vec::new(),
         json: a.json,
         quiet: false,
     })

@@ -7,6 +7,7 @@
 
 pub mod encode;
 pub mod fold;
+pub mod oneshot;
 pub mod params;
 pub mod prune;
 pub mod quantize;
