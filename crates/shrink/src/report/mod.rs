@@ -218,7 +218,7 @@ tr:nth-child(even) td{background:#fafafa}\
 .banner{background:#fff4d6;border:2px solid #e69f00;padding:.6em 1em;border-radius:6px;font-weight:600}\
 .grid{display:flex;flex-wrap:wrap;gap:10px}.grid figure{margin:0;text-align:center;font-size:.8em}\
 .grid img{image-rendering:pixelated;border:1px solid #ddd}\
-.grid figure{display:table}.grid figcaption{display:table-caption;caption-side:bottom;min-width:150px}\
+.grid figure{display:table}.grid figcaption{display:table-caption;caption-side:bottom;min-width:100px}\
 .grid svg.colorbar{display:block;margin:2px auto 0}\
 pre{background:#f5f5f5;padding:.8em;overflow-x:auto;font-size:.85em}\
 footer{margin-top:2.5em;color:#666;font-size:.85em}";
