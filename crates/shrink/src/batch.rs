@@ -233,12 +233,25 @@ pub fn logits_of(
     norm: Option<&NormalizeSpec>,
     device: &Device,
 ) -> Vec<f32> {
+    logits_in_batches(net, ds, shape, norm, device, 500)
+}
+
+/// [`logits_of`] in batches of at most `batch` examples (at least 1): what bounds the
+/// working memory of a large model (see [`crate::workflow::evaluate`]).
+pub fn logits_in_batches(
+    net: &Net,
+    ds: &Dataset,
+    shape: &[usize],
+    norm: Option<&NormalizeSpec>,
+    device: &Device,
+    batch: usize,
+) -> Vec<f32> {
     let dev = inference_device(device);
     let el = ds.example_len();
     let mut out = Vec::new();
-    const B: usize = 500;
-    for start in (0..ds.len()).step_by(B) {
-        let end = (start + B).min(ds.len());
+    let b = batch.max(1);
+    for start in (0..ds.len()).step_by(b) {
+        let end = (start + b).min(ds.len());
         let mut x = ds.x[start * el..end * el].to_vec();
         normalize(norm, shape, &mut x);
         let logits = net.forward(to_feat(x, end - start, shape, &dev));

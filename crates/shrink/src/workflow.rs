@@ -265,7 +265,24 @@ pub fn evaluate(
 ) -> Result<EvalReport> {
     let t0 = Instant::now();
     check_fits(spec, src)?;
-    let preds = batch::predictions(net, &src.test, &spec.input, spec.normalize.as_ref(), device);
+    // Batches of 500, fewer when the model's working memory per example says so
+    // (`max_batch_bytes`).
+    let limits = crate::limits::get();
+    let per_batch = spec.check(&limits)?.cost.max_inference_batch(&limits).min(500);
+    let ds = &src.test;
+    let logits = batch::logits_in_batches(
+        net,
+        ds,
+        &spec.input,
+        spec.normalize.as_ref(),
+        device,
+        per_batch,
+    );
+    let k = logits.len() / ds.len().max(1);
+    let preds: Vec<u32> = logits
+        .chunks(k.max(1))
+        .map(|row| batch::argmax(row) as u32)
+        .collect();
     Ok(eval_report(name, src, &preds, t0.elapsed().as_secs_f64()))
 }
 
