@@ -153,8 +153,8 @@ impl Stages {
     }
 }
 
-/// A stage's progress bar (redrawn in place on a terminal, one line per step otherwise
-/// is too chatty, so only the final line is printed there).
+/// A stage's progress bar over its layers, redrawn in place on a terminal; elsewhere
+/// (a log file) only each stage's final line is printed.
 struct Progress {
     label: String,
     quiet: bool,
