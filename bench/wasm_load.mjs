@@ -4,18 +4,25 @@
 // that formula, so the top-3 probabilities can be compared with `shrink run IMAGE.png`.
 // Prints one JSON line per file: load and predict milliseconds, the runtime's model
 // bytes, the wasm memory size, the top 3; or the load error (e.g. a limit).
+// `--max-macs=N` loads through shrink_model_load_with_limits (VGG-16 needs 15.5e9).
 //
 //   node bench/wasm_load.mjs web/shrink_wasm.wasm runs/os-alexnet/model.shrk
+//   node bench/wasm_load.mjs web/shrink_wasm.wasm --max-macs=20000000000 runs/os-vgg-16/model.shrk
 import { readFileSync } from "node:fs";
 const wasm = readFileSync(process.argv[2]);
 const e = new WebAssembly.Instance(new WebAssembly.Module(wasm), {}).exports;
 const cstr = (p) => { const m = new Uint8Array(e.memory.buffer); let s = ""; for (let i = p; m[i]; i++) s += String.fromCharCode(m[i]); return s; };
-for (const f of process.argv.slice(3)) {
+const args = process.argv.slice(3);
+const macsArg = args.find((a) => a.startsWith("--max-macs="));
+const maxMacs = macsArg ? BigInt(macsArg.split("=")[1]) : null;
+for (const f of args.filter((a) => !a.startsWith("--"))) {
   const data = readFileSync(f);
   const ptr = e.shrink_alloc(data.length), out = e.shrink_alloc(4);
   new Uint8Array(e.memory.buffer, ptr, data.length).set(data);
   let t = performance.now();
-  const code = e.shrink_model_load(ptr, data.length, out);
+  const code = maxMacs === null
+    ? e.shrink_model_load(ptr, data.length, out)
+    : e.shrink_model_load_with_limits(ptr, data.length, 0n, maxMacs, out);
   const h = new Uint32Array(e.memory.buffer, out, 1)[0];
   const loadMs = performance.now() - t;
   e.shrink_free(ptr, data.length);

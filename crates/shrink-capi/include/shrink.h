@@ -67,6 +67,12 @@ typedef struct ShrinkModel shrink_model;
  * SHRINK_ERR_ARGUMENT. */
 int shrink_model_load(const uint8_t *bytes, size_t len, shrink_model **out);
 
+/* shrink_model_load with the two limits a large model meets first: at most max_params
+ * learned parameters and max_macs multiply-adds per example; 0 keeps a limit's default
+ * (2^28 parameters, 5e9 multiply-adds). VGG-16 needs max_macs >= 15489941504. */
+int shrink_model_load_with_limits(const uint8_t *bytes, size_t len, uint64_t max_params,
+                                  uint64_t max_macs, shrink_model **out);
+
 /* Free a model; NULL is ignored. */
 void shrink_model_free(shrink_model *model);
 

@@ -19,6 +19,7 @@ mod summary;
 
 pub use summary::{Summary, TensorSummary};
 
+use shrink_format::Limits;
 use shrink_runtime::{Model, RuntimeError, Workspace};
 use std::cell::RefCell;
 use std::ffi::{c_char, CStr, CString};
@@ -50,10 +51,15 @@ pub struct ShrinkModel {
 }
 
 impl ShrinkModel {
-    /// Decode and build a model from a `.shrk` file's bytes.
+    /// Decode and build a model from a `.shrk` file's bytes, within the default limits.
     pub fn from_bytes(bytes: &[u8]) -> Result<ShrinkModel, RuntimeError> {
+        ShrinkModel::from_bytes_with(bytes, &Limits::DEFAULT)
+    }
+
+    /// Decode and build a model from a `.shrk` file's bytes, within `limits`.
+    pub fn from_bytes_with(bytes: &[u8], limits: &Limits) -> Result<ShrinkModel, RuntimeError> {
         let file = shrink_format::read(bytes)?;
-        let model = Model::from_shrk(&file)?;
+        let model = Model::from_shrk_with(&file, limits)?;
         let summary = Summary::new(bytes, &file)?;
         let class_names = model.class_names().iter().map(|n| c_string(n)).collect();
         Ok(ShrinkModel {
@@ -165,21 +171,62 @@ pub unsafe extern "C" fn shrink_model_load(
     len: usize,
     out: *mut *mut ShrinkModel,
 ) -> i32 {
-    guard("shrink_model_load", || {
+    // SAFETY: the caller's contract is this function's.
+    unsafe { load("shrink_model_load", bytes, len, Limits::DEFAULT, out) }
+}
+
+/// [`shrink_model_load`] with the two limits a large model meets first raised (or
+/// lowered): `max_params` learned parameters and `max_macs` multiply-adds per example;
+/// 0 keeps a limit's default (2^28 parameters, 5·10^9 multiply-adds). VGG-16 needs
+/// `max_macs` ≥ 15 489 941 504.
+///
+/// # Safety
+/// As [`shrink_model_load`].
+#[no_mangle]
+pub unsafe extern "C" fn shrink_model_load_with_limits(
+    bytes: *const u8,
+    len: usize,
+    max_params: u64,
+    max_macs: u64,
+    out: *mut *mut ShrinkModel,
+) -> i32 {
+    let mut limits = Limits::DEFAULT;
+    if max_params != 0 {
+        limits.max_params = max_params;
+    }
+    if max_macs != 0 {
+        limits.max_macs = max_macs;
+    }
+    // SAFETY: the caller's contract is this function's.
+    unsafe { load("shrink_model_load_with_limits", bytes, len, limits, out) }
+}
+
+/// The body of both load functions; `name` is the function's, for error messages.
+///
+/// # Safety
+/// As [`shrink_model_load`].
+unsafe fn load(
+    name: &'static str,
+    bytes: *const u8,
+    len: usize,
+    limits: Limits,
+    out: *mut *mut ShrinkModel,
+) -> i32 {
+    guard(name, || {
         if out.is_null() {
-            return fail(SHRINK_ERR_ARGUMENT, "shrink_model_load: out is null");
+            return fail(SHRINK_ERR_ARGUMENT, format!("{name}: out is null"));
         }
         // SAFETY: `out` is non-null and writable by the caller's contract.
         unsafe { *out = ptr::null_mut() };
         let data: &[u8] = if len == 0 {
             &[]
         } else if bytes.is_null() {
-            return fail(SHRINK_ERR_ARGUMENT, "shrink_model_load: bytes is null");
+            return fail(SHRINK_ERR_ARGUMENT, format!("{name}: bytes is null"));
         } else {
             // SAFETY: readable by the caller's contract; `u8` needs no alignment.
             unsafe { std::slice::from_raw_parts(bytes, len) }
         };
-        match ShrinkModel::from_bytes(data) {
+        match ShrinkModel::from_bytes_with(data, &limits) {
             Ok(model) => {
                 // SAFETY: as above.
                 unsafe { *out = Box::into_raw(Box::new(model)) };

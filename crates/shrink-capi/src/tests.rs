@@ -198,3 +198,32 @@ fn version_is_the_crate_version() {
     let v = unsafe { CStr::from_ptr(shrink_version()) };
     assert_eq!(v.to_str().unwrap(), env!("CARGO_PKG_VERSION"));
 }
+
+#[test]
+fn limits_raised_or_lowered_at_load() {
+    let bytes = lenet5_bytes();
+    let with = |max_params: u64, max_macs: u64| {
+        let mut m = ptr::null_mut();
+        let rc = unsafe {
+            shrink_model_load_with_limits(bytes.as_ptr(), bytes.len(), max_params, max_macs, &mut m)
+        };
+        if rc == SHRINK_OK {
+            assert!(!m.is_null());
+            unsafe { shrink_model_free(m) };
+            Ok(())
+        } else {
+            assert!(m.is_null(), "a failed load leaves *out null");
+            Err((rc, last_error()))
+        }
+    };
+    // 0 keeps the defaults, which LeNet-5 is far within.
+    assert_eq!(with(0, 0), Ok(()));
+    let params = Model::from_bytes(&bytes).unwrap().cost().params;
+    assert_eq!(with(params, 0), Ok(()));
+    let (rc, msg) = with(params - 1, 0).unwrap_err();
+    assert_eq!(rc, SHRINK_ERR_MODEL);
+    assert!(msg.contains("max_params"), "{msg}");
+    let (rc, msg) = with(0, 1000).unwrap_err();
+    assert_eq!(rc, SHRINK_ERR_MODEL);
+    assert!(msg.contains("max_macs"), "{msg}");
+}
