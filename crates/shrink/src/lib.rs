@@ -24,6 +24,7 @@ pub mod experiments;
 pub mod limits;
 pub mod model;
 pub mod report;
+pub mod tables;
 pub mod train;
 pub mod viz;
 pub mod workflow;

@@ -80,6 +80,7 @@ pub fn check_fits(spec: &ModelSpec, src: &DataSource) -> Result<()> {
             ShapeDisplay(&src.test.shape)
         );
     }
+    crate::tables::check_has_test(src)?;
     let classes = spec.output_len()?;
     if let Some(&m) = src.test.y.iter().max() {
         if m as usize >= classes {
@@ -158,7 +159,12 @@ pub fn train_model(
         snapshot_every,
     } = *opts;
     let started = Instant::now();
-    let notes = adapt_spec(&mut spec, src)?;
+    crate::tables::check_trainable(src)?;
+    let mut notes = adapt_spec(&mut spec, src)?;
+    // Settings written for 28×28 digits, fitted to this data; what runs is what is saved.
+    let mut fitted = cfg.clone();
+    notes.extend(fitted.fit_to_input(&src.train.shape));
+    let cfg = &fitted;
     if !quiet {
         for n in &notes {
             eprintln!("note: {n}");
@@ -216,6 +222,9 @@ pub fn train_model(
         extra.insert("compress".into(), c.clone());
     }
     io::save_model_with(out, &spec, &outcome.net, &extra)?;
+    if let Some(schema) = &src.schema {
+        crate::tables::save_table(out, schema)?;
+    }
     let valid = outcome.net.valid();
     let acc = data.accuracy(&valid, Split::Test, device);
     let val = data
@@ -268,7 +277,11 @@ pub fn evaluate(
     // Batches of 500, fewer when the model's working memory per example says so
     // (`max_batch_bytes`).
     let limits = crate::limits::get();
-    let per_batch = spec.check(&limits)?.cost.max_inference_batch(&limits).min(500);
+    let per_batch = spec
+        .check(&limits)?
+        .cost
+        .max_inference_batch(&limits)
+        .min(500);
     let ds = &src.test;
     let logits = batch::logits_in_batches(
         net,

@@ -41,6 +41,8 @@ rounds = 2
 retrain_epochs = 1
 finetune_epochs = 1
 keep = { "layers.4.weight" = 0.2 }
+# below the default floor of 24 weights per unit (96 inputs): this test checks `keep`
+min_kept_per_unit = 8
 "#;
 
 #[test]

@@ -7,7 +7,6 @@ use shrink::compress::{compress, render_table, CompressConfig};
 use shrink::device::parse_device;
 use shrink::model::io::{read_spec_file, SPEC_FILE};
 use shrink::train::TrainConfig;
-use shrink::workflow;
 use std::path::{Path, PathBuf};
 
 #[derive(clap::Args)]
@@ -39,6 +38,9 @@ pub struct Args {
     /// Continue an interrupted run from its last finished stage.
     #[arg(long)]
     pub resume: bool,
+    /// Start over in an --out that holds an earlier run (`shrink demo` does).
+    #[arg(skip)]
+    pub replace: bool,
     /// One-shot compression without data (the papers' ImageNet nets, whose data is out
     /// of reach): prune to the kept fractions, k-means, Huffman-code the weights as they
     /// are (initialised from the spec, or the model directory's) with no retraining;
@@ -57,6 +59,11 @@ pub struct Args {
 }
 
 pub fn run(a: Args) -> Result<()> {
+    shrink::model::io::check_run_dir(
+        &a.out,
+        a.resume || a.replace,
+        &["base", "pruned", "model.shrk", "report.json"],
+    )?;
     let is_dir = a.model.is_dir();
     let spec_path = if is_dir {
         a.model.join(SPEC_FILE)
@@ -90,7 +97,13 @@ pub fn run(a: Args) -> Result<()> {
         };
     }
     let data = a.data.as_deref().unwrap_or_default();
-    let src = workflow::load_data(data, a.label.clone())?;
+    // A trained model's table encoding; a spec is trained on the data's own.
+    let table = if is_dir {
+        shrink::tables::dir_table(&a.model)?
+    } else {
+        None
+    };
+    let src = shrink::tables::load_data_for(data, a.label.clone(), table.as_ref())?;
     let base: Option<&Path> = is_dir.then_some(a.model.as_path());
     let report = compress(
         file.spec,

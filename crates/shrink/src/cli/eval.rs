@@ -57,7 +57,8 @@ pub fn run(a: Args) -> Result<()> {
         } else {
             load_model(&a.model, &device)?
         };
-        let src = workflow::load_data(&a.data, a.label)?;
+        let table = shrink::tables::model_table(&a.model)?;
+        let src = shrink::tables::load_data_for(&a.data, a.label, table.as_ref())?;
         workflow::evaluate(&spec, &net, &src, &device, &a.model.display().to_string())?
     };
     if a.json {
@@ -80,7 +81,8 @@ fn eval_runtime(path: &Path, data: &str, label: Option<String>) -> Result<workfl
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
     let model = shrink_runtime::Model::from_bytes_with(&bytes, &shrink::limits::get())
         .map_err(|e| anyhow!("{}: {e}", path.display()))?;
-    let src = workflow::load_data(data, label)?;
+    let table = shrink::tables::model_table(path)?;
+    let src = shrink::tables::load_data_for(data, label, table.as_ref())?;
     workflow::check_fits(model.spec(), &src)?;
     let t0 = Instant::now();
     let preds = workflow::runtime_predictions(&bytes, &src.test)

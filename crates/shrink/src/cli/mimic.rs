@@ -120,7 +120,21 @@ pub fn run(a: Args) -> Result<()> {
     cfg.validate()?;
     let device = parse_device(&a.device)?;
     let teacher = Teacher::load(&a.teachers, &device)?;
-    let src = workflow::load_data(&a.data, a.label.clone())?;
+    // The teachers' table encoding (one for all of them), so that they see the
+    // features they were trained on; the student keeps it.
+    let mut table = None;
+    for (i, t) in a.teachers.iter().enumerate() {
+        let this = shrink::tables::model_table(t)?;
+        if i > 0 && this != table {
+            anyhow::bail!(
+                "teachers {} and {} were trained on different table encodings",
+                a.teachers[0].display(),
+                t.display()
+            );
+        }
+        table = this;
+    }
+    let src = shrink::tables::load_data_for(&a.data, a.label.clone(), table.as_ref())?;
     let name = if file.spec.name.is_empty() {
         a.student
             .file_stem()

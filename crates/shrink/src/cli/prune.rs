@@ -42,14 +42,20 @@ pub struct Args {
 
 pub fn run(a: Args) -> Result<()> {
     let file = read_spec_file(&a.model.join(SPEC_FILE))?;
-    let tcfg = TrainConfig::from_table(file.train.as_ref())?;
+    let mut tcfg = TrainConfig::from_table(file.train.as_ref())?;
     let mut cfg = CompressConfig::from_table(file.compress.as_ref())?;
     a.prune.apply(&mut cfg);
     cfg.validate()?;
     let device = parse_device(&a.device)?;
     let (spec, net) = load_model(&a.model, &device)?;
-    let src = workflow::load_data(&a.data, a.label.clone())?;
+    let table = shrink::tables::dir_table(&a.model)?;
+    let src = shrink::tables::load_data_for(&a.data, a.label.clone(), table.as_ref())?;
     workflow::check_fits(&spec, &src)?;
+    for n in tcfg.fit_to_input(&src.train.shape) {
+        if !a.quiet {
+            eprintln!("note: {n}");
+        }
+    }
     let data = Batcher::new(
         &src.train,
         &src.test,
@@ -97,6 +103,9 @@ pub fn run(a: Args) -> Result<()> {
     extra.insert("train".into(), toml::Value::try_from(&tcfg)?);
     extra.insert("compress".into(), toml::Value::try_from(&cfg)?);
     save_model_with(&a.out, &pspec, &pnet, &extra)?;
+    if let Some(schema) = &src.schema {
+        shrink::tables::save_table(&a.out, schema)?;
+    }
     let before = workflow::evaluate(&spec, &net, &src, &device, "dense")?;
     let after = workflow::evaluate(&pspec, &pnet, &src, &device, "pruned")?;
     let layers: Vec<_> = shrink::compress::weight_names(&pspec, &device)?

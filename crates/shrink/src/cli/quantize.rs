@@ -31,6 +31,9 @@ pub struct Args {
     /// The .shrk file to write.
     #[arg(long)]
     pub out: PathBuf,
+    /// Replace --out if it exists.
+    #[arg(long)]
+    pub force: bool,
     #[command(flatten)]
     pub quantize: QuantizeFlags,
     #[arg(long, default_value = "flex")]
@@ -42,16 +45,23 @@ pub struct Args {
 }
 
 pub fn run(a: Args) -> Result<()> {
+    shrink::model::io::check_output_file(&a.out, a.force)?;
     let started = Instant::now();
     let file = read_spec_file(&a.model.join(SPEC_FILE))?;
-    let tcfg = TrainConfig::from_table(file.train.as_ref())?;
+    let mut tcfg = TrainConfig::from_table(file.train.as_ref())?;
     let mut cfg = CompressConfig::from_table(file.compress.as_ref())?;
     a.quantize.apply(&mut cfg);
     cfg.validate()?;
     let device = parse_device(&a.device)?;
     let (spec, net) = load_model(&a.model, &device)?;
-    let src = workflow::load_data(&a.data, a.label.clone())?;
+    let table = shrink::tables::dir_table(&a.model)?;
+    let src = shrink::tables::load_data_for(&a.data, a.label.clone(), table.as_ref())?;
     workflow::check_fits(&spec, &src)?;
+    for n in tcfg.fit_to_input(&src.train.shape) {
+        if !a.quiet {
+            eprintln!("note: {n}");
+        }
+    }
     let data = Batcher::new(
         &src.train,
         &src.test,

@@ -2,9 +2,11 @@
 //! shrink-runtime on the compressed weights as they are stored (no Burn, no dense copy).
 //!
 //! Inputs: PNG/JPEG images (grey or RGB as the model takes, exactly its size, pixels
-//! / 255), IDX image files (raw or `.gz`, every image), and CSV tables (loaded as
-//! `train` loads them, so the features encode the same way; every row of the train split
-//! and then of the test split is predicted).
+//! / 255), IDX image files (raw or `.gz`, every image), and CSV tables: every row, in
+//! file order, encoded with the table encoding the `.shrk` file carries (the training
+//! file's columns, category levels and imputed means), with or without the label
+//! column. A category value the model never saw encodes as all zeros in its one-hot
+//! block (as in training's test split) and is named on stderr and in `--json`.
 
 use super::print_json;
 use anyhow::{anyhow, bail, Context, Result};
@@ -55,6 +57,9 @@ struct Prediction {
     /// The true label, when the input has one (CSV).
     label: Option<String>,
     top: Vec<Scored>,
+    /// CSV: `column=value` for each category value the model never saw.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    unseen: Vec<String>,
 }
 
 /// Examples read from one input file.
@@ -64,12 +69,15 @@ struct Examples {
     /// Per example: index within the file (IDX, CSV) and true label (CSV).
     index: Vec<Option<usize>>,
     label: Vec<Option<String>>,
+    /// Per example: unseen category values (CSV).
+    unseen: Vec<Vec<String>>,
 }
 
 pub fn run(a: Args) -> Result<()> {
     let bytes =
         std::fs::read(&a.model).with_context(|| format!("cannot read {}", a.model.display()))?;
-    let mut model = Model::from_bytes_with(&bytes, &shrink::limits::get()).map_err(|e| anyhow!("{}: {e}", a.model.display()))?;
+    let mut model = Model::from_bytes_with(&bytes, &shrink::limits::get())
+        .map_err(|e| anyhow!("{}: {e}", a.model.display()))?;
     model.set_threads(a.threads);
     let mut ws = Workspace::default();
     let mut logits = Vec::new();
@@ -94,6 +102,7 @@ pub fn run(a: Args) -> Result<()> {
                     example: ex.index[start + i],
                     label: ex.label[start + i].clone(),
                     top: top_k(row, a.top_k, model.class_names()),
+                    unseen: ex.unseen[start + i].clone(),
                 });
             }
         }
@@ -201,6 +210,7 @@ fn read_image(path: &Path, model: &Model) -> Result<Examples> {
         n: 1,
         index: vec![None],
         label: vec![None],
+        unseen: vec![vec![]],
     })
 }
 
@@ -225,44 +235,81 @@ fn read_idx(path: &Path, model: &Model, limit: Option<usize>) -> Result<Examples
         n,
         index: (0..n).map(Some).collect(),
         label: vec![None; n],
+        unseen: vec![vec![]; n],
     })
 }
 
-/// Every row of a CSV table, encoded as `train` encodes it: the train split, then the
-/// test split.
+/// Every row of a CSV table in file order, encoded with the model's table encoding. A
+/// `.shrk` file made before files carried one is read with the encoding `train` fits
+/// to this file (right when it is the training file).
 fn read_csv(path: &Path, model: &Model, a: &Args) -> Result<Examples> {
-    let src = shrink::workflow::load_data(&path.display().to_string(), a.label.clone())?;
-    let shape = &src.train.shape;
-    if shape.as_slice() != model.input_shape() {
+    let schema = match shrink::tables::model_table(&a.model)? {
+        Some(s) => {
+            if let Some(l) = a
+                .label
+                .as_ref()
+                .filter(|l| !l.eq_ignore_ascii_case(&s.label_column))
+            {
+                bail!(
+                    "{}: the model was trained with label column {:?}, not {l:?}",
+                    a.model.display(),
+                    s.label_column
+                );
+            }
+            s
+        }
+        None => {
+            eprintln!(
+                "note: {} carries no table encoding (an older file); encoding {} as training on it would",
+                a.model.display(),
+                path.display()
+            );
+            shrink::workflow::load_data(&path.display().to_string(), a.label.clone())?
+                .schema
+                .context("a CSV source has a table schema")?
+        }
+    };
+    if [schema.width] != model.input_shape() {
         bail!(
-            "{}: the table encodes to {:?} features, the model takes {:?}",
+            "{}: the table encodes to {} features, the model takes {:?}",
             path.display(),
-            shape,
+            schema.width,
             model.input_shape()
         );
     }
-    let mut ex = Examples {
-        x: Vec::new(),
-        n: 0,
-        index: Vec::new(),
-        label: Vec::new(),
-    };
-    for ds in [&src.train, &src.test] {
-        for i in 0..ds.len() {
-            if a.limit.is_some_and(|l| ex.n >= l) {
-                break;
-            }
-            ex.x.extend_from_slice(ds.example(i));
-            ex.index.push(Some(ex.n));
-            let y = ds.y[i] as usize;
-            ex.label.push(Some(
-                ds.class_names
-                    .get(y)
-                    .cloned()
-                    .unwrap_or_else(|| y.to_string()),
-            ));
-            ex.n += 1;
-        }
+    let rows = shrink_data::read_rows(path, &schema).map_err(|e| anyhow!("{e}"))?;
+    let n = a.limit.map_or(rows.n, |l| l.min(rows.n));
+    let mut unseen = vec![Vec::new(); n];
+    for u in rows.unseen.iter().filter(|u| u.row < n) {
+        unseen[u.row].push(format!("{}={}", u.column, u.value));
     }
-    Ok(ex)
+    let shown = rows.unseen.iter().filter(|u| u.row < n).take(5);
+    for u in shown {
+        eprintln!(
+            "note: {} line {}: {:?} = {:?} was not seen in training; encoded as no category",
+            path.display(),
+            u.line,
+            u.column,
+            u.value
+        );
+    }
+    let more = rows
+        .unseen
+        .iter()
+        .filter(|u| u.row < n)
+        .count()
+        .saturating_sub(5);
+    if more > 0 {
+        eprintln!("note: … and {more} more unseen category values");
+    }
+    Ok(Examples {
+        x: rows.x[..n * schema.width].to_vec(),
+        n,
+        index: (0..n).map(Some).collect(),
+        label: match &rows.labels {
+            Some(l) => l[..n].to_vec(),
+            None => vec![None; n],
+        },
+        unseen,
+    })
 }

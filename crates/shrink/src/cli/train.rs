@@ -88,6 +88,16 @@ pub fn run(a: Args) -> Result<()> {
         .out
         .clone()
         .unwrap_or_else(|| PathBuf::from("runs").join(&name));
+    shrink::model::io::check_run_dir(
+        &out,
+        a.resume,
+        &[
+            "spec.toml",
+            "model.safetensors",
+            "checkpoint",
+            "metrics.jsonl",
+        ],
+    )?;
     let opts = workflow::RunOpts {
         resume: a.resume,
         stop_after: a.stop_after,
@@ -148,6 +158,7 @@ pub fn demo(a: DemoArgs) -> Result<()> {
         seed: None,
         device: "flex".into(),
         resume: false,
+        replace: true,
         one_shot: false,
         batches: Vec::new(),
         json: a.json,

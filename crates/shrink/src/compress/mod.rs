@@ -14,7 +14,7 @@ pub mod quantize;
 
 use crate::batch::{self, Batcher};
 use crate::model::{io, Net};
-use crate::train::{self, RunDir, Targets, TrainConfig};
+use crate::train::{self, DistillLoss, RunDir, Targets, TrainConfig};
 use crate::workflow;
 use anyhow::{bail, Context, Result};
 use burn::module::Module;
@@ -62,6 +62,27 @@ pub struct CompressConfig {
     pub finetune_lr_scale: f64,
     /// Centroid initialisation.
     pub init: CentroidInit,
+    /// At least this many optimiser steps of retraining per pruning round, whatever
+    /// `retrain_epochs` gives: on 100 rows an epoch is 2 steps, and a net retrained for
+    /// 6 steps has not recovered from losing most of its weights.
+    pub min_retrain_steps: usize,
+    /// At least this many optimiser steps of centroid fine-tuning.
+    pub min_finetune_steps: usize,
+    /// Pruning keeps, per layer, at least this many weights per output unit on average
+    /// (a fraction `min(1, this / fan-in)`), whatever `keep` or `quality` ask: kept
+    /// fractions chosen for 784 inputs leave one weight per unit of a 13-input layer.
+    pub min_kept_per_unit: usize,
+    /// Most validation accuracy (a fraction) compression may lose against the dense
+    /// model: a pruning round that loses more than half of it is undone (pruning stops
+    /// there), weight sharing that loses more than half is redone with more bits.
+    pub max_val_drop: f64,
+    /// Retrain and fine-tune towards the outputs of the model being compressed (soft
+    /// targets: distillation at temperature 1) rather than the labels, so that the
+    /// compressed model keeps predicting as the dense one did; retraining on labels
+    /// re-fits a small, noisy data set and moves its borderline predictions. Labels are
+    /// used anyway with augmentation (the model's outputs are for the examples as they
+    /// are).
+    pub distill: bool,
 }
 
 impl Default for CompressConfig {
@@ -80,6 +101,11 @@ impl Default for CompressConfig {
             finetune_epochs: 3,
             finetune_lr_scale: 0.01,
             init: CentroidInit::Linear,
+            min_retrain_steps: 300,
+            min_finetune_steps: 300,
+            min_kept_per_unit: 24,
+            max_val_drop: 0.01,
+            distill: true,
         }
     }
 }
@@ -114,6 +140,13 @@ impl CompressConfig {
             bail!("quality must be non-negative");
         }
         Ok(())
+    }
+
+    /// The least fraction of a weight tensor of PyTorch shape `shape` (`[out, in]` or
+    /// `[out, in, kh, kw]`) that pruning keeps: `min_kept_per_unit` per output unit.
+    pub fn keep_floor(&self, shape: &[usize]) -> f64 {
+        let fan_in: usize = shape.iter().skip(1).product();
+        (self.min_kept_per_unit as f64 / fan_in.max(1) as f64).min(1.0)
     }
 
     fn target(&self, name: &str) -> PruneTarget {
@@ -247,15 +280,64 @@ impl Stage<'_> {
         }
     }
 
-    /// Retraining settings: the training ones at `lr_scale` of the rate.
-    fn retrain_cfg(&self, epochs: usize, lr: f64, seed_offset: u64) -> TrainConfig {
+    /// The outputs retraining fits: the logits of (spec, parameters) on the training
+    /// split when distilling, else none (the labels).
+    fn soft_targets(&self, spec: &ModelSpec, table: &ParamTable) -> Result<Option<Vec<f32>>> {
+        if !self.cfg.distill || self.train_cfg.augment.is_some() {
+            return Ok(None);
+        }
+        let net = net_from(spec, table, self.device)?;
+        Ok(Some(self.data.logits(
+            &net,
+            batch::Split::Train,
+            self.device,
+        )))
+    }
+
+    /// Validation accuracy of (spec, parameters), when there is a validation split.
+    fn val_accuracy(&self, spec: &ModelSpec, table: &ParamTable) -> Result<Option<f64>> {
+        if !self.data.has_val() {
+            return Ok(None);
+        }
+        let net = net_from(spec, table, self.device)?;
+        Ok(Some(self.data.accuracy(
+            &net,
+            batch::Split::Val,
+            self.device,
+        )))
+    }
+
+    /// Retraining settings: the training ones at `lr_scale` of the rate, for `epochs`
+    /// but at least `min_steps` optimiser steps.
+    fn retrain_cfg(
+        &self,
+        epochs: usize,
+        min_steps: usize,
+        lr: f64,
+        seed_offset: u64,
+    ) -> TrainConfig {
         let mut r = self.train_cfg.clone();
         r.lr = lr;
         r.epochs = epochs;
+        r.min_steps = if epochs > 0 { min_steps } else { 0 };
         r.patience = None;
         r.restore_best = false;
         r.seed = self.train_cfg.seed.wrapping_add(seed_offset);
         r
+    }
+}
+
+/// Soft targets (distillation at temperature 1) when there are logits, else labels.
+fn targets(logits: &Option<Vec<f32>>) -> Targets<'_> {
+    match logits {
+        Some(z) => Targets::Teacher {
+            logits: z,
+            loss: DistillLoss::Kd {
+                temperature: 1.0,
+                alpha: 1.0,
+            },
+        },
+        None => Targets::Labels,
     }
 }
 
@@ -284,21 +366,45 @@ pub fn prune_stage(
         .iter()
         .filter_map(|n| table.get(n).map(|p| (n.clone(), prune::std_dev(&p.data))))
         .collect();
+    for name in &names {
+        let p = table.get(name).expect("weight in table");
+        let floor = cfg.keep_floor(&p.shape);
+        if let Some(&k) = cfg.keep.get(name).filter(|&&k| k < floor) {
+            st.say(format!(
+                "note: {name} keeps {:.0}% rather than {:.0}%: at least {} weights per unit of {} inputs",
+                100.0 * floor,
+                100.0 * k,
+                cfg.min_kept_per_unit,
+                p.shape.iter().skip(1).product::<usize>()
+            ));
+        }
+    }
+    let dense_val = st.val_accuracy(spec, table)?;
+    let dense_logits = st.soft_targets(spec, table)?;
     let mut table = table.clone();
     let mut pspec = spec.clone();
     let mut masks: BTreeMap<String, (Vec<usize>, Mask)> = BTreeMap::new();
     let rounds = cfg.rounds.max(1);
     for round in 1..=rounds {
+        let undo = (table.clone(), pspec.clone());
         for name in &names {
             let p = table.get_mut(name).expect("weight in table");
-            let m = prune::round_mask(
-                &p.data,
-                masks.get(name).map(|(_, m)| m),
-                cfg.target(name),
-                stds[name],
-                round,
-                rounds,
-            );
+            let prev = masks.get(name).map(|(_, m)| m);
+            let mut m =
+                prune::round_mask(&p.data, prev, cfg.target(name), stds[name], round, rounds);
+            // Never below the floor of weights per unit (approached like the target).
+            let floor = cfg.keep_floor(&p.shape);
+            let at_least = 1.0 - (1.0 - floor) * round as f64 / rounds as f64;
+            if (m.iter().filter(|k| **k).count() as f64) < (at_least * m.len() as f64).round() {
+                m = prune::round_mask(
+                    &p.data,
+                    prev,
+                    PruneTarget::Keep(floor),
+                    stds[name],
+                    round,
+                    rounds,
+                );
+            }
             for (v, k) in p.data.iter_mut().zip(&m) {
                 if !k {
                     *v = 0.0;
@@ -314,13 +420,14 @@ pub fn prune_stage(
         let total: usize = masks.values().map(|(_, m)| m.len()).sum();
         let r = st.retrain_cfg(
             cfg.retrain_epochs,
+            cfg.min_retrain_steps,
             st.train_cfg.lr * cfg.lr_scale,
             100 + round as u64,
         );
         st.say(format!(
             "[2/4] pruning round {round}/{rounds}: {:.1}% of weights kept; retraining {} epochs at lr {:.2e}",
             100.0 * kept as f64 / total.max(1) as f64,
-            r.epochs,
+            r.epochs_for(st.data.train_len()),
             r.lr
         ));
         if r.epochs > 0 {
@@ -331,13 +438,28 @@ pub fn prune_stage(
                 net,
                 &r,
                 st.data,
-                Targets::Labels,
+                targets(&dense_logits),
                 &train_dev,
                 None::<&RunDir>,
                 &mut hooks,
                 st.quiet,
             )?;
             table = ParamTable::from_net(&o.net.valid())?;
+        }
+        // Han et al. prune until accuracy suffers: a round that costs more than half of
+        // `max_val_drop` of the dense model's validation accuracy is undone.
+        if let Some(dense) = dense_val {
+            let after = st.val_accuracy(&pspec, &table)?.unwrap_or(dense);
+            if after < dense - cfg.max_val_drop / 2.0 {
+                st.say(format!(
+                    "      round {round} loses validation accuracy ({:.2}% -> {:.2}%): undone; pruning stops at round {}",
+                    100.0 * dense,
+                    100.0 * after,
+                    round - 1
+                ));
+                (table, pspec) = undo;
+                break;
+            }
         }
     }
     Ok((pspec, table))
@@ -358,49 +480,83 @@ pub fn quantize_stage(
     let train_dev = st.device.clone().autodiff();
     let names = weight_names(spec, st.device)?;
     let masks = masks_from_nonzero(table, &names);
-    let mut quant: QuantMap = BTreeMap::new();
-    for name in &names {
-        let p = table.get(name).expect("weight in table");
-        let (_, m) = &masks[name];
-        let bits = layer_bits(cfg, name, p.shape.len());
-        let q = quantize::quantize_layer(&p.data, m, bits, cfg.init, st.train_cfg.seed);
-        quant.insert(name.clone(), (p.shape.clone(), q));
-    }
-    st.say(format!(
-        "[3/4] weight sharing ({:?} init, conv {} bits, fc {} bits); fine-tuning centroids {} epochs",
-        cfg.init, cfg.conv_bits, cfg.fc_bits, cfg.finetune_epochs
-    ));
-    let mut qtable = table.clone();
-    if cfg.finetune_epochs > 0 {
-        let net = net_from(spec, table, &train_dev)?;
-        let mut hooks = ShareHooks::new(&net, &quant, st.train_cfg.momentum, &train_dev);
-        let net = hooks.apply(net);
-        let r = st.retrain_cfg(
-            cfg.finetune_epochs,
-            st.train_cfg.lr * cfg.finetune_lr_scale,
-            200,
-        );
-        let o = train::train(
-            net,
-            &r,
-            st.data,
-            Targets::Labels,
-            &train_dev,
-            None::<&RunDir>,
-            &mut hooks,
-            st.quiet,
-        )?;
-        for (name, cb) in hooks.codebooks() {
-            if let Some((_, q)) = quant.get_mut(&name) {
-                q.codebook = cb;
+    let r = st.retrain_cfg(
+        cfg.finetune_epochs,
+        cfg.min_finetune_steps,
+        st.train_cfg.lr * cfg.finetune_lr_scale,
+        200,
+    );
+    // Weight sharing that loses more than half of `max_val_drop` of the input's
+    // validation accuracy is done again with one more bit per layer (up to 8): small
+    // layers may need more centroids than the settings written for MNIST give them.
+    let before = st.val_accuracy(spec, table)?;
+    let input_logits = st.soft_targets(spec, table)?;
+    let mut extra_bits = 0u8;
+    loop {
+        let mut quant: QuantMap = BTreeMap::new();
+        for name in &names {
+            let p = table.get(name).expect("weight in table");
+            let (_, m) = &masks[name];
+            let bits = (layer_bits(cfg, name, p.shape.len()) + extra_bits).min(8);
+            let q = quantize::quantize_layer(&p.data, m, bits, cfg.init, st.train_cfg.seed);
+            quant.insert(name.clone(), (p.shape.clone(), q));
+        }
+        st.say(format!(
+            "[3/4] weight sharing ({:?} init, conv {} bits, fc {} bits{}); fine-tuning centroids {} epochs",
+            cfg.init,
+            cfg.conv_bits,
+            cfg.fc_bits,
+            if extra_bits > 0 {
+                format!(", +{extra_bits} per layer")
+            } else {
+                String::new()
+            },
+            if cfg.finetune_epochs > 0 {
+                r.epochs_for(st.data.train_len())
+            } else {
+                0
+            }
+        ));
+        let mut qtable = table.clone();
+        if cfg.finetune_epochs > 0 {
+            let net = net_from(spec, table, &train_dev)?;
+            let mut hooks = ShareHooks::new(&net, &quant, st.train_cfg.momentum, &train_dev);
+            let net = hooks.apply(net);
+            let o = train::train(
+                net,
+                &r,
+                st.data,
+                targets(&input_logits),
+                &train_dev,
+                None::<&RunDir>,
+                &mut hooks,
+                st.quiet,
+            )?;
+            for (name, cb) in hooks.codebooks() {
+                if let Some((_, q)) = quant.get_mut(&name) {
+                    q.codebook = cb;
+                }
+            }
+            qtable = ParamTable::from_net(&o.net.valid())?;
+        }
+        for (name, (_, q)) in &quant {
+            qtable.get_mut(name).expect("weight in table").data = q.values();
+        }
+        let all_at_8_bits = quant.values().all(|(_, q)| q.bits >= 8);
+        if let (Some(b), false) = (before, all_at_8_bits) {
+            let after = st.val_accuracy(spec, &qtable)?.unwrap_or(b);
+            if after < b - cfg.max_val_drop / 2.0 {
+                st.say(format!(
+                    "      weight sharing loses validation accuracy ({:.2}% -> {:.2}%): again with one more bit per layer",
+                    100.0 * b,
+                    100.0 * after
+                ));
+                extra_bits += 1;
+                continue;
             }
         }
-        qtable = ParamTable::from_net(&o.net.valid())?;
+        return Ok((qtable, quant));
     }
-    for (name, (_, q)) in &quant {
-        qtable.get_mut(name).expect("weight in table").data = q.values();
-    }
-    Ok((qtable, quant))
 }
 
 /// Run the whole pipeline. `base` is a trained model directory, or `None` to train
@@ -459,6 +615,12 @@ pub fn compress(
         }
     };
     workflow::check_fits(&spec, src)?;
+    // Retraining settings fitted to the data as the dense training's were.
+    let mut fitted = train_cfg.clone();
+    for n in fitted.fit_to_input(&src.train.shape) {
+        say(format!("note: {n}"));
+    }
+    let train_cfg = &fitted;
     let data = Batcher::new(
         &src.train,
         &src.test,
@@ -593,6 +755,8 @@ pub struct EncodeInputs<'a> {
 /// file itself on the test split, and account for every byte.
 pub fn encode_and_report(e: &EncodeInputs) -> Result<CompressReport> {
     let mut model = encode::to_shrk(e.spec, e.table, e.quant, e.cfg.index_bits)?;
+    // A model of a table carries the table's encoding (`shrink run` reads CSV with it).
+    crate::tables::set_table_meta(&mut model, e.src.schema.as_ref())?;
     encode::write_shrk(e.shrk_path, &model)?;
     if !e.quiet {
         eprintln!("[4/4] wrote {}; evaluating the file", e.shrk_path.display());

@@ -145,7 +145,9 @@ pub fn mimic(
     teacher.check_fits(&src.train.shape, classes, &src.name)?;
     let mut notes = workflow::adapt_spec(&mut student, src)?;
     workflow::fit_normalization(&mut student, src);
+    crate::tables::check_trainable(src)?;
     let mut cfg = cfg.clone();
+    notes.extend(cfg.fit_to_input(&src.train.shape));
     if settings.loss.is_some() && cfg.augment.take().is_some() {
         notes.push("the student's [train] augment is not used: the teacher labels the examples as they are (use --transfer augment:N)".into());
     }
@@ -282,6 +284,9 @@ pub fn mimic(
         toml::Value::try_from(&cfg).map_err(|e| anyhow::anyhow!("{e}"))?,
     );
     io::save_model_with(out, &student, &outcome.net, &extra)?;
+    if let Some(schema) = &src.schema {
+        crate::tables::save_table(out, schema)?;
+    }
     let valid = outcome.net.valid();
     let preds = crate::batch::predictions(
         &valid,

@@ -98,12 +98,65 @@ pub fn parse_spec_text(text: &str) -> Result<SpecFile> {
     })
 }
 
-/// Write `bytes` to `path` through a temporary file and a rename.
+/// Write `bytes` to `path` through a temporary file and a rename; on failure the
+/// temporary file is removed and `path` is as it was.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    if path.is_dir() {
+        bail!(
+            "{}: is a directory, cannot write a file there",
+            path.display()
+        );
+    }
     let tmp = tmp_name(path);
-    std::fs::write(&tmp, bytes).with_context(|| format!("cannot write {}", tmp.display()))?;
-    std::fs::rename(&tmp, path)
-        .with_context(|| format!("cannot rename into {}", path.display()))?;
+    if let Err(e) = std::fs::write(&tmp, bytes) {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e).with_context(|| format!("cannot write {}", tmp.display()));
+    }
+    if let Err(e) = std::fs::rename(&tmp, path) {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e).with_context(|| format!("cannot rename into {}", path.display()));
+    }
+    Ok(())
+}
+
+/// Check, before any work, that the file `path` can be written: not a directory, its
+/// folder exists, and (unless `replace`) nothing is there yet.
+pub fn check_output_file(path: &Path, replace: bool) -> Result<()> {
+    if path.is_dir() {
+        bail!(
+            "{}: is a directory; give the path of the file to write",
+            path.display()
+        );
+    }
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        if !dir.is_dir() {
+            bail!("{}: no such directory", dir.display());
+        }
+    }
+    if path.exists() && !replace {
+        bail!(
+            "{}: already exists; pass --force to replace it",
+            path.display()
+        );
+    }
+    Ok(())
+}
+
+/// Check, before any work, that `dir` does not already hold a run (any of `marks`)
+/// unless the run is to be resumed: starting over silently would mix old and new files.
+pub fn check_run_dir(dir: &Path, resume: bool, marks: &[&str]) -> Result<()> {
+    if dir.exists() && !dir.is_dir() {
+        bail!("{}: exists and is not a directory", dir.display());
+    }
+    if resume {
+        return Ok(());
+    }
+    if let Some(m) = marks.iter().find(|m| dir.join(m).exists()) {
+        bail!(
+            "{}: already holds a run ({m}); pass --resume to continue it, or choose another --out",
+            dir.display()
+        );
+    }
     Ok(())
 }
 

@@ -85,6 +85,10 @@ pub struct TrainConfig {
     pub restore_best: bool,
     pub augment: Option<AugmentConfig>,
     pub seed: u64,
+    /// At least this many optimiser steps: on a small data set `epochs` passes are few
+    /// steps (100 rows at batch 64 are 2 steps an epoch), so the run is lengthened to
+    /// `ceil(min_steps / steps per epoch)` epochs. 0: exactly `epochs`.
+    pub min_steps: usize,
 }
 
 impl Default for TrainConfig {
@@ -108,6 +112,7 @@ impl Default for TrainConfig {
             restore_best: false,
             augment: None,
             seed: 1,
+            min_steps: 0,
         }
     }
 }
@@ -126,6 +131,9 @@ impl TrainConfig {
 
     /// Reject settings that cannot train.
     pub fn validate(&self) -> Result<()> {
+        if self.epochs == 0 {
+            bail!("epochs must be at least 1 (an untrained model is not a model)");
+        }
         if self.batch_size == 0 {
             bail!("batch size must be at least 1");
         }
@@ -142,6 +150,46 @@ impl TrainConfig {
             bail!("penalties must be non-negative");
         }
         Ok(())
+    }
+
+    /// Epochs to run on `n` training examples: `epochs`, or more when that would be
+    /// fewer than `min_steps` optimiser steps.
+    pub fn epochs_for(&self, n: usize) -> usize {
+        let per_epoch = n.div_ceil(self.batch_size.max(1)).max(1);
+        self.epochs.max(self.min_steps.div_ceil(per_epoch))
+    }
+
+    /// Fit settings written for 28×28 digits to the data's example `shape`, returning a
+    /// note per change. Augmentation is for images: it is dropped for tables (`[F]`),
+    /// and a shift is capped at 1/14 of the image side (2 pixels of a 28-pixel digit;
+    /// rounded down) and dropped when that is 0 — two pixels are a quarter of an 8×8
+    /// digit, enough to change its class. Fitting twice changes nothing more. The saved
+    /// `[train]` table records what ran.
+    pub fn fit_to_input(&mut self, shape: &[usize]) -> Vec<String> {
+        let mut notes = Vec::new();
+        let Some(aug) = self.augment.as_mut() else {
+            return notes;
+        };
+        if shape.len() != 3 {
+            notes.push(format!(
+                "augment dropped: the data are not images (examples of shape {shape:?})"
+            ));
+            self.augment = None;
+            return notes;
+        }
+        let side = shape[1].min(shape[2]);
+        if aug.shift > side / 14 {
+            let shift = side / 14;
+            notes.push(format!(
+                "augment shift {} -> {shift} pixels for {side}-pixel images",
+                aug.shift
+            ));
+            aug.shift = shift;
+        }
+        if aug.shift == 0 && aug.rotate == 0.0 && !aug.hflip {
+            self.augment = None;
+        }
+        notes
     }
 
     /// Learning rate at optimiser step `step` of `total`.
@@ -178,6 +226,58 @@ mod tests {
         c.schedule = ScheduleKind::Poly;
         c.power = 2.0;
         assert!((c.lr_at(50, 100, 10) - 0.25).abs() < 1e-12);
+    }
+
+    #[test]
+    fn min_steps_lengthen_short_runs_only() {
+        let c = TrainConfig {
+            epochs: 3,
+            batch_size: 64,
+            min_steps: 100,
+            ..Default::default()
+        };
+        // 100 rows: 2 steps an epoch -> 50 epochs; 60 000 rows: 938 steps, 3 epochs.
+        assert_eq!(c.epochs_for(100), 50);
+        assert_eq!(c.epochs_for(60_000), 3);
+        assert_eq!(c.epochs_for(0), 100);
+        let plain = TrainConfig {
+            epochs: 3,
+            ..Default::default()
+        };
+        assert_eq!(plain.epochs_for(100), 3);
+        assert!(TrainConfig {
+            epochs: 0,
+            ..Default::default()
+        }
+        .validate()
+        .is_err());
+    }
+
+    #[test]
+    fn augmentation_fits_the_input() {
+        let with_shift = || TrainConfig {
+            augment: Some(AugmentConfig::default()),
+            ..Default::default()
+        };
+        let mut c = with_shift();
+        assert!(c.fit_to_input(&[1, 28, 28]).is_empty());
+        assert_eq!(c.augment.as_ref().unwrap().shift, 2);
+        let mut c = with_shift();
+        let notes = c.fit_to_input(&[13]);
+        assert!(
+            c.augment.is_none() && notes[0].contains("not images"),
+            "{notes:?}"
+        );
+        // 8×8: 2·8/28 rounds down to 0, nothing left to augment.
+        let mut c = with_shift();
+        assert_eq!(c.fit_to_input(&[1, 8, 8]).len(), 1);
+        assert!(c.augment.is_none());
+        let mut c = with_shift();
+        c.fit_to_input(&[3, 16, 16]);
+        assert_eq!(c.augment.as_ref().unwrap().shift, 1);
+        assert!(c.fit_to_input(&[3, 16, 16]).is_empty(), "fitting twice");
+        let mut c = with_shift();
+        assert!(c.fit_to_input(&[3, 32, 32]).is_empty());
     }
 
     #[test]

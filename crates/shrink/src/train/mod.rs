@@ -300,7 +300,11 @@ pub fn train(
 
     let n = data.train_len();
     let steps_per_epoch = n.div_ceil(cfg.batch_size);
-    let total_steps = steps_per_epoch * cfg.epochs;
+    // `epochs`, lengthened to `min_steps` optimiser steps for small data sets.
+    let epochs = cfg.epochs_for(n);
+    let total_steps = steps_per_epoch * epochs;
+    // Examples are images, or rows of a table.
+    let unit = if data.shape.len() == 1 { "rows" } else { "img" };
     let mut stopped_early = false;
     let mut stop_requested = false;
     let started = Instant::now();
@@ -318,17 +322,13 @@ pub fn train(
         }
     }
 
-    for epoch in start_epoch..cfg.epochs {
+    for epoch in start_epoch..epochs {
         let epoch_seed = mix(cfg.seed, epoch + 1);
         device.seed(epoch_seed);
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(epoch_seed);
         let order = shrink_data::shuffled_indices(n, epoch_seed);
         let t0 = Instant::now();
-        let bar = progress::bar(
-            n as u64,
-            &format!("epoch {}/{}", epoch + 1, cfg.epochs),
-            quiet,
-        );
+        let bar = progress::bar(n as u64, &format!("epoch {}/{}", epoch + 1, epochs), quiet);
         let (mut loss_sum, mut correct, mut seen) = (0.0f64, 0usize, 0usize);
         let mut lr = cfg.lr;
         for (bi, chunk) in order.chunks(cfg.batch_size).enumerate() {
@@ -401,9 +401,9 @@ pub fn train(
         };
         if !quiet {
             eprintln!(
-                "epoch {:>3}/{}  loss {:.4}  train {:.2}%  {}test {:.2}%  {:.0} img/s  {:.1}s",
+                "epoch {:>3}/{}  loss {:.4}  train {:.2}%  {}test {:.2}%  {:.0} {unit}/s  {:.1}s",
                 m.epoch,
-                cfg.epochs,
+                epochs,
                 m.train_loss,
                 100.0 * m.train_accuracy,
                 m.val_accuracy
@@ -452,7 +452,7 @@ pub fn train(
         if run
             .and_then(|r| r.stop_after)
             .is_some_and(|k| epoch + 1 - start_epoch >= k)
-            && epoch + 1 < cfg.epochs
+            && epoch + 1 < epochs
         {
             if !quiet {
                 eprintln!(
