@@ -1,5 +1,5 @@
 //! Synthetic transfer sets for model compression (Buciluǎ, Caruana,
-//! Niculescu-Mizil, "Model Compression", KDD 2006; PAPERS.md §3): the
+//! Niculescu-Mizil, "Model Compression", KDD 2006; docs/PAPERS.md §3): the
 //! teacher labels a large synthetic set and the small model learns from it.
 //! Two of the paper's generators, on a [`Dataset`]'s features (labels play no
 //! part; the outputs have the placeholder label 0 until a teacher labels them):
@@ -41,7 +41,7 @@ pub use write::{write_csv, write_idx, CsvLabels};
 /// Default swap probability `p` of [`MungeOptions`]: 0.5, the value that
 /// mixes `e` and `e'` the most (each attribute equally likely to come from
 /// either side). The paper treats `p` as a tuning parameter; its own values
-/// are unverified here (PAPERS.md §3).
+/// are unverified here (docs/PAPERS.md §3).
 pub const DEFAULT_P: f64 = 0.5;
 
 /// Default local-variance divisor `s` of [`MungeOptions`]: 2.0, so the
@@ -92,7 +92,7 @@ fn default_threads() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
-/// MUNGE (Buciluǎ et al. 2006; PAPERS.md §3): `opts.size` synthetic examples
+/// MUNGE (Buciluǎ et al. 2006; docs/PAPERS.md §3): `opts.size` synthetic examples
 /// that follow the data's joint distribution more closely than [`random_marginals`].
 ///
 /// One pass, as in the paper: take a copy `T` of the data; for each example

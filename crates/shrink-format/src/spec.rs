@@ -107,7 +107,7 @@ pub enum Layer {
     /// Fully connected: `[F] → [out]`.
     ///
     /// With `bottleneck = k`, the weight matrix is factored as `W = V·U` through `k`
-    /// linear units (Ba & Caruana's linear bottleneck, PAPERS.md §2): `U` is `[k, F]`
+    /// linear units (Ba & Caruana's linear bottleneck, docs/PAPERS.md §2): `U` is `[k, F]`
     /// without bias, `V` is `[out, k]` with the layer's bias, and nothing nonlinear sits
     /// between them. Same function class as a rank-`k` linear layer, `k·(F + out) + out`
     /// parameters instead of `F·out + out`; the weights are named `layers.{i}.u.weight`,

@@ -1,6 +1,6 @@
 //! Deep to shallow: a small student learns from a trained teacher.
 //!
-//! - Ba & Caruana 2014 (PAPERS.md §2), *mimic learning*: regress the teacher's
+//! - Ba & Caruana 2014 (docs/PAPERS.md §2), *mimic learning*: regress the teacher's
 //!   pre-softmax logits with an L2 loss, on a transfer set labelled by the teacher; the
 //!   student may factor its wide first layer through a linear bottleneck
 //!   (`bottleneck = k` on a spec's `linear` layer, see `model`).

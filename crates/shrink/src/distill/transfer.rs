@@ -1,7 +1,7 @@
 //! Transfer sets: the examples a teacher labels for its student.
 //!
 //! Ba & Caruana train the mimic on the labelled training set plus a large unlabelled
-//! set (PAPERS.md §2); Buciluǎ et al. make the extra examples synthetically with MUNGE,
+//! set (docs/PAPERS.md §2); Buciluǎ et al. make the extra examples synthetically with MUNGE,
 //! against the RANDOM baseline (§3). Every kind below but a user's own file is the
 //! training examples followed by `N` times as many made ones:
 //!

@@ -119,7 +119,7 @@ pub struct LayerNormAll {
     pub norm: LayerNorm,
 }
 
-/// Ba & Caruana's linear bottleneck (PAPERS.md §2): a linear layer whose weight is
+/// Ba & Caruana's linear bottleneck (docs/PAPERS.md §2): a linear layer whose weight is
 /// factored as `W = V·U` through `k` linear units, `y = V (U x) + b`, with nothing
 /// nonlinear in between. `u`: `in → k` without bias; `v`: `k → out` with the layer's
 /// bias. Same functions as a rank-`k` `W`, but `k·(in + out)` weights instead of

@@ -1,4 +1,4 @@
-//! Looking inside a trained CNN (Zeiler & Fergus, ECCV 2014; PAPERS.md §5), for
+//! Looking inside a trained CNN (Zeiler & Fergus, ECCV 2014; docs/PAPERS.md §5), for
 //! `shrink viz`: first-layer filters, the top-9 activating examples of chosen feature
 //! maps with their deconvnet projections to pixel space, occlusion sensitivity maps,
 //! weight histograms before and after Deep Compression, and the evolution of features
