@@ -17,18 +17,25 @@ import shrink
 from conftest import MODELS, MNIST_IMAGES, ROOT, shrink_bin, target_dir
 
 
-def shrink_run_top(model_path, top_k):
-    """`shrink run MODEL t10k-images --json --top-k K`: per image, [(class, score)]."""
+def shrink_run_predictions(model_path, top_k, *extra):
+    """`shrink run MODEL t10k-images --json --top-k K [extra flags]`: its predictions."""
     exe = shrink_bin()
     assert exe.exists(), f"{exe} missing: build it with `cargo build --release -p shrink`"
     out = subprocess.run(
-        [str(exe), "run", str(model_path), str(MNIST_IMAGES), "--json", "--top-k", str(top_k)],
+        [str(exe), "run", str(model_path), str(MNIST_IMAGES), "--json", "--top-k", str(top_k),
+         *extra],
         check=True,
         capture_output=True,
         text=True,
     ).stdout
     preds = json.loads(out)["predictions"]
     assert [p["example"] for p in preds] == list(range(len(preds)))
+    return preds
+
+
+def shrink_run_top(model_path, top_k):
+    """`shrink run MODEL t10k-images --json --top-k K`: per image, [(class, score)]."""
+    preds = shrink_run_predictions(model_path, top_k)
     return [[(s["class"], s["score"]) for s in p["top"]] for p in preds]
 
 
@@ -174,8 +181,9 @@ def test_the_package_is_typed_and_documented():
 
 def test_c_example_prints_the_logits_of_shrink_run(tmp_path, mnist_test_images):
     """crates/shrink-capi/examples/classify.c, compiled with `cc -Wall -Werror` against
-    shrink.h and libshrink_capi.a: its top class and probability are `shrink run`'s, and
-    its logits are this package's (bit for bit: one runtime behind all three)."""
+    shrink.h and libshrink_capi.a: its top class, probability and logits are those of
+    `shrink run --logits` (within 1e-5: `shrink run` feeds the runtime batches of 64, the
+    C example all 200 at once), and its logits are this package's bit for bit."""
     subprocess.run(
         ["cargo", "build", "--release", "-p", "shrink-capi"],
         cwd=ROOT,
@@ -199,14 +207,19 @@ def test_c_example_prints_the_logits_of_shrink_run(tmp_path, mnist_test_images):
         out = subprocess.run([str(exe), str(path), str(images)], check=True,
                              capture_output=True, text=True).stdout.splitlines()
         assert len(out) == n, name
-        reference = shrink_run_top(path, top_k=1)[:n]
+        preds = shrink_run_predictions(path, 1, "--logits", "--limit", str(n))
+        reference = [[(s["class"], s["score"]) for s in p["top"]] for p in preds]
+        run_logits = np.array([p["logits"] for p in preds], dtype=np.float32)
+        assert run_logits.shape == (n, 10), name
         logits = shrink.load(path).predict(x)
         for i, line in enumerate(out):
             fields = line.split()
             assert int(fields[0]) == i
             assert fields[1] == reference[i][0][0], f"{name} example {i}"
             assert abs(float(fields[2]) - reference[i][0][1]) < 2e-6
-            np.testing.assert_array_equal(np.array(fields[3:], dtype=np.float32), logits[i])
+            c_logits = np.array(fields[3:], dtype=np.float32)
+            np.testing.assert_array_equal(c_logits, logits[i])
+            np.testing.assert_allclose(c_logits, run_logits[i], rtol=0, atol=1e-5)
 
 
 def test_predict_releases_the_gil():

@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 
 #[derive(clap::Args)]
 #[command(
-    after_help = "Examples:\n  shrink run runs/c300/model.shrk digit.png\n  shrink run runs/c300/model.shrk data/mnist/t10k-images-idx3-ubyte.gz --limit 5 --json\n  shrink run runs/table/model.shrk table.csv --label income --top-k 1"
+    after_help = "Examples:\n  shrink run runs/c300/model.shrk digit.png\n  shrink run runs/c300/model.shrk data/mnist/t10k-images-idx3-ubyte.gz --limit 5 --json --logits\n  shrink run runs/table/model.shrk table.csv --label income --top-k 1"
 )]
 pub struct Args {
     /// A `.shrk` file (from `shrink compress` or `shrink quantize`).
@@ -36,6 +36,9 @@ pub struct Args {
     /// Threads for large layers.
     #[arg(long, default_value_t = 1)]
     pub threads: usize,
+    /// Also give each example's raw outputs (logits, before softmax).
+    #[arg(long)]
+    pub logits: bool,
     #[arg(long)]
     pub json: bool,
 }
@@ -57,6 +60,9 @@ struct Prediction {
     /// The true label, when the input has one (CSV).
     label: Option<String>,
     top: Vec<Scored>,
+    /// The model's raw outputs, with `--logits`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    logits: Option<Vec<f32>>,
     /// CSV: `column=value` for each category value the model never saw.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     unseen: Vec<String>,
@@ -102,6 +108,7 @@ pub fn run(a: Args) -> Result<()> {
                     example: ex.index[start + i],
                     label: ex.label[start + i].clone(),
                     top: top_k(row, a.top_k, model.class_names()),
+                    logits: a.logits.then(|| row.to_vec()),
                     unseen: ex.unseen[start + i].clone(),
                 });
             }
@@ -126,6 +133,10 @@ pub fn run(a: Args) -> Result<()> {
         }
         if let Some(l) = &p.label {
             line.push_str(&format!("  [label {}]", esc(l)));
+        }
+        if let Some(z) = &p.logits {
+            let z: Vec<String> = z.iter().map(|v| format!("{v}")).collect();
+            line.push_str(&format!("  logits {}", z.join(" ")));
         }
         println!("{line}");
     }
