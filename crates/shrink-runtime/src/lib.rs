@@ -222,15 +222,7 @@ impl Model {
         ws: &mut Workspace,
         out: &mut Vec<f32>,
     ) -> Result<(), RuntimeError> {
-        let want = batch.checked_mul(self.input_len);
-        if want != Some(x.len()) {
-            return Err(RuntimeError::InputLength {
-                got: x.len(),
-                batch,
-                per_example: self.input_len,
-                want: want.unwrap_or(usize::MAX),
-            });
-        }
+        self.check_input(x, batch)?;
         out.clear();
         if batch == 0 {
             return Ok(());
@@ -304,6 +296,20 @@ impl Model {
         peak.checked_mul(4).ok_or_else(too_large)
     }
 
+    /// `x` holds exactly `batch` examples.
+    fn check_input(&self, x: &[f32], batch: usize) -> Result<(), RuntimeError> {
+        let want = batch.checked_mul(self.input_len);
+        if want != Some(x.len()) {
+            return Err(RuntimeError::InputLength {
+                got: x.len(),
+                batch,
+                per_example: self.input_len,
+                want: want.unwrap_or(usize::MAX),
+            });
+        }
+        Ok(())
+    }
+
     /// Logits `[batch, classes]` into `out` for `batch` raw examples `x`, as
     /// [`Model::forward`] computes them, using only `work` for activations and scratch:
     /// nothing is allocated, so a microcontroller can run it from a static buffer of
@@ -316,15 +322,7 @@ impl Model {
         work: &mut [f32],
         out: &mut [f32],
     ) -> Result<(), RuntimeError> {
-        let want = batch.checked_mul(self.input_len);
-        if want != Some(x.len()) {
-            return Err(RuntimeError::InputLength {
-                got: x.len(),
-                batch,
-                per_example: self.input_len,
-                want: want.unwrap_or(usize::MAX),
-            });
-        }
+        self.check_input(x, batch)?;
         let want = batch.saturating_mul(self.classes);
         if out.len() != want {
             return Err(RuntimeError::OutputLength {

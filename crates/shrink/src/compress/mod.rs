@@ -178,6 +178,26 @@ pub struct LayerRow {
     pub compressed: bool,
 }
 
+impl From<&shrink_format::TensorSize> for LayerRow {
+    /// The row of one tensor as the file accounts it (`shrink_format::inspect`).
+    fn from(t: &shrink_format::TensorSize) -> Self {
+        LayerRow {
+            name: t.name.clone(),
+            weights: t.numel,
+            kept_percent: 100.0 * t.kept as f64 / t.numel.max(1) as f64,
+            fillers: t.fillers,
+            weight_bits: t.weight_bits_fixed,
+            weight_bits_huffman: t.weight_bits_huffman,
+            index_bits: t.index_bits_fixed,
+            index_bits_huffman: t.index_bits_huffman,
+            bytes: t.bytes,
+            bytes_fixed: t.fixed_payload_bytes,
+            dense_bytes: 4 * t.numel,
+            compressed: t.compressed,
+        }
+    }
+}
+
 /// What `shrink compress` reports.
 #[derive(Debug, Clone, Serialize)]
 pub struct CompressReport {
@@ -800,24 +820,7 @@ pub fn encode_and_report(e: &EncodeInputs) -> Result<CompressReport> {
             100.0 * test_error_shrk
         );
     }
-    let layers: Vec<LayerRow> = size
-        .tensors
-        .iter()
-        .map(|t| LayerRow {
-            name: t.name.clone(),
-            weights: t.numel,
-            kept_percent: 100.0 * t.kept as f64 / t.numel.max(1) as f64,
-            fillers: t.fillers,
-            weight_bits: t.weight_bits_fixed,
-            weight_bits_huffman: t.weight_bits_huffman,
-            index_bits: t.index_bits_fixed,
-            index_bits_huffman: t.index_bits_huffman,
-            bytes: t.bytes,
-            bytes_fixed: t.fixed_payload_bytes,
-            dense_bytes: 4 * t.numel,
-            compressed: t.compressed,
-        })
-        .collect();
+    let layers: Vec<LayerRow> = size.tensors.iter().map(LayerRow::from).collect();
     let kept: u64 = size
         .tensors
         .iter()

@@ -373,24 +373,7 @@ pub fn one_shot(
     };
     let weights = comp(|t| t.numel);
     let dense_bytes = 4 * params;
-    let layers = size
-        .tensors
-        .iter()
-        .map(|t| LayerRow {
-            name: t.name.clone(),
-            weights: t.numel,
-            kept_percent: 100.0 * t.kept as f64 / t.numel.max(1) as f64,
-            fillers: t.fillers,
-            weight_bits: t.weight_bits_fixed,
-            weight_bits_huffman: t.weight_bits_huffman,
-            index_bits: t.index_bits_fixed,
-            index_bits_huffman: t.index_bits_huffman,
-            bytes: t.bytes,
-            bytes_fixed: t.fixed_payload_bytes,
-            dense_bytes: 4 * t.numel,
-            compressed: t.compressed,
-        })
-        .collect();
+    let layers = size.tensors.iter().map(LayerRow::from).collect();
     let report = OneShotReport {
         model: spec.name.clone(),
         shrk: shrk_path.display().to_string(),
