@@ -40,10 +40,10 @@ function resampleLine(src, offset, stride, n, dst, dstOffset, dstStride, m) {
 }
 
 /**
- * How far the ink of a `width × height` grey image spans, as shares of its width and
- * height ({w, h} in (0, 1]), or null when it holds no ink.
+ * The bounding box of the ink of a `width × height` grey image, {x0, y0, w, h} in
+ * pixels, or null when it holds no ink.
  */
-export function inkExtent(grey, width, height) {
+function inkBox(grey, width, height) {
   let [x0, y0, x1, y1] = [width, height, -1, -1];
   for (let y = 0; y < height; y++) {
     for (let x = 0; x < width; x++) {
@@ -55,7 +55,16 @@ export function inkExtent(grey, width, height) {
       }
     }
   }
-  return x1 < 0 ? null : { w: (x1 - x0 + 1) / width, h: (y1 - y0 + 1) / height };
+  return x1 < 0 ? null : { x0, y0, w: x1 - x0 + 1, h: y1 - y0 + 1 };
+}
+
+/**
+ * How far the ink of a `width × height` grey image spans, as shares of its width and
+ * height ({w, h} in (0, 1]), or null when it holds no ink.
+ */
+export function inkExtent(grey, width, height) {
+  const b = inkBox(grey, width, height);
+  return b && { w: b.w / width, h: b.h / height };
 }
 
 /**
@@ -63,20 +72,9 @@ export function inkExtent(grey, width, height) {
  * grey image, or null when it holds no ink.
  */
 export function toMnist(grey, width, height) {
-  // Bounding box of the ink.
-  let [x0, y0, x1, y1] = [width, height, -1, -1];
-  for (let y = 0; y < height; y++) {
-    for (let x = 0; x < width; x++) {
-      if (grey[y * width + x] > INK) {
-        x0 = Math.min(x0, x);
-        x1 = Math.max(x1, x);
-        y0 = Math.min(y0, y);
-        y1 = Math.max(y1, y);
-      }
-    }
-  }
-  if (x1 < 0) return null;
-  const [w, h] = [x1 - x0 + 1, y1 - y0 + 1];
+  const ink = inkBox(grey, width, height);
+  if (!ink) return null;
+  const { x0, y0, w, h } = ink;
 
   // Fit into 20×20 keeping the aspect ratio: rows first, then columns.
   const s = BOX / Math.max(w, h);
