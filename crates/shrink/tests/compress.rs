@@ -113,6 +113,16 @@ fn compress_table_adds_up_and_the_file_runs() {
     );
     assert_eq!(i["meta"]["test_examples"], "200");
     assert_eq!(i["meta"]["test_data"], "blobs");
+    // The report says what measured the file's error: the runtime, on the file written.
+    assert_eq!(
+        r["test_error_shrk_measured_by"],
+        "shrink-runtime on the file as written"
+    );
+    let table = std::fs::read_to_string(out.join("report.txt")).unwrap();
+    assert!(
+        table.contains(".shrk measured by shrink-runtime on the file as written"),
+        "{table}"
+    );
 
     // Damaged files: truncated, bit-flipped, not a .shrk at all.
     let bytes = std::fs::read(&shrk).unwrap();

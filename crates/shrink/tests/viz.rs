@@ -9,10 +9,10 @@ mod common;
 use common::*;
 
 use burn::prelude::*;
-use shrink::model::io::load_model;
-use shrink::model::Net;
-use shrink::viz::features::{self, Inputs, Unit};
-use shrink::viz::occlusion;
+use shrink_core::model::io::load_model;
+use shrink_core::model::Net;
+use shrink_lab::viz::features::{self, Inputs, Unit};
+use shrink_lab::viz::occlusion;
 use shrink_format::spec::ModelSpec;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -74,7 +74,7 @@ fn fixture() -> &'static Fixture {
         std::fs::create_dir_all(&root).unwrap();
         let data = root.join("mnist-slice");
         std::fs::create_dir_all(&data).unwrap();
-        let src = shrink::workflow::load_data("mnist", None).unwrap();
+        let src = shrink_core::workflow::load_data("mnist", None).unwrap();
         for (ds, n, images, labels) in [
             (
                 &src.train,
@@ -124,7 +124,7 @@ fn trained() -> (ModelSpec, Net, Inputs) {
     let f = fixture();
     let device = Device::flex();
     let (spec, net) = load_model(&f.run, &device).unwrap();
-    let src = shrink::workflow::load_data(f.data.to_str().unwrap(), None).unwrap();
+    let src = shrink_core::workflow::load_data(f.data.to_str().unwrap(), None).unwrap();
     let inputs = Inputs::new(&src.test, &spec, None);
     (spec, net, inputs)
 }
@@ -186,7 +186,7 @@ fn a_first_layer_unit_projects_to_its_own_filter() {
     let device = Device::flex();
     let bar = indicatif::ProgressBar::hidden();
     let scan = &features::scan(&net, &inputs, &[0], &device, &bar)[0];
-    let weight = shrink::compress::params::ParamTable::from_net(&net).unwrap();
+    let weight = shrink_core::compress::params::ParamTable::from_net(&net).unwrap();
     let w = &weight.get("layers.0.weight").unwrap().data; // [8, 1, 5, 5]
     for feature in 0..8 {
         let example = scan.top_examples(feature, 1)[0];
@@ -217,7 +217,7 @@ fn a_first_layer_unit_projects_to_its_own_filter() {
 fn occluding_blank_background_keeps_the_prediction() {
     let (_, net, inputs) = trained();
     let device = Device::flex();
-    let norm = shrink::model::io::read_spec_file(&fixture().run.join("spec.toml"))
+    let norm = shrink_core::model::io::read_spec_file(&fixture().run.join("spec.toml"))
         .unwrap()
         .spec
         .normalize;
@@ -238,7 +238,7 @@ fn occluding_blank_background_keeps_the_prediction() {
             }
         }
         let mut x = raw.clone();
-        shrink::batch::normalize(norm.as_ref(), &[1, 28, 28], &mut x);
+        shrink_core::batch::normalize(norm.as_ref(), &[1, 28, 28], &mut x);
         let label = inputs.y[i];
         // Grey (the mean, 0 after normalising) 4×4 squares at every 4th pixel.
         let o = occlusion::occlude(
@@ -253,7 +253,7 @@ fn occluding_blank_background_keeps_the_prediction() {
             &device,
         );
         let p0 = o.probs[label as usize];
-        if shrink::batch::argmax(&o.probs) != label as usize || p0 < 0.9 {
+        if shrink_core::batch::argmax(&o.probs) != label as usize || p0 < 0.9 {
             continue; // only inputs the model gets right with confidence
         }
         let mut on_border = 0;

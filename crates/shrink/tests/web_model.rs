@@ -48,7 +48,7 @@ fn eval_record_writes_meta_and_keeps_the_weights() {
     std::fs::write(&copy, &original).unwrap();
     let data = tmp.path().join("slice");
     // A small labelled slice is enough to check the bookkeeping.
-    let src = shrink::workflow::load_data("mnist", None).unwrap();
+    let src = shrink_core::workflow::load_data("mnist", None).unwrap();
     std::fs::create_dir_all(&data).unwrap();
     for (ds, n, images, labels) in [
         (

@@ -9,10 +9,10 @@ use burn::optim::momentum::MomentumConfig;
 use burn::optim::{GradientsParams, SgdConfig};
 use burn::prelude::*;
 use serde::Serialize;
-use shrink::batch::to_feat;
-use shrink::device::parse_device;
-use shrink::model::io::read_spec_file;
-use shrink::model::Net;
+use shrink_core::batch::to_feat;
+use shrink_core::device::parse_device;
+use shrink_core::model::io::read_spec_file;
+use shrink_core::model::Net;
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -211,11 +211,11 @@ fn run_inference(a: RunArgs) -> Result<()> {
     }
     let bytes =
         std::fs::read(&a.model).with_context(|| format!("cannot read {}", a.model.display()))?;
-    let mut model = shrink_runtime::Model::from_bytes_with(&bytes, &shrink::limits::get())
+    let mut model = shrink_runtime::Model::from_bytes_with(&bytes, &shrink_core::limits::get())
         .map_err(|e| anyhow!("{}: {e}", a.model.display()))?;
     model.set_threads(a.threads);
     let device = parse_device("flex")?;
-    let (spec, net) = shrink::compress::encode::load_shrk(&a.model, &device)?;
+    let (spec, net) = shrink_core::compress::encode::load_shrk(&a.model, &device)?;
     let len = model.input_len();
     // Deterministic inputs in [0, 1], like images.
     let x: Vec<f32> = (0..64 * len)
@@ -223,7 +223,7 @@ fn run_inference(a: RunArgs) -> Result<()> {
         .collect();
     let burn_logits = |x: &[f32], b: usize| -> Vec<f32> {
         let mut v = x.to_vec();
-        shrink::batch::normalize(spec.normalize.as_ref(), &spec.input, &mut v);
+        shrink_core::batch::normalize(spec.normalize.as_ref(), &spec.input, &mut v);
         net.forward(to_feat(v, b, &spec.input, &device))
             .into_data()
             .try_into_vec_as::<f32>()
@@ -280,11 +280,11 @@ fn run_inference(a: RunArgs) -> Result<()> {
     }
     let check = match &a.check {
         Some(d) => {
-            let src = shrink::workflow::load_data(d, None)?;
-            shrink::workflow::check_fits(&spec, &src)?;
+            let src = shrink_core::workflow::load_data(d, None)?;
+            shrink_core::workflow::check_fits(&spec, &src)?;
             let ds = &src.test;
             let want =
-                shrink::batch::logits_of(&net, ds, &spec.input, spec.normalize.as_ref(), &device);
+                shrink_core::batch::logits_of(&net, ds, &spec.input, spec.normalize.as_ref(), &device);
             let got = model.predict(&ds.x, ds.len()).map_err(|e| anyhow!("{e}"))?;
             let k = model.classes();
             let max_abs_logit_diff = got
@@ -295,7 +295,7 @@ fn run_inference(a: RunArgs) -> Result<()> {
             let same_predictions = got
                 .chunks(k)
                 .zip(want.chunks(k))
-                .filter(|(g, w)| shrink::batch::argmax(g) == shrink::batch::argmax(w))
+                .filter(|(g, w)| shrink_core::batch::argmax(g) == shrink_core::batch::argmax(w))
                 .count();
             Some(Agreement {
                 data: src.name.clone(),
@@ -372,7 +372,7 @@ fn run_inference(a: RunArgs) -> Result<()> {
 /// temporary folder and runs `bench/pytorch_bench.py` (which prints one JSON object).
 fn pytorch_times(a: &RunArgs) -> Result<EngineTimes> {
     use anyhow::{anyhow, bail};
-    let (spec, table, _) = shrink::compress::encode::read_shrk(&a.model)?;
+    let (spec, table, _) = shrink_core::compress::encode::read_shrk(&a.model)?;
     let dir = std::env::temp_dir().join(format!("shrink-pytorch-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
     std::fs::write(dir.join("spec.toml"), spec.to_toml())?;

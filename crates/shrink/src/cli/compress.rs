@@ -3,10 +3,10 @@
 use super::compress_flags::{PruneFlags, QuantizeFlags};
 use super::print_json;
 use anyhow::{anyhow, Context, Result};
-use shrink::compress::{compress, render_table, CompressConfig};
-use shrink::device::parse_device;
-use shrink::model::io::{read_spec_file, SPEC_FILE};
-use shrink::train::TrainConfig;
+use shrink_core::compress::{compress, render_table, CompressConfig};
+use shrink_core::device::parse_device;
+use shrink_core::model::io::{read_spec_file, SPEC_FILE};
+use shrink_core::train::TrainConfig;
 use std::path::{Path, PathBuf};
 
 #[derive(clap::Args)]
@@ -59,7 +59,7 @@ pub struct Args {
 }
 
 pub fn run(a: Args) -> Result<()> {
-    shrink::model::io::check_run_dir(
+    shrink_core::model::io::check_run_dir(
         &a.out,
         a.resume || a.replace,
         &["base", "pruned", "model.shrk", "report.json"],
@@ -85,25 +85,25 @@ pub fn run(a: Args) -> Result<()> {
     let device = parse_device(&a.device)?;
     if a.one_shot {
         let base = is_dir.then_some(a.model.as_path());
-        let r = shrink::compress::oneshot::one_shot(
+        let r = shrink_core::compress::oneshot::one_shot(
             file.spec, base, &cfg, tcfg.seed, &a.out, &a.batches, &device, a.quiet,
         )
         .map_err(|e| anyhow!("{e:#}"))?;
         return if a.json {
             print_json(&r)
         } else {
-            print!("{}", shrink::compress::oneshot::render(&r));
+            print!("{}", shrink_core::compress::oneshot::render(&r));
             Ok(())
         };
     }
     let data = a.data.as_deref().unwrap_or_default();
     // A trained model's table encoding; a spec is trained on the data's own.
     let table = if is_dir {
-        shrink::tables::dir_table(&a.model)?
+        shrink_core::tables::dir_table(&a.model)?
     } else {
         None
     };
-    let src = shrink::tables::load_data_for(data, a.label.clone(), table.as_ref())?;
+    let src = shrink_core::tables::load_data_for(data, a.label.clone(), table.as_ref())?;
     let base: Option<&Path> = is_dir.then_some(a.model.as_path());
     let report = compress(
         file.spec,

@@ -1,8 +1,8 @@
 //! The pruning and quantization flags shared by `prune`, `quantize` and `compress`, and
 //! how they override a spec's `[compress]` table.
 
-use shrink::compress::quantize::CentroidInit;
-use shrink::compress::CompressConfig;
+use shrink_core::compress::quantize::CentroidInit;
+use shrink_core::compress::CompressConfig;
 use std::str::FromStr;
 
 /// `NAME=VALUE`, for per-layer settings.
@@ -12,6 +12,24 @@ where
 {
     let (n, v) = s.split_once('=').ok_or("expected NAME=VALUE")?;
     Ok((n.to_string(), v.parse::<T>().map_err(|e| e.to_string())?))
+}
+
+/// `--init`: the library's [`CentroidInit`], as a command-line value.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum InitFlag {
+    Linear,
+    Density,
+    Forgy,
+}
+
+impl From<InitFlag> for CentroidInit {
+    fn from(f: InitFlag) -> Self {
+        match f {
+            InitFlag::Linear => CentroidInit::Linear,
+            InitFlag::Density => CentroidInit::Density,
+            InitFlag::Forgy => CentroidInit::Forgy,
+        }
+    }
 }
 
 /// Pruning settings.
@@ -66,7 +84,7 @@ pub struct QuantizeFlags {
     pub index_bits: Option<u8>,
     /// Centroid initialisation.
     #[arg(long, value_enum)]
-    pub init: Option<CentroidInit>,
+    pub init: Option<InitFlag>,
     /// Centroid fine-tuning epochs.
     #[arg(long)]
     pub finetune_epochs: Option<usize>,
@@ -87,7 +105,7 @@ impl QuantizeFlags {
             cfg.index_bits = v;
         }
         if let Some(v) = self.init {
-            cfg.init = v;
+            cfg.init = v.into();
         }
         if let Some(v) = self.finetune_epochs {
             cfg.finetune_epochs = v;

@@ -2,7 +2,7 @@
 
 use super::print_json;
 use anyhow::Result;
-use shrink::workflow;
+use shrink_core::workflow;
 
 #[derive(clap::Subcommand)]
 pub enum Cmd {

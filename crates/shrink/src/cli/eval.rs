@@ -4,11 +4,10 @@
 
 use super::print_json;
 use anyhow::{anyhow, Context, Result};
-use shrink::device::parse_device;
-use shrink::model::io::load_model;
-use shrink::workflow;
+use shrink_core::classifier::{open, Classifier};
+use shrink_core::device::parse_device;
+use shrink_core::workflow;
 use std::path::{Path, PathBuf};
-use std::time::Instant;
 
 #[derive(clap::Args)]
 #[command(
@@ -38,29 +37,24 @@ pub struct Args {
 }
 
 pub fn run(a: Args) -> Result<()> {
-    if a.record && !a.model.is_file() {
+    let opened = open(&a.model)?;
+    if a.record && !opened.is_shrk() {
         anyhow::bail!(
             "--record writes into a .shrk file; {} is not one",
             a.model.display()
         );
     }
-    let r = if a.model.is_file() && !a.burn {
-        let r = eval_runtime(&a.model, &a.data, a.label)?;
-        if a.record {
-            record(&a.model, &r)?;
-        }
-        r
+    let mut model: Box<dyn Classifier> = if opened.is_shrk() && !a.burn {
+        Box::new(opened.into_runtime()?)
     } else {
-        let device = parse_device(&a.device)?;
-        let (spec, net) = if a.model.is_file() {
-            shrink::compress::encode::load_shrk(&a.model, &device)?
-        } else {
-            load_model(&a.model, &device)?
-        };
-        let table = shrink::tables::model_table(&a.model)?;
-        let src = shrink::tables::load_data_for(&a.data, a.label, table.as_ref())?;
-        workflow::evaluate(&spec, &net, &src, &device, &a.model.display().to_string())?
+        Box::new(opened.into_burn(&parse_device(&a.device)?)?)
     };
+    let table = shrink_core::tables::model_table(&a.model)?;
+    let src = shrink_core::tables::load_data_for(&a.data, a.label, table.as_ref())?;
+    let r = workflow::evaluate_classifier(model.as_mut(), &src, &a.model.display().to_string())?;
+    if a.record {
+        record(&a.model, &r)?;
+    }
     if a.json {
         print_json(&r)?;
     } else {
@@ -76,30 +70,11 @@ pub fn run(a: Args) -> Result<()> {
     Ok(())
 }
 
-/// Test accuracy of a `.shrk` file run by shrink-runtime.
-fn eval_runtime(path: &Path, data: &str, label: Option<String>) -> Result<workflow::EvalReport> {
-    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let model = shrink_runtime::Model::from_bytes_with(&bytes, &shrink::limits::get())
-        .map_err(|e| anyhow!("{}: {e}", path.display()))?;
-    let table = shrink::tables::model_table(path)?;
-    let src = shrink::tables::load_data_for(data, label, table.as_ref())?;
-    workflow::check_fits(model.spec(), &src)?;
-    let t0 = Instant::now();
-    let preds = workflow::runtime_predictions(&bytes, &src.test)
-        .map_err(|e| anyhow!("{}: {e}", path.display()))?;
-    Ok(workflow::eval_report(
-        &path.display().to_string(),
-        &src,
-        &preds,
-        t0.elapsed().as_secs_f64(),
-    ))
-}
-
 /// Write `r`'s test error into the metadata of the `.shrk` file `path` (atomically; the
 /// tensors are re-encoded from their decoded form, which reproduces them bit for bit —
 /// checked here before anything is written).
 fn record(path: &Path, r: &workflow::EvalReport) -> Result<()> {
-    use shrink::compress::encode;
+    use shrink_core::compress::encode;
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
     let mut file = shrink_format::read(&bytes).map_err(|e| anyhow!("{}: {e}", path.display()))?;
     let before = file.tensors.clone();
@@ -112,7 +87,7 @@ fn record(path: &Path, r: &workflow::EvalReport) -> Result<()> {
         "internal: re-encoding {} would change its weights; nothing written",
         path.display()
     );
-    shrink::model::io::write_atomic(path, &new_bytes)?;
+    shrink_core::model::io::write_atomic(path, &new_bytes)?;
     eprintln!(
         "{}: recorded test error {:.2}% on {} examples of {} ({} -> {} bytes)",
         path.display(),

@@ -5,9 +5,9 @@ mod distill;
 
 use super::print_json;
 use anyhow::Result;
-use shrink::device::parse_device;
-use shrink::experiments::{ablation, norm, parse_list, transfer, Common};
-use shrink::train::TrainConfig;
+use shrink_core::device::parse_device;
+use shrink_lab::experiments::{ablation, norm, parse_list, transfer, Common};
+use shrink_core::train::TrainConfig;
 use std::path::PathBuf;
 
 #[derive(clap::Subcommand)]

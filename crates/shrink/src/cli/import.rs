@@ -1,7 +1,7 @@
 //! `shrink import --spec SPEC --weights state.safetensors --out DIR`.
 
 use anyhow::Result;
-use shrink::model::io::{import_pytorch, read_spec_file, save_model};
+use shrink_core::model::io::{import_pytorch, read_spec_file, save_model};
 use std::path::PathBuf;
 
 #[derive(clap::Args)]

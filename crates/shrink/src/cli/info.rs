@@ -3,7 +3,7 @@
 use super::print_json;
 use anyhow::Result;
 use serde::Serialize;
-use shrink::model::io::{read_spec_file, SPEC_FILE};
+use shrink_core::model::io::{read_spec_file, SPEC_FILE};
 use shrink_format::spec::ShapeDisplay;
 use std::path::PathBuf;
 
@@ -50,7 +50,7 @@ pub fn run(a: Args) -> Result<()> {
         .collect();
     // Checked against the limits when the spec was read: no overflow here.
     let total: usize = spec.param_count()?;
-    let weights_file = a.model.join(shrink::model::io::WEIGHTS_FILE);
+    let weights_file = a.model.join(shrink_core::model::io::WEIGHTS_FILE);
     let file_bytes = std::fs::metadata(&weights_file).ok().map(|m| m.len());
     if a.json {
         return print_json(&serde_json::json!({
@@ -101,7 +101,7 @@ fn shrk_info(a: &Args) -> Result<()> {
         .map_err(|e| anyhow::anyhow!("{}: {e}", a.model.display()))?;
     let model =
         shrink_format::read(&bytes).map_err(|e| anyhow::anyhow!("{}: {e}", a.model.display()))?;
-    let limits = shrink::limits::get();
+    let limits = shrink_core::limits::get();
     let spec = shrink_format::spec::ModelSpec::from_toml_limited(&model.spec_toml, &limits)
         .map_err(|e| anyhow::anyhow!("{}: {e}", a.model.display()))?;
     let dense: u64 = 4 * spec

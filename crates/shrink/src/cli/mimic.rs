@@ -4,11 +4,11 @@
 
 use super::print_json;
 use anyhow::{Context, Result};
-use shrink::device::parse_device;
-use shrink::distill::{self, MimicSettings, Teacher, TransferKind, TransferOptions};
-use shrink::model::io::read_spec_file;
-use shrink::train::TrainConfig;
-use shrink::workflow;
+use shrink_core::device::parse_device;
+use shrink_core::distill::{self, MimicSettings, Teacher, TransferKind, TransferOptions};
+use shrink_core::model::io::read_spec_file;
+use shrink_core::train::TrainConfig;
+use shrink_core::workflow;
 use std::path::PathBuf;
 
 #[derive(clap::Args)]
@@ -54,10 +54,10 @@ pub struct Args {
     #[arg(long, default_value_t = 0.9)]
     pub alpha: f64,
     /// MUNGE: probability of swapping/jittering each attribute.
-    #[arg(long, default_value_t = shrink::data::DEFAULT_P)]
+    #[arg(long, default_value_t = shrink_core::data::DEFAULT_P)]
     pub munge_p: f64,
     /// MUNGE: local-variance divisor (sd = |a − b| / s).
-    #[arg(long, default_value_t = shrink::data::DEFAULT_S)]
+    #[arg(long, default_value_t = shrink_core::data::DEFAULT_S)]
     pub munge_s: f64,
     /// augment:N, munge:N, random:N: the made examples alone, without the training
     /// examples.
@@ -124,7 +124,7 @@ pub fn run(a: Args) -> Result<()> {
     // features they were trained on; the student keeps it.
     let mut table = None;
     for (i, t) in a.teachers.iter().enumerate() {
-        let this = shrink::tables::model_table(t)?;
+        let this = shrink_core::tables::model_table(t)?;
         if i > 0 && this != table {
             anyhow::bail!(
                 "teachers {} and {} were trained on different table encodings",
@@ -134,7 +134,7 @@ pub fn run(a: Args) -> Result<()> {
         }
         table = this;
     }
-    let src = shrink::tables::load_data_for(&a.data, a.label.clone(), table.as_ref())?;
+    let src = shrink_core::tables::load_data_for(&a.data, a.label.clone(), table.as_ref())?;
     let name = if file.spec.name.is_empty() {
         a.student
             .file_stem()

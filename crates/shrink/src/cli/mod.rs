@@ -9,8 +9,10 @@ mod eval;
 mod experiment;
 mod import;
 mod info;
+mod limits;
 mod mimic;
 mod munge;
+mod progress;
 mod prune;
 mod quantize;
 mod run;
@@ -27,7 +29,7 @@ pub struct Cli {
     pub command: Command,
     /// Limits on what a spec or a .shrk file may declare (every command).
     #[command(flatten)]
-    pub limits: shrink::limits::LimitArgs,
+    pub limits: limits::LimitArgs,
 }
 
 #[derive(Subcommand)]
@@ -72,11 +74,12 @@ pub enum Command {
 }
 
 pub fn run(cli: Cli) -> Result<()> {
-    shrink::limits::set(cli.limits.limits());
+    shrink_core::limits::set(cli.limits.limits());
+    shrink_core::train::progress::set_reporter(Box::new(progress::StderrBars));
     run_command(cli.command).map_err(|e| {
         // A limit error names its limit, e.g. "(max_params)": say which flag raises it.
         let msg = format!("{e:#}");
-        match shrink::limits::LIMIT_NAMES
+        match shrink_core::limits::LIMIT_NAMES
             .iter()
             .find(|n| msg.contains(&format!("({n})")))
         {

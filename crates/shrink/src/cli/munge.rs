@@ -4,9 +4,9 @@
 use super::print_json;
 use anyhow::{bail, Result};
 use serde::Serialize;
-use shrink::data::{CsvLabels, MungeOptions, SourceKind};
-use shrink::train::progress;
-use shrink::workflow;
+use shrink_core::data::{CsvLabels, MungeOptions, SourceKind};
+use shrink_core::train::progress;
+use shrink_core::workflow;
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -29,10 +29,10 @@ pub struct Args {
     #[arg(long)]
     pub size: Option<usize>,
     /// Probability of swapping/jittering each attribute with the nearest neighbour's.
-    #[arg(long, default_value_t = shrink::data::DEFAULT_P)]
+    #[arg(long, default_value_t = shrink_core::data::DEFAULT_P)]
     pub p: f64,
     /// Local-variance divisor: continuous values move by N(0, |a − b| / s).
-    #[arg(long, default_value_t = shrink::data::DEFAULT_S)]
+    #[arg(long, default_value_t = shrink_core::data::DEFAULT_S)]
     pub s: f64,
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
@@ -100,7 +100,7 @@ pub fn run(a: Args) -> Result<()> {
         bar.set_length(total as u64);
         bar.set_position(done as u64);
     };
-    let mut ds = shrink::data::munge(train, src.schema.as_ref(), &opts, Some(&report))
+    let mut ds = shrink_core::data::munge(train, src.schema.as_ref(), &opts, Some(&report))
         .map_err(|e| anyhow::anyhow!("{}: {e}", src.name))?;
     bar.finish_and_clear();
     // Synthetic example i was made from training example i mod n (one pass per copy).
@@ -108,8 +108,8 @@ pub fn run(a: Args) -> Result<()> {
         *y = train.y[i % train.len()];
     }
     match &src.schema {
-        Some(schema) => shrink::data::write_csv(&a.out, &ds, schema, CsvLabels::ClassNames),
-        None => shrink::data::write_idx(&a.out, &ds),
+        Some(schema) => shrink_core::data::write_csv(&a.out, &ds, schema, CsvLabels::ClassNames),
+        None => shrink_core::data::write_idx(&a.out, &ds),
     }
     .map_err(|e| anyhow::anyhow!("{e}"))?;
     let r = Report {

@@ -4,13 +4,13 @@
 use super::compress_flags::PruneFlags;
 use super::print_json;
 use anyhow::Result;
-use shrink::batch::Batcher;
-use shrink::compress::params::ParamTable;
-use shrink::compress::{fold, prune_stage, sensitivity_scan, CompressConfig, Stage};
-use shrink::device::parse_device;
-use shrink::model::io::{load_model, read_spec_file, save_model_with, SPEC_FILE};
-use shrink::train::TrainConfig;
-use shrink::workflow;
+use shrink_core::batch::Batcher;
+use shrink_core::compress::params::ParamTable;
+use shrink_core::compress::{fold, prune_stage, sensitivity_scan, CompressConfig, Stage};
+use shrink_core::device::parse_device;
+use shrink_core::model::io::{load_model, read_spec_file, save_model_with, SPEC_FILE};
+use shrink_core::train::TrainConfig;
+use shrink_core::workflow;
 use std::path::PathBuf;
 
 #[derive(clap::Args)]
@@ -48,8 +48,8 @@ pub fn run(a: Args) -> Result<()> {
     cfg.validate()?;
     let device = parse_device(&a.device)?;
     let (spec, net) = load_model(&a.model, &device)?;
-    let table = shrink::tables::dir_table(&a.model)?;
-    let src = shrink::tables::load_data_for(&a.data, a.label.clone(), table.as_ref())?;
+    let table = shrink_core::tables::dir_table(&a.model)?;
+    let src = shrink_core::tables::load_data_for(&a.data, a.label.clone(), table.as_ref())?;
     workflow::check_fits(&spec, &src)?;
     for n in tcfg.fit_to_input(&src.train.shape) {
         if !a.quiet {
@@ -68,7 +68,7 @@ pub fn run(a: Args) -> Result<()> {
     if a.sensitivity {
         let keeps = [1.0, 0.7, 0.5, 0.3, 0.2, 0.1, 0.05, 0.02];
         let points = sensitivity_scan(&fspec, &ftable, &data, &device, &keeps)?;
-        shrink::model::io::write_atomic(
+        shrink_core::model::io::write_atomic(
             &a.out.join("sensitivity.json"),
             serde_json::to_string_pretty(&points)?.as_bytes(),
         )?;
@@ -97,18 +97,18 @@ pub fn run(a: Args) -> Result<()> {
         quiet: a.quiet,
     };
     let (pspec, ptable) = prune_stage(&stage, &fspec, &ftable)?;
-    let mut pnet = shrink::model::Net::new(&pspec, &device)?;
+    let mut pnet = shrink_core::model::Net::new(&pspec, &device)?;
     ptable.load_into(&mut pnet)?;
     let mut extra = toml::Table::new();
     extra.insert("train".into(), toml::Value::try_from(&tcfg)?);
     extra.insert("compress".into(), toml::Value::try_from(&cfg)?);
     save_model_with(&a.out, &pspec, &pnet, &extra)?;
     if let Some(schema) = &src.schema {
-        shrink::tables::save_table(&a.out, schema)?;
+        shrink_core::tables::save_table(&a.out, schema)?;
     }
     let before = workflow::evaluate(&spec, &net, &src, &device, "dense")?;
     let after = workflow::evaluate(&pspec, &pnet, &src, &device, "pruned")?;
-    let layers: Vec<_> = shrink::compress::weight_names(&pspec, &device)?
+    let layers: Vec<_> = shrink_core::compress::weight_names(&pspec, &device)?
         .into_iter()
         .filter_map(|n| {
             ptable.get(&n).map(|p| {

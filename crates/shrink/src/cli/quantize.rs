@@ -5,15 +5,15 @@
 use super::compress_flags::QuantizeFlags;
 use super::print_json;
 use anyhow::Result;
-use shrink::batch::{self, Batcher};
-use shrink::compress::params::ParamTable;
-use shrink::compress::{
+use shrink_core::batch::{self, Batcher};
+use shrink_core::compress::params::ParamTable;
+use shrink_core::compress::{
     encode_and_report, fold, quantize_stage, render_table, CompressConfig, EncodeInputs, Stage,
 };
-use shrink::device::parse_device;
-use shrink::model::io::{load_model, read_spec_file, SPEC_FILE};
-use shrink::train::TrainConfig;
-use shrink::workflow;
+use shrink_core::device::parse_device;
+use shrink_core::model::io::{load_model, read_spec_file, SPEC_FILE};
+use shrink_core::train::TrainConfig;
+use shrink_core::workflow;
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -45,7 +45,7 @@ pub struct Args {
 }
 
 pub fn run(a: Args) -> Result<()> {
-    shrink::model::io::check_output_file(&a.out, a.force)?;
+    shrink_core::model::io::check_output_file(&a.out, a.force)?;
     let started = Instant::now();
     let file = read_spec_file(&a.model.join(SPEC_FILE))?;
     let mut tcfg = TrainConfig::from_table(file.train.as_ref())?;
@@ -54,8 +54,8 @@ pub fn run(a: Args) -> Result<()> {
     cfg.validate()?;
     let device = parse_device(&a.device)?;
     let (spec, net) = load_model(&a.model, &device)?;
-    let table = shrink::tables::dir_table(&a.model)?;
-    let src = shrink::tables::load_data_for(&a.data, a.label.clone(), table.as_ref())?;
+    let table = shrink_core::tables::dir_table(&a.model)?;
+    let src = shrink_core::tables::load_data_for(&a.data, a.label.clone(), table.as_ref())?;
     workflow::check_fits(&spec, &src)?;
     for n in tcfg.fit_to_input(&src.train.shape) {
         if !a.quiet {
@@ -80,7 +80,7 @@ pub fn run(a: Args) -> Result<()> {
         quiet: a.quiet,
     };
     let (qtable, quant) = quantize_stage(&stage, &fspec, &ftable)?;
-    let mut tuned = shrink::model::Net::new(&fspec, &device)?;
+    let mut tuned = shrink_core::model::Net::new(&fspec, &device)?;
     qtable.load_into(&mut tuned)?;
     let tuned_preds = batch::predictions(
         &tuned,

@@ -82,7 +82,7 @@ struct Examples {
 pub fn run(a: Args) -> Result<()> {
     let bytes =
         std::fs::read(&a.model).with_context(|| format!("cannot read {}", a.model.display()))?;
-    let mut model = Model::from_bytes_with(&bytes, &shrink::limits::get())
+    let mut model = Model::from_bytes_with(&bytes, &shrink_core::limits::get())
         .map_err(|e| anyhow!("{}: {e}", a.model.display()))?;
     model.set_threads(a.threads);
     let mut ws = Workspace::default();
@@ -254,7 +254,7 @@ fn read_idx(path: &Path, model: &Model, limit: Option<usize>) -> Result<Examples
 /// `.shrk` file made before files carried one is read with the encoding `train` fits
 /// to this file (right when it is the training file).
 fn read_csv(path: &Path, model: &Model, a: &Args) -> Result<Examples> {
-    let schema = match shrink::tables::model_table(&a.model)? {
+    let schema = match shrink_core::tables::model_table(&a.model)? {
         Some(s) => {
             if let Some(l) = a
                 .label
@@ -275,7 +275,7 @@ fn read_csv(path: &Path, model: &Model, a: &Args) -> Result<Examples> {
                 a.model.display(),
                 path.display()
             );
-            shrink::workflow::load_data(&path.display().to_string(), a.label.clone())?
+            shrink_core::workflow::load_data(&path.display().to_string(), a.label.clone())?
                 .schema
                 .context("a CSV source has a table schema")?
         }

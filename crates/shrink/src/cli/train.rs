@@ -2,10 +2,10 @@
 
 use super::print_json;
 use anyhow::{Context, Result};
-use shrink::device::parse_device;
-use shrink::model::io::read_spec_file;
-use shrink::train::TrainConfig;
-use shrink::workflow;
+use shrink_core::device::parse_device;
+use shrink_core::model::io::read_spec_file;
+use shrink_core::train::TrainConfig;
+use shrink_core::workflow;
 use std::path::PathBuf;
 
 #[derive(clap::Args)]
@@ -88,7 +88,7 @@ pub fn run(a: Args) -> Result<()> {
         .out
         .clone()
         .unwrap_or_else(|| PathBuf::from("runs").join(&name));
-    shrink::model::io::check_run_dir(
+    shrink_core::model::io::check_run_dir(
         &out,
         a.resume,
         &[
@@ -141,7 +141,7 @@ pub struct DemoArgs {
 
 /// The main job: Deep Compression of LeNet-300-100 on the bundled MNIST.
 pub fn demo(a: DemoArgs) -> Result<()> {
-    let spec = shrink::data::repo_data_dir().join("../zoo/lenet-300-100.toml");
+    let spec = shrink_core::data::repo_data_dir().join("../zoo/lenet-300-100.toml");
     let spec = if spec.is_file() {
         spec
     } else {

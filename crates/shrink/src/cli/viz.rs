@@ -1,13 +1,13 @@
 //! `shrink viz MODEL --data D --out DIR`: filters, deconvnet projections, occlusion
-//! maps, weight histograms and feature evolution in one report.html (see `shrink::viz`).
+//! maps, weight histograms and feature evolution in one report.html (see `shrink_lab::viz`).
 
 use super::print_json;
 use anyhow::{bail, Context, Result};
-use shrink::compress::encode::{load_shrk, read_shrk};
-use shrink::device::parse_device;
-use shrink::model::io::load_model;
-use shrink::viz::{self, Compressed, Subject, VizOptions};
-use shrink::workflow;
+use shrink_core::compress::encode::{load_shrk, read_shrk};
+use shrink_core::device::parse_device;
+use shrink_core::model::io::load_model;
+use shrink_lab::viz::{self, Compressed, Subject, VizOptions};
+use shrink_core::workflow;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -158,7 +158,7 @@ pub fn run(a: Args) -> Result<()> {
         .as_object_mut()
         .and_then(|o| o.remove("settings"))
         .unwrap_or_default();
-    let envelope = shrink::report::envelope("viz", &settings, &results, seconds);
+    let envelope = shrink_lab::report::envelope("viz", &settings, &results, seconds);
     report
         .write(&a.out, &envelope)
         .with_context(|| format!("cannot write the report to {}", a.out.display()))?;

@@ -3,8 +3,8 @@
 
 use super::{common, seeds, CommonArgs};
 use anyhow::Result;
-use shrink::distill;
-use shrink::experiments::{mimic, munge, parse_list};
+use shrink_core::distill;
+use shrink_lab::experiments::{mimic, munge, parse_list};
 use std::path::PathBuf;
 
 #[derive(clap::Args)]
@@ -100,9 +100,9 @@ pub struct MungeArgs {
     pub batch_size: usize,
     #[arg(long, default_value_t = 1e-4)]
     pub weight_decay: f64,
-    #[arg(long, default_value_t = shrink::data::DEFAULT_P)]
+    #[arg(long, default_value_t = shrink_core::data::DEFAULT_P)]
     pub munge_p: f64,
-    #[arg(long, default_value_t = shrink::data::DEFAULT_S)]
+    #[arg(long, default_value_t = shrink_core::data::DEFAULT_S)]
     pub munge_s: f64,
     /// RANDOM and MUNGE transfer sets that start with the training rows (by default
     /// they are the synthetic rows alone, as in the paper's size sweep).
@@ -156,7 +156,7 @@ pub fn mimic(a: MimicArgs) -> Result<(serde_json::Value, PathBuf, bool)> {
 pub fn munge(mut a: MungeArgs) -> Result<(serde_json::Value, PathBuf, bool)> {
     if a.common.data.eq_ignore_ascii_case("mnist") {
         // The shared default is MNIST, which is no table: take the bundled credit table.
-        a.common.data = shrink::data::repo_data_dir()
+        a.common.data = shrink_core::data::repo_data_dir()
             .join("credit/credit.csv")
             .display()
             .to_string();

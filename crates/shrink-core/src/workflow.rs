@@ -1,7 +1,8 @@
 //! The steps the commands share: load data for a spec, fit the spec to the data, train
 //! and save a model directory, evaluate one.
 
-use crate::batch::{self, Batcher, Split};
+use crate::batch::{Batcher, Split};
+use crate::classifier::{BurnModel, Classifier, RuntimeModel};
 use crate::model::{io, Net};
 use crate::train::{self, Plain, RunDir, Targets, TrainConfig};
 use anyhow::{bail, Context, Result};
@@ -272,54 +273,28 @@ pub fn evaluate(
     device: &Device,
     name: &str,
 ) -> Result<EvalReport> {
-    let t0 = Instant::now();
     check_fits(spec, src)?;
-    // Batches of 500, fewer when the model's working memory per example says so
-    // (`max_batch_bytes`).
-    let limits = crate::limits::get();
-    let per_batch = spec
-        .check(&limits)?
-        .cost
-        .max_inference_batch(&limits)
-        .min(500);
-    let ds = &src.test;
-    let logits = batch::logits_in_batches(
-        net,
-        ds,
-        &spec.input,
-        spec.normalize.as_ref(),
-        device,
-        per_batch,
-    );
-    let k = logits.len() / ds.len().max(1);
-    let preds: Vec<u32> = logits
-        .chunks(k.max(1))
-        .map(|row| batch::argmax(row) as u32)
-        .collect();
+    let mut model = BurnModel::new(spec.clone(), net.clone(), device)?;
+    evaluate_classifier(&mut model, src, name)
+}
+
+/// Test accuracy of any [`Classifier`] (a Burn net, a `.shrk` file on the runtime) on
+/// the test split of `src`.
+pub fn evaluate_classifier(
+    model: &mut dyn Classifier,
+    src: &DataSource,
+    name: &str,
+) -> Result<EvalReport> {
+    let t0 = Instant::now();
+    check_fits(model.spec(), src)?;
+    let preds = model.predictions(&src.test)?;
     Ok(eval_report(name, src, &preds, t0.elapsed().as_secs_f64()))
 }
 
 /// Predictions of the `.shrk` file `bytes` run by shrink-runtime — the compressed
 /// weights as they are stored, as a deployed model runs them — on the examples of `ds`.
 pub fn runtime_predictions(bytes: &[u8], ds: &shrink_data::Dataset) -> Result<Vec<u32>> {
-    let model = shrink_runtime::Model::from_bytes_with(bytes, &crate::limits::get())
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
-    let (len, k) = (model.input_len(), model.classes());
-    let mut ws = shrink_runtime::Workspace::default();
-    let mut logits = Vec::new();
-    let mut preds = Vec::with_capacity(ds.len());
-    const BATCH: usize = 500;
-    for start in (0..ds.len()).step_by(BATCH) {
-        let end = (start + BATCH).min(ds.len());
-        model.forward(
-            &ds.x[start * len..end * len],
-            end - start,
-            &mut ws,
-            &mut logits,
-        )?;
-        preds.extend(logits.chunks(k).map(|row| batch::argmax(row) as u32));
-    }
-    Ok(preds)
+    RuntimeModel::from_bytes(bytes)?.predictions(ds)
 }
 
 /// Build an [`EvalReport`] from predictions on the test split.

@@ -9,11 +9,11 @@
 
 use super::mimic::{student_run, write_text, Plan};
 use super::{mean_std, pct, Common, DataSettings, RunStore, Uncertain};
-use crate::distill::{self, Teacher, TransferKind, TransferOptions};
-use crate::model::io;
+use shrink_core::distill::{self, Teacher, TransferKind, TransferOptions};
+use shrink_core::model::io;
 use crate::report::{LinePlot, Report, Series, Style};
-use crate::train::{DistillLoss, OptimKind, TrainConfig};
-use crate::workflow::{self, RunOpts};
+use shrink_core::train::{DistillLoss, OptimKind, TrainConfig};
+use shrink_core::workflow::{self, RunOpts};
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 use shrink_data::DataSource;

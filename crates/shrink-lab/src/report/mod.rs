@@ -4,13 +4,13 @@
 //! PNG — that opens offline in any browser.
 //!
 //! ```no_run
-//! use shrink::report::{LinePlot, Report, Series, Style};
+//! use shrink_lab::report::{LinePlot, Report, Series, Style};
 //! let mut r = Report::new("Batch normalisation on MNIST");
 //! r.text("Three variants, same seed.")
 //!     .table(&["variant", "accuracy"], vec![vec!["bn".into(), "98.1%".into()]])
 //!     .line_plot(LinePlot::new("Test accuracy", "step", "accuracy")
 //!         .series(Series::new("bn", vec![(0.0, 0.1), (500.0, 0.9)], Style::Line)));
-//! let results = shrink::report::envelope("norm", &serde_json::json!({}), &serde_json::json!({}), 1.0);
+//! let results = shrink_lab::report::envelope("norm", &serde_json::json!({}), &serde_json::json!({}), 1.0);
 //! r.write(std::path::Path::new("runs/x"), &results).unwrap();
 //! ```
 //!
@@ -20,7 +20,7 @@ pub mod plot;
 
 pub use plot::{Bar, BarChart, LinePlot, Series, Style};
 
-use crate::model::io::write_atomic;
+use shrink_core::model::io::write_atomic;
 use anyhow::{Context, Result};
 use base64::Engine;
 use serde::Serialize;

@@ -6,7 +6,7 @@
 //! [`crate::report`]) with the numbers in `results.json`.
 //!
 //! The projections are computed by the model's own layers
-//! ([`crate::model::deconv`]); this module chooses what to project and draws it.
+//! ([`shrink_core::model::deconv`]); this module chooses what to project and draws it.
 //!
 //! Not here: the command line (`cli/viz.rs`), the HTML (`report`).
 
@@ -17,8 +17,8 @@ pub mod names;
 pub mod occlusion;
 pub mod weights;
 
-use crate::compress::params::ParamTable;
-use crate::model::{io, Net, WeightRef};
+use shrink_core::compress::params::ParamTable;
+use shrink_core::model::{io, Net, WeightRef};
 use crate::report::{ColorBar, LinePlot, Picture, Report, Series, Style};
 use anyhow::{bail, Context, Result};
 use burn::prelude::*;
@@ -401,7 +401,7 @@ pub fn visualize(
     }
 
     // Scan the data set once for every chosen layer.
-    let bar = crate::train::progress::bar(inputs.len() as u64, "scanning", opts.quiet);
+    let bar = shrink_core::train::progress::bar(inputs.len() as u64, "scanning", opts.quiet);
     let scans = features::scan(net, &inputs, &layers, device, &bar);
     bar.finish_and_clear();
     let mut chosen: Vec<(usize, Vec<usize>)> = Vec::new();
@@ -820,7 +820,7 @@ fn occlusion_section(
         );
         let label = inputs.class_name(o.label as usize);
         // The image, with the most damaging square outlined.
-        let worst = crate::batch::argmax(&o.true_prob.iter().map(|p| -p).collect::<Vec<_>>());
+        let worst = shrink_core::batch::argmax(&o.true_prob.iter().map(|p| -p).collect::<Vec<_>>());
         let (r, c) = (o.rows[worst / o.cols.len()], o.cols[worst % o.cols.len()]);
         let mut image = draw::enlarge(&draw::picture(inputs.raw(i), shape, 0.0, 1.0), scale);
         let s32 = scale as u32;
@@ -1084,7 +1084,7 @@ fn evolution_section(
     ));
     let metrics = dir.join("metrics.jsonl");
     if let Ok(text) = std::fs::read_to_string(&metrics) {
-        let m: Vec<crate::train::EpochMetrics> = text
+        let m: Vec<shrink_core::train::EpochMetrics> = text
             .lines()
             .filter_map(|l| serde_json::from_str(l).ok())
             .collect();
@@ -1109,7 +1109,7 @@ fn evolution_section(
         }
     }
     let bar =
-        crate::train::progress::bar((epochs.len() * inputs.len()) as u64, "epochs", opts.quiet);
+        shrink_core::train::progress::bar((epochs.len() * inputs.len()) as u64, "epochs", opts.quiet);
     let mut per_epoch = Vec::new();
     for &e in &epochs {
         let path = &snaps.iter().find(|(a, _)| *a == e).expect("picked").1;

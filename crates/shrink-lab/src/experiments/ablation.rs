@@ -9,8 +9,8 @@
 
 use super::{mean_std, noise_threshold, Common, DataSettings, RunStore, Uncertain};
 use crate::report::{Bar, BarChart, Report};
-use crate::train::config::AugmentConfig;
-use crate::train::{Diverged, LossKind, TrainConfig};
+use shrink_core::train::config::AugmentConfig;
+use shrink_core::train::{Diverged, LossKind, TrainConfig};
 use anyhow::{bail, Result};
 use serde::{Deserialize, Serialize};
 use shrink_data::DataSource;
@@ -414,7 +414,7 @@ pub fn run(
                     Ok((out, batcher)) => {
                         let valid = burn::module::Module::valid(&out.net);
                         let acc =
-                            batcher.accuracy(&valid, crate::batch::Split::Test, &common.device);
+                            batcher.accuracy(&valid, shrink_core::batch::Split::Test, &common.device);
                         Ok(AblationRun {
                             variant: v.name.into(),
                             seed,

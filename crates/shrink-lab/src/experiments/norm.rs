@@ -12,15 +12,15 @@
 //! it "allows much higher learning rates" (§3.3).
 
 use super::{pct, percentile, Common, DataSettings, RunStore, Uncertain};
-use crate::batch::{self, Batcher, Split};
-use crate::model::{Block, Feat, Net};
+use shrink_core::batch::{self, Batcher, Split};
+use shrink_core::model::{Block, Feat, Net};
 use crate::report::{LinePlot, Picture, Report, Series, Style};
-use crate::train::{
+use shrink_core::train::{
     self, progress, Diverged, OptimKind, ScheduleKind, Targets, TrainConfig, TrainHooks,
 };
 use anyhow::Result;
 use burn::prelude::*;
-use indicatif::ProgressBar;
+use shrink_core::train::progress::Progress;
 use serde::{Deserialize, Serialize};
 use shrink_data::DataSource;
 use shrink_format::spec::{Init, Layer, ModelSpec};
@@ -185,7 +185,7 @@ struct Probe<'a> {
     every: usize,
     total: usize,
     curve: Vec<EvalPoint>,
-    bar: ProgressBar,
+    bar: Progress,
 }
 
 impl Probe<'_> {
@@ -340,7 +340,7 @@ fn first_layer_images(net: &Net, spec: &ModelSpec) -> Vec<Vec<f32>> {
     if spec.input.len() != 3 || spec.input[0] != 1 {
         return vec![];
     }
-    let Some((_, crate::model::WeightRef::W2(w))) = net.weights().into_iter().next() else {
+    let Some((_, shrink_core::model::WeightRef::W2(w))) = net.weights().into_iter().next() else {
         return vec![];
     };
     let w = w.val(); // [in, out]
@@ -788,10 +788,10 @@ mod tests {
             net.weights()
                 .iter()
                 .map(|(_, w)| match w {
-                    crate::model::WeightRef::W2(p) => {
+                    shrink_core::model::WeightRef::W2(p) => {
                         p.val().into_data().try_into_vec_as::<f32>().unwrap()
                     }
-                    crate::model::WeightRef::W4(_) => unreachable!(),
+                    shrink_core::model::WeightRef::W4(_) => unreachable!(),
                 })
                 .collect::<Vec<_>>()
         };

@@ -6,11 +6,11 @@
 //! Also the receptive field of a unit, computed from the spec's kernels, strides and
 //! paddings, to outline the input patch a unit can see (and to test the projections).
 
-use crate::batch::{normalize, to_feat};
-use crate::model::deconv::ProjectError;
-use crate::model::{Feat, Net};
+use shrink_core::batch::{normalize, to_feat};
+use shrink_core::model::deconv::ProjectError;
+use shrink_core::model::{Feat, Net};
 use burn::prelude::*;
-use indicatif::ProgressBar;
+use shrink_core::train::progress::Progress;
 use shrink_data::Dataset;
 use shrink_format::spec::{Layer, ModelSpec};
 
@@ -324,7 +324,7 @@ pub fn scan(
     inputs: &Inputs,
     layers: &[usize],
     device: &Device,
-    bar: &ProgressBar,
+    bar: &Progress,
 ) -> Vec<LayerScan> {
     const BATCH: usize = 250;
     let deepest = layers.iter().copied().max().unwrap_or(0);
@@ -420,7 +420,7 @@ pub fn project_units(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::io::parse_spec_text;
+    use shrink_core::model::io::parse_spec_text;
 
     fn lenet() -> ModelSpec {
         parse_spec_text(

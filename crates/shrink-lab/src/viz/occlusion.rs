@@ -8,7 +8,7 @@
 //! The square is filled with `value` in normalised space; 0 (the default) is the data
 //! set's mean, the paper's "grey".
 
-use crate::model::{Feat, Net};
+use shrink_core::model::{Feat, Net};
 use burn::prelude::*;
 use serde::Serialize;
 
@@ -120,7 +120,7 @@ pub fn occlude(
 ) -> Occlusion {
     let (c, h, w) = (shape[0], shape[1], shape[2]);
     let el = c * h * w;
-    let to_feat = |x: Vec<f32>, n: usize| crate::batch::to_feat(x, n, shape, device);
+    let to_feat = |x: Vec<f32>, n: usize| shrink_core::batch::to_feat(x, n, shape, device);
     let run = |x: Feat| {
         let act = net.forward_range(x, 0, layer + 1);
         let logits = net
@@ -137,7 +137,7 @@ pub fn occlude(
         (p, k, channel_stats(act))
     };
     let (probs, k, base) = run(to_feat(image.to_vec(), 1));
-    let feature = crate::batch::argmax(&base.max[..base.channels]);
+    let feature = shrink_core::batch::argmax(&base.max[..base.channels]);
     let at = base.argmax[feature];
     let rows = starts(h, size, stride);
     let cols = starts(w, size, stride);
@@ -163,7 +163,7 @@ pub fn occlude(
         let (p, _, stats) = run(to_feat(x, chunk.len()));
         for (i, row) in p.chunks(k).enumerate() {
             true_prob.push(row[label as usize]);
-            top_class.push(crate::batch::argmax(row) as u32);
+            top_class.push(shrink_core::batch::argmax(row) as u32);
             feature_total.push(stats.total[i * stats.channels + feature]);
         }
     }

@@ -4,11 +4,11 @@
 //! `shrink train --snapshot-every N` keeps (`snapshots/epoch-NNN.safetensors`).
 
 use super::features::{project_units, scan, Inputs, Unit};
-use crate::model::deconv::ProjectError;
-use crate::model::Net;
+use shrink_core::model::deconv::ProjectError;
+use shrink_core::model::Net;
 use anyhow::{bail, Result};
 use burn::prelude::*;
-use indicatif::ProgressBar;
+use shrink_core::train::progress::Progress;
 
 /// The epochs to show: those asked for (each must have a snapshot), or at most `max` of
 /// the available ones, evenly spread and always including the first and the last.
@@ -62,7 +62,7 @@ pub fn strongest(
     inputs: &Inputs,
     chosen: &[(usize, Vec<usize>)],
     device: &Device,
-    bar: &ProgressBar,
+    bar: &Progress,
 ) -> Result<Vec<Strongest>, ProjectError> {
     let layers: Vec<usize> = chosen.iter().map(|(l, _)| *l).collect();
     let scans = scan(net, inputs, &layers, device, bar);

@@ -20,10 +20,10 @@ pub mod munge;
 pub mod norm;
 pub mod transfer;
 
-use crate::batch::Batcher;
-use crate::model::Net;
-use crate::train::{self, Plain, Targets, TrainConfig, TrainHooks, TrainOutcome};
-use crate::workflow;
+use shrink_core::batch::Batcher;
+use shrink_core::model::Net;
+use shrink_core::train::{self, Plain, Targets, TrainConfig, TrainHooks, TrainOutcome};
+use shrink_core::workflow;
 use anyhow::{bail, Context, Result};
 use burn::prelude::*;
 use serde::de::DeserializeOwned;
@@ -187,7 +187,7 @@ impl RunStore {
             key: key.clone(),
             result,
         })?;
-        crate::model::io::write_atomic(&self.file(id, "json"), &bytes)
+        shrink_core::model::io::write_atomic(&self.file(id, "json"), &bytes)
     }
 
     /// The stored result of `id`, or `run()`'s (then stored). `done` is told whether

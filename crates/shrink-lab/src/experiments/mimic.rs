@@ -10,11 +10,11 @@
 //! ensemble) or, without one, zoo/teacher-cnn.toml trained here first.
 
 use super::{pct, Common, DataSettings, RunStore, Uncertain};
-use crate::distill::{self, MimicReport, MimicSettings, Teacher, TransferKind, TransferOptions};
-use crate::model::io::{self, parse_spec_text};
+use shrink_core::distill::{self, MimicReport, MimicSettings, Teacher, TransferKind, TransferOptions};
+use shrink_core::model::io::{self, parse_spec_text};
 use crate::report::{Bar, BarChart, Report};
-use crate::train::{DistillLoss, TrainConfig};
-use crate::workflow::{self, RunOpts};
+use shrink_core::train::{DistillLoss, TrainConfig};
+use shrink_core::workflow::{self, RunOpts};
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 use shrink_data::DataSource;
@@ -373,7 +373,7 @@ pub fn run(
                 let hit = z
                     .chunks(k)
                     .zip(&src.test.y)
-                    .filter(|(r, &y)| crate::batch::argmax(r) as u32 == y)
+                    .filter(|(r, &y)| shrink_core::batch::argmax(r) as u32 == y)
                     .count();
                 1.0 - hit as f64 / src.test.len().max(1) as f64
             }

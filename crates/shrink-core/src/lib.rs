@@ -1,0 +1,33 @@
+//! shrink-core: train deep nets on Burn, then make them small and fast — the library
+//! behind the `shrink` command and shrink-lab. Modules by concern:
+//! - [`model`]: spec → Burn module, model files;
+//! - [`classifier`]: one way to open and run a trained model (a model directory on Burn,
+//!   a `.shrk` file on shrink-runtime);
+//! - [`batch`]: datasets → tensors (splits, normalisation, augmentation);
+//! - [`train`]: the training loop, losses, schedules, checkpoints, progress reporting;
+//! - [`device`]: choosing a Burn device;
+//! - [`compress`]: Deep Compression (prune, k-means weight sharing, encode to `.shrk`);
+//! - [`distill`]: mimic learning, knowledge distillation, transfer sets (teachers,
+//!   cached teacher logits, MUNGE/RANDOM/augmented sets);
+//! - [`workflow`]: the steps the commands share (load data for a spec, train a spec);
+//! - [`tables`]: tabular data's encoding carried by model directories and `.shrk` files;
+//! - [`limits`]: the size/cost limits in force (defaults, raised by `--max-*` flags).
+//!
+//! Not here: the command line (the `shrink` crate: clap, progress bars), the papers'
+//! experiments, visualisation and HTML reports (`shrink-lab`), data readers
+//! (`shrink-data`), the model spec and `.shrk` format (`shrink-format`), running a
+//! `.shrk` without Burn (`shrink-runtime`).
+
+pub mod batch;
+pub mod classifier;
+pub mod compress;
+pub mod device;
+pub mod distill;
+pub mod limits;
+pub mod model;
+pub mod tables;
+pub mod train;
+pub mod workflow;
+
+pub use shrink_data as data;
+pub use shrink_format as format;
