@@ -2,13 +2,64 @@
 //!
 //! Examples are kept raw (images in [0, 1]) so that augmentation pads with true
 //! background; each batch is augmented, then normalised with the spec's statistics.
+//!
+//! Not here: the training loop and its losses (`train`), reading data files
+//! (`shrink-data`), running a trained model on a data set (`classifier`).
 
 use crate::model::{Feat, Net};
-use crate::train::config::AugmentConfig;
-use crate::train::{DistillLoss, Targets};
 use burn::prelude::*;
+use serde::{Deserialize, Serialize};
 use shrink_data::{Augment, Dataset};
 use shrink_format::spec::NormalizeSpec;
+
+/// What a batch is trained against.
+#[derive(Debug, Clone, Copy)]
+pub enum Targets<'a> {
+    /// Class labels (cross-entropy or hinge, per `TrainConfig::loss`).
+    Labels,
+    /// A teacher's logits for every training example, `[n, classes]` row-major, fitted
+    /// with `loss` (mimic learning, distillation; see `distill`).
+    Teacher {
+        logits: &'a [f32],
+        loss: DistillLoss,
+    },
+}
+
+/// How a student fits its teacher's logits `z`. The losses themselves are in
+/// [`crate::train::loss`].
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum DistillLoss {
+    /// Logit regression (Ba & Caruana 2014): L2 between the student's and the teacher's
+    /// pre-softmax logits.
+    Logits,
+    /// Soft targets (Hinton, Vinyals & Dean 2015): KL divergence between the
+    /// temperature-`T` softmaxes, weighted `alpha`, plus `1 − alpha` times the
+    /// cross-entropy with the example's hard label.
+    Kd { temperature: f64, alpha: f64 },
+}
+
+/// Data augmentation (images only).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AugmentConfig {
+    /// Random translation of up to this many pixels (zero fill).
+    pub shift: usize,
+    /// Random rotation of up to ± this many degrees.
+    pub rotate: f32,
+    /// Random horizontal flips (not for digits).
+    pub hflip: bool,
+}
+
+impl Default for AugmentConfig {
+    fn default() -> Self {
+        AugmentConfig {
+            shift: 2,
+            rotate: 0.0,
+            hflip: false,
+        }
+    }
+}
 
 /// Which split.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -121,7 +121,7 @@ impl Opened {
     pub fn into_burn(self, device: &Device) -> Result<BurnModel> {
         let (spec, net) = match &self {
             Opened::Dir(p) => io::load_model(p, device)?,
-            Opened::Shrk { path, .. } => crate::compress::encode::load_shrk(path, device)?,
+            Opened::Shrk { path, .. } => io::load_shrk(path, device)?,
         };
         BurnModel::new(spec, net, device)
     }

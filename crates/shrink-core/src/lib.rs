@@ -11,6 +11,8 @@
 //!   cached teacher logits, MUNGE/RANDOM/augmented sets);
 //! - [`workflow`]: the steps the commands share (load data for a spec, train a spec);
 //! - [`tables`]: tabular data's encoding carried by model directories and `.shrk` files;
+//! - [`bench`]: training throughput, measured through the training loop's own step;
+//! - [`store`]: the one resumable-step store (steps keyed by their inputs);
 //! - [`limits`]: the size/cost limits in force (defaults, raised by `--max-*` flags).
 //!
 //! Not here: the command line (the `shrink` crate: clap, progress bars), the papers'
@@ -19,12 +21,14 @@
 //! `.shrk` without Burn (`shrink-runtime`).
 
 pub mod batch;
+pub mod bench;
 pub mod classifier;
 pub mod compress;
 pub mod device;
 pub mod distill;
 pub mod limits;
 pub mod model;
+pub mod store;
 pub mod tables;
 pub mod train;
 pub mod workflow;

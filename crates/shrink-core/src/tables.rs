@@ -10,11 +10,11 @@
 //! in file order with [`shrink_data::read_rows`]. A model saved before this existed has
 //! no schema: its data are encoded as `train` would encode them (the old behaviour).
 //!
-//! Also here: the checks that a data set can train and test a classifier at all.
+//! Also here: loading `--data` by name ([`load_data`]) and the checks that a data set
+//! can train and test a classifier at all.
 //!
 //! Not here: reading and encoding CSV files (`shrink-data`'s `table` module).
 
-use crate::workflow;
 use anyhow::{anyhow, bail, Context, Result};
 use shrink_data::{DataSource, LoadOptions, TableSchema};
 use shrink_format::ShrkModel;
@@ -24,6 +24,20 @@ use std::path::Path;
 pub const TABLE_FILE: &str = "table.json";
 /// `.shrk` metadata key holding the table encoding (JSON).
 pub const META_TABLE: &str = "table";
+
+/// Seed of the train/test split for sources that have no test split of their own. Fixed
+/// (not the training seed) so that `eval` sees the same test examples as `train`.
+pub const SPLIT_SEED: u64 = 0;
+
+/// Load `--data` (`mnist` or a path).
+pub fn load_data(data: &str, label: Option<String>) -> Result<DataSource> {
+    let opts = LoadOptions {
+        label_column: label,
+        test_fraction: 0.2,
+        seed: SPLIT_SEED,
+    };
+    shrink_data::load(data, &opts).map_err(|e| anyhow::anyhow!("{e}"))
+}
 
 /// Write `schema` into the model directory `dir` (atomically).
 pub fn save_table(dir: &Path, schema: &TableSchema) -> Result<()> {
@@ -88,12 +102,12 @@ pub fn load_data_for(
     table: Option<&TableSchema>,
 ) -> Result<DataSource> {
     match table {
-        None => workflow::load_data(data, label),
+        None => load_data(data, label),
         Some(schema) => {
             let opts = LoadOptions {
                 label_column: label,
                 test_fraction: 0.2,
-                seed: workflow::SPLIT_SEED,
+                seed: SPLIT_SEED,
             };
             shrink_data::load_with_schema(data, &opts, schema).map_err(|e| anyhow!("{e}"))
         }

@@ -8,24 +8,12 @@ use crate::train::{self, Plain, RunDir, Targets, TrainConfig};
 use anyhow::{bail, Context, Result};
 use burn::prelude::*;
 use serde::Serialize;
-use shrink_data::{DataSource, LoadOptions};
+use shrink_data::DataSource;
 use shrink_format::spec::{Layer, ModelSpec, NormalizeSpec, ShapeDisplay};
 use std::path::Path;
 use std::time::Instant;
 
-/// Seed of the train/test split for sources that have no test split of their own. Fixed
-/// (not the training seed) so that `eval` sees the same test examples as `train`.
-pub const SPLIT_SEED: u64 = 0;
-
-/// Load `--data` (`mnist` or a path).
-pub fn load_data(data: &str, label: Option<String>) -> Result<DataSource> {
-    let opts = LoadOptions {
-        label_column: label,
-        test_fraction: 0.2,
-        seed: SPLIT_SEED,
-    };
-    shrink_data::load(data, &opts).map_err(|e| anyhow::anyhow!("{e}"))
-}
+pub use crate::tables::{load_data, SPLIT_SEED};
 
 /// Make `spec` fit the data: its input shape and its last linear layer's width (the
 /// class count). Returns a note per change, so the same zoo spec trains unchanged on
@@ -204,16 +192,7 @@ pub fn train_model(
         stop_after,
         snapshot_every,
     };
-    let outcome = train::train(
-        net,
-        cfg,
-        &data,
-        Targets::Labels,
-        &train_dev,
-        Some(&run),
-        &mut Plain,
-        quiet,
-    )?;
+    let outcome = train::train(net, train::Job { cfg, data: &data, targets: Targets::Labels, device: &train_dev, run: Some(&run), hooks: &mut Plain, quiet })?;
     let mut extra = toml::Table::new();
     extra.insert(
         "train".into(),

@@ -9,7 +9,7 @@ use burn::prelude::*;
 use common::*;
 use shrink_core::batch::{normalize, to_feat};
 use shrink_core::compress::encode::load_shrk;
-use shrink_core::compress::params::ParamTable;
+use shrink_core::model::params::ParamTable;
 use shrink_core::model::Net;
 use shrink_format::spec::ModelSpec;
 use shrink_format::{CompressedTensor, NamedTensor, ShrkModel, TensorData as ShrkData};

@@ -186,7 +186,7 @@ fn a_first_layer_unit_projects_to_its_own_filter() {
     let device = Device::flex();
     let bar = indicatif::ProgressBar::hidden();
     let scan = &features::scan(&net, &inputs, &[0], &device, &bar)[0];
-    let weight = shrink_core::compress::params::ParamTable::from_net(&net).unwrap();
+    let weight = shrink_core::model::params::ParamTable::from_net(&net).unwrap();
     let w = &weight.get("layers.0.weight").unwrap().data; // [8, 1, 5, 5]
     for feature in 0..8 {
         let example = scan.top_examples(feature, 1)[0];

@@ -1,11 +1,9 @@
 //! Between shrink's compressed state (spec, parameters, masks, codebooks) and the `.shrk`
 //! container of `shrink-format` (Huffman coding happens there, Deep Compression §4).
 
-use super::params::{Param, ParamTable};
+use super::params::ParamTable;
 use super::quantize::Quantized;
-use crate::model::Net;
-use anyhow::{anyhow, bail, Context, Result};
-use burn::prelude::*;
+use anyhow::{anyhow, Result};
 use shrink_format::spec::ModelSpec;
 use shrink_format::{CompressedTensor, NamedTensor, ShrkModel, SizeReport, TensorData as ShrkData};
 use std::collections::BTreeMap;
@@ -101,45 +99,6 @@ pub fn write_shrk(path: &Path, model: &ShrkModel) -> Result<SizeReport> {
     Ok(report)
 }
 
-/// Read a `.shrk` file: its spec and dense parameters. The file passes the runtime's
-/// validation first (the one validation of a `.shrk` model: limits, shapes, finite
-/// values, no missing or unused tensor), so the Burn path accepts exactly what
-/// `shrink run` accepts, before anything is expanded to dense.
-pub fn read_shrk(path: &Path) -> Result<(ModelSpec, ParamTable, ShrkModel)> {
-    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let model = shrink_format::read(&bytes).map_err(|e| anyhow!("{}: {e}", path.display()))?;
-    shrink_runtime::Model::from_shrk_with(&model, &crate::limits::get())
-        .map_err(|e| anyhow!("{}: {e}", path.display()))?;
-    let spec =
-        ModelSpec::from_toml(&model.spec_toml).map_err(|e| anyhow!("{}: {e}", path.display()))?;
-    let mut table = ParamTable::default();
-    for t in &model.tensors {
-        let (shape, data) = match &t.data {
-            ShrkData::Dense { shape, values } => (shape, values.clone()),
-            ShrkData::Compressed(c) => (&c.shape, c.to_dense()),
-        };
-        table.params.push(Param {
-            name: t.name.clone(),
-            shape: shape.iter().map(|&d| d as usize).collect(),
-            data,
-        });
-    }
-    Ok((spec, table, model))
-}
-
-/// Decode a `.shrk` into a Burn model (inference copy) on `device`.
-pub fn load_shrk(path: &Path, device: &Device) -> Result<(ModelSpec, Net)> {
-    let (spec, table, _) = read_shrk(path)?;
-    let mut net = Net::new(&spec, device).map_err(|e| anyhow!("{}: {e}", path.display()))?;
-    table
-        .load_into(&mut net)
-        .map_err(|e| anyhow!("{}: {e}", path.display()))?;
-    // Every parameter of the spec must come from the file.
-    let expected = ParamTable::from_net(&net)?;
-    for p in &expected.params {
-        if table.get(&p.name).is_none() {
-            bail!("{}: the file has no tensor {}", path.display(), p.name);
-        }
-    }
-    Ok((spec, net))
-}
+/// Reading a `.shrk` back (its spec and dense parameters, or a Burn model) is model
+/// file I/O: [`crate::model::io`].
+pub use crate::model::io::{load_shrk, read_shrk};

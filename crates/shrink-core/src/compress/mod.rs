@@ -8,14 +8,16 @@
 pub mod encode;
 pub mod fold;
 pub mod oneshot;
-pub mod params;
+/// The parameter table compression works on lives with the model ([`crate::model::params`]).
+pub use crate::model::params;
 pub mod prune;
 pub mod quantize;
 
 use crate::batch::{self, Batcher};
 use crate::classifier::{open, Classifier};
+use crate::store::Store;
 use crate::model::{io, Net};
-use crate::train::{self, DistillLoss, RunDir, Targets, TrainConfig};
+use crate::train::{self, DistillLoss, Targets, TrainConfig};
 use crate::workflow;
 use anyhow::{bail, Context, Result};
 use burn::module::Module;
@@ -229,6 +231,9 @@ pub struct CompressReport {
     pub seconds: f64,
     pub config: CompressConfig,
 }
+
+/// The store entry of a finished stage, in the stage's directory.
+const STAGE: &str = "stage";
 
 fn layer_bits(cfg: &CompressConfig, name: &str, rank: usize) -> u8 {
     cfg.bits.get(name).copied().unwrap_or(if rank == 4 {
@@ -459,16 +464,7 @@ pub fn prune_stage(
             let net = net_from(&pspec, &table, &train_dev)?;
             let mut hooks = MaskHooks::new(&net, &masks, &train_dev);
             let net = hooks.apply(net);
-            let o = train::train(
-                net,
-                &r,
-                st.data,
-                targets(&dense_logits),
-                &train_dev,
-                None::<&RunDir>,
-                &mut hooks,
-                st.quiet,
-            )?;
+            let o = train::train(net, train::Job { cfg: &r, data: st.data, targets: targets(&dense_logits), device: &train_dev, run: None, hooks: &mut hooks, quiet: st.quiet })?;
             table = ParamTable::from_net(&o.net.valid())?;
         }
         // Han et al. prune until accuracy suffers: a round that costs more than half of
@@ -547,16 +543,7 @@ pub fn quantize_stage(
             let net = net_from(spec, table, &train_dev)?;
             let mut hooks = ShareHooks::new(&net, &quant, st.train_cfg.momentum, &train_dev);
             let net = hooks.apply(net);
-            let o = train::train(
-                net,
-                &r,
-                st.data,
-                targets(&input_logits),
-                &train_dev,
-                None::<&RunDir>,
-                &mut hooks,
-                st.quiet,
-            )?;
+            let o = train::train(net, train::Job { cfg: &r, data: st.data, targets: targets(&input_logits), device: &train_dev, run: None, hooks: &mut hooks, quiet: st.quiet })?;
             for (name, cb) in hooks.codebooks() {
                 if let Some((_, q)) = quant.get_mut(&name) {
                     q.codebook = cb;
@@ -608,11 +595,22 @@ pub fn compress(
         }
     };
 
+    // Each finished stage is an entry of the resumable-step store, keyed by the settings
+    // that decide it (`base/stage.json`, `pruned/stage.json`); under --resume a stage
+    // made with other settings is done again.
+    let stage_key = serde_json::json!({ "train": train_cfg, "compress": cfg, "data": src.name });
+    let done = |dir: &Path| -> Result<bool> {
+        Ok(dir.join(io::WEIGHTS_FILE).is_file()
+            && Store::at(dir, resume)
+                .reuse::<()>(STAGE, &stage_key)?
+                .is_some())
+    };
+
     // 1. The dense model: given, resumed, or trained now.
     let base_dir = out.join("base");
     let (spec, dense) = match base {
         Some(dir) => io::load_model(dir, device)?,
-        None if resume && base_dir.join(io::WEIGHTS_FILE).is_file() => {
+        None if done(&base_dir)? => {
             say(format!(
                 "[1/4] dense model: resuming from {}",
                 base_dir.display()
@@ -636,6 +634,7 @@ pub fn compress(
                 device,
                 &opts,
             )?;
+            Store::at(&base_dir, resume).put(STAGE, &stage_key, &())?;
             (s, n)
         }
     };
@@ -692,7 +691,7 @@ pub fn compress(
         device,
         quiet,
     };
-    let (pspec, ptable) = if resume && pruned_dir.join(io::WEIGHTS_FILE).is_file() {
+    let (pspec, ptable) = if done(&pruned_dir)? {
         say(format!(
             "[2/4] pruning: resuming from {}",
             pruned_dir.display()
@@ -702,6 +701,7 @@ pub fn compress(
     } else {
         let (s, t) = prune_stage(&stage, &fspec, &ftable)?;
         io::save_model(&pruned_dir, &s, &net_from(&s, &t, device)?)?;
+        Store::at(&pruned_dir, resume).put(STAGE, &stage_key, &())?;
         (s, t)
     };
     let pruned_net = net_from(&pspec, &ptable, device)?;

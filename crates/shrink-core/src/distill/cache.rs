@@ -19,7 +19,7 @@
 //! | 4·n·k | logits, f32, row-major `[n, k]` |
 //! | 32 | SHA-256 of everything above |
 
-use crate::model::io::write_atomic;
+use crate::store::{Served, Store};
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -108,7 +108,8 @@ pub enum CacheUse {
 }
 
 /// Logits `[n, k]` for `key`: from `dir` when a valid entry is there, else
-/// `compute()`d and stored. `say` gets one line about what happened.
+/// `compute()`d and stored (an entry of the one resumable-step store, [`Store::cached`]).
+/// `say` gets one line about what happened.
 pub fn cached_logits(
     dir: &Path,
     key: &CacheKey,
@@ -118,32 +119,43 @@ pub fn cached_logits(
     say: &dyn Fn(&str),
 ) -> Result<(Vec<f32>, CacheUse, PathBuf)> {
     let digest = key.finish();
-    let path = dir.join(format!("{}.logits", hex(&digest)));
-    let mut how = CacheUse::Computed;
-    if path.exists() {
-        match read_entry(&path, &digest, n, k) {
-            Ok(v) => {
-                say(&format!("teacher logits: cache hit {}", path.display()));
-                return Ok((v, CacheUse::Hit, path));
-            }
-            Err(why) => {
+    let store = Store::at(dir, true);
+    let path = store.file(&hex(&digest), "logits");
+    let (v, served, path) = store.cached(
+        &hex(&digest),
+        "logits",
+        |bytes| decode_entry(bytes, &digest, n, k),
+        |served| {
+            if let Served::Recomputed(why) = served {
                 say(&format!(
                     "teacher logits: cache {} does not check out ({why}); recomputing",
                     path.display()
                 ));
-                how = CacheUse::Recomputed;
+            }
+            let v = compute()?;
+            anyhow::ensure!(
+                v.len() == n * k,
+                "teacher gave {} logits for {n} examples of {k} classes",
+                v.len()
+            );
+            Ok(v)
+        },
+        |v| entry_bytes(&digest, n, k, v),
+    )?;
+    let how = match served {
+        Served::Hit => {
+            say(&format!("teacher logits: cache hit {}", path.display()));
+            CacheUse::Hit
+        }
+        Served::Computed | Served::Recomputed(_) => {
+            say(&format!("teacher logits: cached in {}", path.display()));
+            if served == Served::Computed {
+                CacheUse::Computed
+            } else {
+                CacheUse::Recomputed
             }
         }
-    }
-    let v = compute()?;
-    anyhow::ensure!(
-        v.len() == n * k,
-        "teacher gave {} logits for {n} examples of {k} classes",
-        v.len()
-    );
-    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    write_atomic(&path, &entry_bytes(&digest, n, k, &v))?;
-    say(&format!("teacher logits: cached in {}", path.display()));
+    };
     Ok((v, how, path))
 }
 
@@ -161,9 +173,8 @@ fn entry_bytes(digest: &[u8; 32], n: usize, k: usize, v: &[f32]) -> Vec<u8> {
     b
 }
 
-/// The logits of a cache file, or why it cannot be used.
-fn read_entry(path: &Path, digest: &[u8; 32], n: usize, k: usize) -> Result<Vec<f32>, String> {
-    let b = std::fs::read(path).map_err(|e| format!("cannot read it: {e}"))?;
+/// The logits of a cache file's bytes `b`, or why they cannot be used.
+fn decode_entry(b: &[u8], digest: &[u8; 32], n: usize, k: usize) -> Result<Vec<f32>, String> {
     let values = n.checked_mul(k).ok_or("size overflows")?;
     let want = 8 + 32 + 16 + 4 * values + 32;
     if b.len() != want {
@@ -226,7 +237,7 @@ mod tests {
         std::fs::write(&path, &bytes[..20]).unwrap();
         let (_, how, _) = cached_logits(dir.path(), &key, 2, 2, compute, &quiet).unwrap();
         assert_eq!(how, CacheUse::Recomputed);
-        assert!(read_entry(&path, &key.finish(), 4, 1).is_err());
+        assert!(decode_entry(&std::fs::read(&path).unwrap(), &key.finish(), 4, 1).is_err());
 
         // Another set: another file.
         let mut other = CacheKey::new("test");

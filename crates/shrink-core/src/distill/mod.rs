@@ -29,6 +29,7 @@ pub use transfer::{TransferKind, TransferOptions};
 
 use crate::batch::{argmax, Batcher, Split};
 use crate::model::{io, Net};
+use crate::store::Store;
 use crate::train::{self, DistillLoss, RunDir, Targets, TrainConfig};
 use crate::workflow::{self, RunOpts};
 use anyhow::{bail, Context, Result};
@@ -119,7 +120,8 @@ struct RunIdentity {
     student: String,
 }
 
-const IDENTITY_FILE: &str = "mimic.json";
+/// The store entry (`mimic.json`) holding a run directory's settings.
+const IDENTITY: &str = "mimic";
 
 /// Train `student` (a spec, fitted to `src` here) from `teacher` on a transfer set made
 /// from `src`'s training split, into the model directory `out`.
@@ -266,16 +268,7 @@ pub fn mimic(
         stop_after: opts.stop_after,
         snapshot_every: opts.snapshot_every,
     };
-    let outcome = train::train(
-        net,
-        &cfg,
-        &data,
-        targets,
-        &train_dev,
-        Some(&run),
-        &mut train::Plain,
-        quiet,
-    )?;
+    let outcome = train::train(net, train::Job { cfg: &cfg, data: &data, targets, device: &train_dev, run: Some(&run), hooks: &mut train::Plain, quiet })?;
 
     // 5. A normal model directory (`shrink eval` reads it) and the report.
     let mut extra = toml::Table::new();
@@ -338,10 +331,12 @@ fn accuracy(pred: &[u32], truth: &[u32]) -> f64 {
 /// Record what `out` is being trained with; on `--resume`, refuse other settings (the
 /// checkpoint would continue a different run).
 fn check_identity(out: &Path, resume: bool, id: &RunIdentity) -> Result<()> {
-    let path = out.join(IDENTITY_FILE);
-    if resume && path.is_file() {
-        let old: RunIdentity = serde_json::from_slice(&std::fs::read(&path)?)
-            .with_context(|| format!("{}: corrupt", path.display()))?;
+    // The run's settings are the key of the store entry `mimic.json`.
+    let store = Store::at(out, resume);
+    let key = serde_json::to_value(id)?;
+    if let Some(old) = store.key(IDENTITY)? {
+        let old: RunIdentity = serde_json::from_value(old)
+            .with_context(|| format!("{}: corrupt", store.file(IDENTITY, "json").display()))?;
         if &old != id {
             let what = if old.teacher != id.teacher {
                 "another teacher"
@@ -359,6 +354,5 @@ fn check_identity(out: &Path, resume: bool, id: &RunIdentity) -> Result<()> {
         }
         return Ok(());
     }
-    std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
-    io::write_atomic(&path, &serde_json::to_vec_pretty(id)?)
+    store.put(IDENTITY, &key, &())
 }

@@ -8,7 +8,8 @@
 
 use super::cache::{file_digest, CacheKey};
 use crate::batch::{inference_device, normalize, to_feat};
-use crate::model::io::{load_model, SPEC_FILE, WEIGHTS_FILE};
+use crate::classifier::open;
+use crate::model::io::{SPEC_FILE, WEIGHTS_FILE};
 use crate::model::Net;
 use crate::train::progress;
 use anyhow::{bail, Result};
@@ -53,10 +54,13 @@ impl Teacher {
                 }
                 key.bytes(&file_digest(&spec_file)?)
                     .bytes(&file_digest(&weights)?);
-                load_model(path, &dev)?
+                let m = open(path)?.into_burn(&dev)?;
+                (m.spec, m.net)
             } else if path.is_file() && path.extension().is_some_and(|e| e == "shrk") {
                 key.bytes(&file_digest(path)?);
-                crate::compress::encode::load_shrk(path, &dev)?
+                // Decoded to dense Burn weights (the student trains on Burn).
+                let m = open(path)?.into_burn(&dev)?;
+                (m.spec, m.net)
             } else if path.exists() {
                 bail!(
                     "teacher {}: not a model directory or a .shrk file",

@@ -3,13 +3,19 @@
 //! Weights are saved under PyTorch names and layouts (`layers.0.weight`, linear weights
 //! `[out, in]`, norm `weight`/`bias`) so that a file written here loads in PyTorch and a
 //! PyTorch `state_dict` saved as safetensors loads here (see [`import_pytorch`]).
-//! Every write goes to a temporary name first and is renamed into place.
+//! Every write goes to a temporary name first and is renamed into place. A `.shrk` file
+//! reads back here too ([`read_shrk`], [`load_shrk`]: decoded to dense weights).
+//!
+//! Not here: writing a `.shrk` (`compress::encode`), running one as stored
+//! (`classifier`, shrink-runtime).
 
 use super::Net;
-use anyhow::{bail, Context, Result};
+use super::params::{Param, ParamTable};
+use anyhow::{anyhow, bail, Context, Result};
 use burn::prelude::*;
 use burn::store::{KeyRemapper, ModuleSnapshot, PyTorchToBurnAdapter, SafetensorsStore};
 use shrink_format::spec::ModelSpec;
+use shrink_format::{ShrkModel, TensorData as ShrkData};
 use std::path::{Path, PathBuf};
 
 /// File names inside a model directory.
@@ -172,7 +178,7 @@ pub fn tmp_name(path: &Path) -> PathBuf {
 /// Save weights as PyTorch-compatible safetensors (tensors in model order, so the
 /// same weights always give the same bytes).
 pub fn save_weights(net: &Net, path: &Path) -> Result<()> {
-    let bytes = crate::compress::params::ParamTable::from_net(net)?.to_safetensors()?;
+    let bytes = ParamTable::from_net(net)?.to_safetensors()?;
     write_atomic(path, &bytes)
 }
 
@@ -254,4 +260,47 @@ pub fn import_pytorch(spec: &ModelSpec, path: &Path, device: &Device) -> Result<
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     load_weights(&mut net, path, Some(remap))?;
     Ok(net)
+}
+
+/// Read a `.shrk` file: its spec and dense parameters. The file passes the runtime's
+/// validation first (the one validation of a `.shrk` model: limits, shapes, finite
+/// values, no missing or unused tensor), so the Burn path accepts exactly what
+/// `shrink run` accepts, before anything is expanded to dense.
+pub fn read_shrk(path: &Path) -> Result<(ModelSpec, ParamTable, ShrkModel)> {
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let model = shrink_format::read(&bytes).map_err(|e| anyhow!("{}: {e}", path.display()))?;
+    shrink_runtime::Model::from_shrk_with(&model, &crate::limits::get())
+        .map_err(|e| anyhow!("{}: {e}", path.display()))?;
+    let spec =
+        ModelSpec::from_toml(&model.spec_toml).map_err(|e| anyhow!("{}: {e}", path.display()))?;
+    let mut table = ParamTable::default();
+    for t in &model.tensors {
+        let (shape, data) = match &t.data {
+            ShrkData::Dense { shape, values } => (shape, values.clone()),
+            ShrkData::Compressed(c) => (&c.shape, c.to_dense()),
+        };
+        table.params.push(Param {
+            name: t.name.clone(),
+            shape: shape.iter().map(|&d| d as usize).collect(),
+            data,
+        });
+    }
+    Ok((spec, table, model))
+}
+
+/// Decode a `.shrk` into a Burn model (inference copy) on `device`.
+pub fn load_shrk(path: &Path, device: &Device) -> Result<(ModelSpec, Net)> {
+    let (spec, table, _) = read_shrk(path)?;
+    let mut net = Net::new(&spec, device).map_err(|e| anyhow!("{}: {e}", path.display()))?;
+    table
+        .load_into(&mut net)
+        .map_err(|e| anyhow!("{}: {e}", path.display()))?;
+    // Every parameter of the spec must come from the file.
+    let expected = ParamTable::from_net(&net)?;
+    for p in &expected.params {
+        if table.get(&p.name).is_none() {
+            bail!("{}: the file has no tensor {}", path.display(), p.name);
+        }
+    }
+    Ok((spec, net))
 }

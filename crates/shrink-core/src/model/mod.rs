@@ -13,6 +13,7 @@
 
 pub mod deconv;
 pub mod io;
+pub mod params;
 
 use burn::module::{Module, Param};
 use burn::nn::conv::{Conv2d, Conv2dConfig, ConvTranspose2d, ConvTranspose2dConfig};

@@ -1,6 +1,7 @@
 //! Training settings as data: a `[train]` table in a spec file, overridden by flags.
 
 use anyhow::{bail, Result};
+pub use crate::batch::AugmentConfig;
 use serde::{Deserialize, Serialize};
 
 /// Which optimiser.
@@ -32,28 +33,6 @@ pub enum LossKind {
     CrossEntropy,
     /// Multi-class hinge (SVM) loss.
     Hinge,
-}
-
-/// Data augmentation (images only).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct AugmentConfig {
-    /// Random translation of up to this many pixels (zero fill).
-    pub shift: usize,
-    /// Random rotation of up to ± this many degrees.
-    pub rotate: f32,
-    /// Random horizontal flips (not for digits).
-    pub hflip: bool,
-}
-
-impl Default for AugmentConfig {
-    fn default() -> Self {
-        AugmentConfig {
-            shift: 2,
-            rotate: 0.0,
-            hflip: false,
-        }
-    }
 }
 
 /// Everything that decides how a model is trained.

@@ -1,55 +1,35 @@
-//! The training loop: optimisers, schedules, losses, metrics, checkpoints and resume.
+//! The training loop: one [`step`] of the optimiser, epochs of steps in [`train`], and the
+//! losses.
 //!
 //! One epoch = one seeded pass over the shuffled training split in mini-batches. Every
 //! random choice (shuffle order, augmentation, dropout masks) is derived from
 //! `(seed, epoch)`, so a run resumed from the checkpoint written after epoch `e` replays
-//! epochs `e+1…` exactly as an uninterrupted run would.
+//! epochs `e+1…` exactly as an uninterrupted run would. Around the loop, not inside it:
+//! [`TrainHooks`] (pruning masks, tied weights, step counts), the run directory
+//! ([`checkpoint`]: checkpoints and resume, metrics.jsonl, snapshots), early stopping
+//! ([`Best`]) and the progress bar ([`progress`]).
 //!
-//! Not here: what the model is (`model`), where data comes from (`shrink-data`).
+//! Not here: what the model is (`model`), how examples become batches (`batch`), where
+//! data comes from (`shrink-data`).
 
+pub mod checkpoint;
 pub mod config;
 pub mod progress;
 
+pub use crate::batch::{DistillLoss, Targets};
+pub use checkpoint::RunDir;
 pub use config::{LossKind, OptimKind, ScheduleKind, TrainConfig};
 
-use crate::batch::{Batcher, Prepared};
+use crate::batch::{Batcher, Prepared, Split};
 use crate::model::Net;
-use anyhow::{bail, Context, Result};
-use burn::module::Module;
+use anyhow::{bail, Result};
 use burn::optim::momentum::MomentumConfig;
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer, SgdConfig};
 use burn::prelude::*;
 use burn::tensor::activation::log_softmax;
 use rand::SeedableRng;
 use serde::{Deserialize, Serialize};
-use std::path::{Path, PathBuf};
 use std::time::Instant;
-
-/// What a batch is trained against.
-#[derive(Debug, Clone, Copy)]
-pub enum Targets<'a> {
-    /// Class labels (cross-entropy or hinge, per `TrainConfig::loss`).
-    Labels,
-    /// A teacher's logits for every training example, `[n, classes]` row-major, fitted
-    /// with `loss` (mimic learning, distillation; see `distill`).
-    Teacher {
-        logits: &'a [f32],
-        loss: DistillLoss,
-    },
-}
-
-/// How a student fits its teacher's logits `z`. The losses themselves are in [`loss`].
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case", tag = "kind")]
-pub enum DistillLoss {
-    /// Logit regression (Ba & Caruana 2014): L2 between the student's and the teacher's
-    /// pre-softmax logits.
-    Logits,
-    /// Soft targets (Hinton, Vinyals & Dean 2015): KL divergence between the
-    /// temperature-`T` softmaxes, weighted `alpha`, plus `1 − alpha` times the
-    /// cross-entropy with the example's hard label.
-    Kd { temperature: f64, alpha: f64 },
-}
 
 /// Points where a training procedure can step in (pruning masks, tied weights, frozen
 /// layers). The defaults do nothing.
@@ -99,17 +79,6 @@ pub struct Diverged {
     pub note: String,
 }
 
-/// What is persisted next to the checkpointed model and optimiser.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct CheckpointState {
-    /// Epochs completed.
-    epoch: usize,
-    best_val: Option<f64>,
-    best_epoch: usize,
-    seconds: f64,
-    config: TrainConfig,
-}
-
 /// The outcome of a run.
 pub struct TrainOutcome {
     pub net: Net,
@@ -120,33 +89,308 @@ pub struct TrainOutcome {
     pub stopped_early: bool,
 }
 
-/// Where a run writes its checkpoints and metrics (None: keep everything in memory).
-pub struct RunDir {
-    pub dir: PathBuf,
-    pub resume: bool,
-    /// Stop this invocation after this many epochs (as if interrupted); the checkpoint
-    /// lets a later `--resume` carry on.
-    pub stop_after: Option<usize>,
-    /// Keep the weights after every N-th epoch as `snapshots/epoch-NNN.safetensors`
-    /// (for watching features evolve, `shrink viz`).
-    pub snapshot_every: Option<usize>,
+/// What a run trains on and how, besides the network itself.
+pub struct Job<'a> {
+    pub cfg: &'a TrainConfig,
+    /// The splits, already normalised by the spec.
+    pub data: &'a Batcher,
+    pub targets: Targets<'a>,
+    pub device: &'a Device,
+    /// Where checkpoints and metrics go (None: keep everything in memory).
+    pub run: Option<&'a RunDir>,
+    pub hooks: &'a mut dyn TrainHooks,
+    /// No progress bar and no per-epoch lines.
+    pub quiet: bool,
 }
 
-impl RunDir {
-    fn ckpt(&self) -> PathBuf {
-        self.dir.join("checkpoint")
+/// Train `net` on `job.data` and report on its validation and test splits after each
+/// epoch. Checkpoints after every epoch when `job.run` is given.
+pub fn train(net: Net, job: Job<'_>) -> Result<TrainOutcome> {
+    let Job {
+        cfg,
+        data,
+        targets,
+        device,
+        run,
+        hooks,
+        quiet,
+    } = job;
+    cfg.validate()?;
+    check_targets(cfg, data, &targets)?;
+    let start = match run {
+        Some(run) => run.start(net, optimizer(cfg), cfg, quiet)?,
+        None => checkpoint::Start::fresh(net, optimizer(cfg)),
+    };
+    let (mut net, mut optim, mut best, mut metrics) =
+        (start.net, start.optim, start.best, start.metrics);
+    let n = data.train_len();
+    let steps_per_epoch = n.div_ceil(cfg.batch_size);
+    // `epochs`, lengthened to `min_steps` optimiser steps for small data sets.
+    let epochs = cfg.epochs_for(n);
+    let total_steps = steps_per_epoch * epochs;
+    let started = Instant::now();
+    let mut stopped_early = false;
+
+    for epoch in start.epoch..epochs {
+        let epoch_seed = mix(cfg.seed, epoch + 1);
+        device.seed(epoch_seed);
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(epoch_seed);
+        let order = shrink_data::shuffled_indices(n, epoch_seed);
+        let bar = progress::bar(n as u64, &format!("epoch {}/{}", epoch + 1, epochs), quiet);
+        let (t0, mut tally, mut lr, mut stop) = (Instant::now(), Tally::default(), cfg.lr, false);
+        for (bi, chunk) in order.chunks(cfg.batch_size).enumerate() {
+            let steps = epoch * steps_per_epoch + bi;
+            lr = cfg.lr_at(steps, total_steps, steps_per_epoch);
+            let batch = data.train_batch(chunk, &targets, cfg.augment.as_ref(), &mut rng, device);
+            let (next, loss, correct) = match step(net, &mut optim, &batch, cfg, lr, hooks, device) {
+                Ok(s) => s,
+                Err(NonFinite(loss)) => {
+                    bar.finish_and_clear();
+                    let kept = run.is_some() && epoch > 0;
+                    return Err(Diverged::at(loss, epoch, bi + 1, lr, kept).into());
+                }
+            };
+            net = next;
+            tally.add(loss, correct, chunk.len());
+            bar.inc(chunk.len() as u64);
+            if !hooks.step_done(&net, steps + 1) {
+                stop = true;
+                break;
+            }
+            if bi % 10 == 0 {
+                bar.set_message(tally.status(lr));
+            }
+        }
+        bar.finish_and_clear();
+        let m = tally.finish(epoch + 1, lr, t0.elapsed().as_secs_f64(), &net, data, device);
+        if !quiet {
+            eprintln!("{}", epoch_line(&m, epochs, data));
+        }
+        let improved = best.update(&m, &net);
+        metrics.push(m.clone());
+        if let Some(run) = run {
+            let seconds = start.seconds + started.elapsed().as_secs_f64();
+            run.epoch_done(&m, &net, &optim, &best, improved, seconds, cfg)?;
+        }
+        if stop || run.is_some_and(|r| r.stop_here(epoch + 1, start.epoch, epochs, quiet)) {
+            break;
+        }
+        if best.out_of_patience(cfg, &m, quiet) {
+            stopped_early = true;
+            break;
+        }
+    }
+    Ok(TrainOutcome {
+        epochs_run: metrics.len(),
+        best_epoch: best.epoch,
+        net: match (cfg.restore_best, best.net) {
+            (true, Some(b)) => b,
+            _ => net,
+        },
+        metrics,
+        seconds: start.seconds + started.elapsed().as_secs_f64(),
+        stopped_early,
+    })
+}
+
+/// A loss that is NaN or infinite (the step was not taken).
+#[derive(Debug, Clone, Copy)]
+pub struct NonFinite(pub f64);
+
+/// One optimiser step on `batch`: forward, loss (+ L1 penalty), backward, hooks, update.
+/// Returns the updated net, the batch's mean loss and how many examples it classified
+/// right (before the update).
+pub fn step(
+    mut net: Net,
+    optim: &mut ModuleOptimizer,
+    batch: &Prepared,
+    cfg: &TrainConfig,
+    lr: f64,
+    hooks: &mut dyn TrainHooks,
+    device: &Device,
+) -> Result<(Net, f64, usize), NonFinite> {
+    let logits = net.forward(batch.x.clone()); // [b, classes]
+    let mut l = loss(cfg.loss, logits.clone(), batch, device);
+    if cfg.l1 > 0.0 {
+        for (_, w) in net.weights() {
+            l = l + w.l1() * cfg.l1;
+        }
+    }
+    let value: f64 = l.clone().into_scalar::<f32>() as f64;
+    if !value.is_finite() {
+        return Err(NonFinite(value));
+    }
+    let mut grads = GradientsParams::from_grads(l.backward(), &net);
+    hooks.grads(&net, &mut grads, lr);
+    net = optim.step(lr, net, grads);
+    net = hooks.after_step(net);
+    let correct = batch.correct(logits.inner());
+    Ok((net, value, correct))
+}
+
+impl Diverged {
+    fn at(loss: f64, epoch: usize, batch: usize, lr: f64, checkpoint_kept: bool) -> Diverged {
+        Diverged {
+            loss,
+            epoch: epoch + 1,
+            batch,
+            lr,
+            note: if checkpoint_kept {
+                format!("; the checkpoint after epoch {epoch} is kept (continue with --resume)")
+            } else {
+                String::new()
+            },
+        }
     }
 }
 
+/// Teacher targets must match the training split and cannot be augmented.
+fn check_targets(cfg: &TrainConfig, data: &Batcher, targets: &Targets<'_>) -> Result<()> {
+    if let Targets::Teacher { logits, .. } = targets {
+        if cfg.augment.is_some() {
+            bail!("augmentation cannot be used with teacher targets: the teacher's logits are for the examples as they are (make the augmented copies part of the transfer set instead)");
+        }
+        let rows = data.train_len() * data.classes;
+        if logits.len() != rows {
+            bail!(
+                "{} teacher logits for {} training examples of {} classes",
+                logits.len(),
+                data.train_len(),
+                data.classes
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Running sums over an epoch's batches.
+#[derive(Default)]
+struct Tally {
+    loss_sum: f64,
+    correct: usize,
+    seen: usize,
+}
+
+impl Tally {
+    fn add(&mut self, loss: f64, correct: usize, examples: usize) {
+        self.loss_sum += loss * examples as f64;
+        self.correct += correct;
+        self.seen += examples;
+    }
+
+    /// The progress bar's message.
+    fn status(&self, lr: f64) -> String {
+        format!(
+            "loss {:.4} acc {:.2}% lr {:.2e}",
+            self.loss_sum / self.seen as f64,
+            100.0 * self.correct as f64 / self.seen as f64,
+            lr
+        )
+    }
+
+    /// The epoch's metrics, with `net` evaluated on the validation and test splits.
+    fn finish(
+        &self,
+        epoch: usize,
+        lr: f64,
+        secs: f64,
+        net: &Net,
+        data: &Batcher,
+        device: &Device,
+    ) -> EpochMetrics {
+        let valid = net.valid();
+        let val_accuracy = data
+            .has_val()
+            .then(|| data.accuracy(&valid, Split::Val, device));
+        let test_accuracy = data.accuracy(&valid, Split::Test, device);
+        EpochMetrics {
+            epoch,
+            lr,
+            train_loss: self.loss_sum / self.seen.max(1) as f64,
+            train_accuracy: self.correct as f64 / self.seen.max(1) as f64,
+            val_accuracy,
+            test_accuracy,
+            seconds: secs,
+            images_per_second: self.seen as f64 / secs,
+        }
+    }
+}
+
+/// The line printed after each epoch.
+fn epoch_line(m: &EpochMetrics, epochs: usize, data: &Batcher) -> String {
+    // Examples are images, or rows of a table.
+    let unit = if data.shape.len() == 1 { "rows" } else { "img" };
+    format!(
+        "epoch {:>3}/{}  loss {:.4}  train {:.2}%  {}test {:.2}%  {:.0} {unit}/s  {:.1}s",
+        m.epoch,
+        epochs,
+        m.train_loss,
+        100.0 * m.train_accuracy,
+        m.val_accuracy
+            .map(|v| format!("val {:.2}%  ", 100.0 * v))
+            .unwrap_or_default(),
+        100.0 * m.test_accuracy,
+        m.images_per_second,
+        m.seconds
+    )
+}
+
+/// Early stopping on the validation split (the test split is never used to choose): the
+/// best epoch so far and its weights.
+#[derive(Default)]
+pub struct Best {
+    /// Best validation accuracy so far.
+    pub val: Option<f64>,
+    /// Its epoch (without a validation split: the last epoch).
+    pub epoch: usize,
+    pub net: Option<Net>,
+}
+
+impl Best {
+    /// Note epoch `m` (trained into `net`); true when it is the best so far.
+    fn update(&mut self, m: &EpochMetrics, net: &Net) -> bool {
+        match m.val_accuracy {
+            Some(v) if self.val.is_none_or(|b| v > b) => {
+                self.val = Some(v);
+                self.epoch = m.epoch;
+                self.net = Some(net.clone());
+                true
+            }
+            Some(_) => false,
+            None => {
+                self.epoch = m.epoch;
+                false
+            }
+        }
+    }
+
+    /// Whether `cfg.patience` epochs passed without a validation gain (says so unless
+    /// `quiet`).
+    fn out_of_patience(&self, cfg: &TrainConfig, m: &EpochMetrics, quiet: bool) -> bool {
+        let (Some(p), Some(_)) = (cfg.patience, m.val_accuracy) else {
+            return false;
+        };
+        let out = m.epoch - self.epoch >= p;
+        if out && !quiet {
+            eprintln!(
+                "early stop: no validation gain for {p} epochs (best at epoch {})",
+                self.epoch
+            );
+        }
+        out
+    }
+}
+
+/// SplitMix64 of (seed, epoch): decorrelated per-epoch seeds.
 fn mix(seed: u64, epoch: usize) -> u64 {
-    // SplitMix64 of (seed, epoch): decorrelated per-epoch seeds.
     let mut z = seed ^ (epoch as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
     z ^ (z >> 31)
 }
 
-fn build_optimizer(cfg: &TrainConfig) -> ModuleOptimizer {
+/// The optimiser `cfg` asks for.
+pub fn optimizer(cfg: &TrainConfig) -> ModuleOptimizer {
     let decay = (cfg.weight_decay > 0.0)
         .then(|| burn::optim::decay::WeightDecayConfig::new(cfg.weight_decay as f32));
     match cfg.optimizer {
@@ -211,349 +455,6 @@ fn label_loss(
             (margins * (onehot.neg() + 1.0)).sum_dim(1).mean()
         }
     }
-}
-
-/// Train `net` on `train` (already normalised) and report on `val`/`test` after each
-/// epoch. Checkpoints after every epoch when `run` is given.
-#[allow(clippy::too_many_arguments)]
-pub fn train(
-    mut net: Net,
-    cfg: &TrainConfig,
-    data: &Batcher,
-    targets: Targets<'_>,
-    device: &Device,
-    run: Option<&RunDir>,
-    hooks: &mut dyn TrainHooks,
-    quiet: bool,
-) -> Result<TrainOutcome> {
-    cfg.validate()?;
-    if let Targets::Teacher { logits, .. } = targets {
-        if cfg.augment.is_some() {
-            bail!("augmentation cannot be used with teacher targets: the teacher's logits are for the examples as they are (make the augmented copies part of the transfer set instead)");
-        }
-        let rows = data.train_len() * data.classes;
-        if logits.len() != rows {
-            bail!(
-                "{} teacher logits for {} training examples of {} classes",
-                logits.len(),
-                data.train_len(),
-                data.classes
-            );
-        }
-    }
-    let mut optim = build_optimizer(cfg);
-    let mut start_epoch = 0;
-    let mut best_val: Option<f64> = None;
-    let mut best_epoch = 0;
-    let mut seconds_before = 0.0;
-    let mut metrics: Vec<EpochMetrics> = Vec::new();
-
-    if let Some(run) = run {
-        std::fs::create_dir_all(&run.dir)
-            .with_context(|| format!("cannot create {}", run.dir.display()))?;
-        let ckpt = run.ckpt();
-        if run.resume && ckpt.join("state.json").is_file() {
-            let state: CheckpointState =
-                serde_json::from_slice(&std::fs::read(ckpt.join("state.json"))?)
-                    .with_context(|| format!("{}: corrupt checkpoint state", ckpt.display()))?;
-            if state.config.seed != cfg.seed || state.config.batch_size != cfg.batch_size {
-                bail!(
-                    "{}: the checkpoint was made with seed {} and batch size {}, not {} and {}; resume with the same settings",
-                    ckpt.display(),
-                    state.config.seed,
-                    state.config.batch_size,
-                    cfg.seed,
-                    cfg.batch_size
-                );
-            }
-            net = net.try_load_file(ckpt.join("model.bpk")).map_err(|e| {
-                anyhow::anyhow!("{}: cannot load checkpointed model: {e:?}", ckpt.display())
-            })?;
-            optim = optim.load(ckpt.join("optim.bpk")).map_err(|e| {
-                anyhow::anyhow!("{}: cannot load optimiser state: {e:?}", ckpt.display())
-            })?;
-            start_epoch = state.epoch;
-            best_val = state.best_val;
-            best_epoch = state.best_epoch;
-            seconds_before = state.seconds;
-            metrics = read_metrics(&run.dir.join("metrics.jsonl"))?
-                .into_iter()
-                .filter(|m| m.epoch <= start_epoch)
-                .collect();
-            if !quiet {
-                eprintln!("resuming after epoch {start_epoch} from {}", ckpt.display());
-            }
-        } else if run.resume {
-            if !quiet {
-                eprintln!(
-                    "no checkpoint in {}, starting from scratch",
-                    run.dir.display()
-                );
-            }
-        } else {
-            // A fresh run: drop stale metrics from an older run in the same directory.
-            let _ = std::fs::remove_file(run.dir.join("metrics.jsonl"));
-            let _ = std::fs::remove_dir_all(run.ckpt());
-            let _ = std::fs::remove_dir_all(run.dir.join(crate::model::io::SNAPSHOT_DIR));
-        }
-    }
-
-    let n = data.train_len();
-    let steps_per_epoch = n.div_ceil(cfg.batch_size);
-    // `epochs`, lengthened to `min_steps` optimiser steps for small data sets.
-    let epochs = cfg.epochs_for(n);
-    let total_steps = steps_per_epoch * epochs;
-    // Examples are images, or rows of a table.
-    let unit = if data.shape.len() == 1 { "rows" } else { "img" };
-    let mut stopped_early = false;
-    let mut stop_requested = false;
-    let started = Instant::now();
-
-    // The best weights so far (by validation accuracy), for early stopping.
-    let mut best_net: Option<Net> = None;
-    if let Some(run) = run {
-        let p = run.ckpt().join("best.bpk");
-        if run.resume && p.is_file() && start_epoch > 0 {
-            best_net = Some(
-                net.clone()
-                    .try_load_file(&p)
-                    .map_err(|e| anyhow::anyhow!("{}: {e:?}", p.display()))?,
-            );
-        }
-    }
-
-    for epoch in start_epoch..epochs {
-        let epoch_seed = mix(cfg.seed, epoch + 1);
-        device.seed(epoch_seed);
-        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(epoch_seed);
-        let order = shrink_data::shuffled_indices(n, epoch_seed);
-        let t0 = Instant::now();
-        let bar = progress::bar(n as u64, &format!("epoch {}/{}", epoch + 1, epochs), quiet);
-        let (mut loss_sum, mut correct, mut seen) = (0.0f64, 0usize, 0usize);
-        let mut lr = cfg.lr;
-        for (bi, chunk) in order.chunks(cfg.batch_size).enumerate() {
-            let step = epoch * steps_per_epoch + bi;
-            lr = cfg.lr_at(step, total_steps, steps_per_epoch);
-            let prepared =
-                data.train_batch(chunk, &targets, cfg.augment.as_ref(), &mut rng, device);
-            let logits = net.forward(prepared.x.clone());
-            let mut l = loss(cfg.loss, logits.clone(), &prepared, device);
-            if cfg.l1 > 0.0 {
-                for (_, w) in net.weights() {
-                    l = l + w.l1() * cfg.l1;
-                }
-            }
-            let loss_value: f64 = l.clone().into_scalar::<f32>() as f64;
-            if !loss_value.is_finite() {
-                bar.finish_and_clear();
-                return Err(Diverged {
-                    loss: loss_value,
-                    epoch: epoch + 1,
-                    batch: bi + 1,
-                    lr,
-                    note: if run.is_some() && epoch > 0 {
-                        format!(
-                            "; the checkpoint after epoch {epoch} is kept (continue with --resume)"
-                        )
-                    } else {
-                        String::new()
-                    },
-                }
-                .into());
-            }
-            let mut grads = GradientsParams::from_grads(l.backward(), &net);
-            hooks.grads(&net, &mut grads, lr);
-            net = optim.step(lr, net, grads);
-            net = hooks.after_step(net);
-            loss_sum += loss_value * chunk.len() as f64;
-            correct += prepared.correct(logits.inner());
-            seen += chunk.len();
-            bar.inc(chunk.len() as u64);
-            if !hooks.step_done(&net, step + 1) {
-                stop_requested = true;
-                break;
-            }
-            if bi % 10 == 0 {
-                bar.set_message(format!(
-                    "loss {:.4} acc {:.2}% lr {:.2e}",
-                    loss_sum / seen as f64,
-                    100.0 * correct as f64 / seen as f64,
-                    lr
-                ));
-            }
-        }
-        bar.finish_and_clear();
-        let secs = t0.elapsed().as_secs_f64();
-        let valid = net.valid();
-        let val_accuracy = data
-            .has_val()
-            .then(|| data.accuracy(&valid, crate::batch::Split::Val, device));
-        let test_accuracy = data.accuracy(&valid, crate::batch::Split::Test, device);
-        let m = EpochMetrics {
-            epoch: epoch + 1,
-            lr,
-            train_loss: loss_sum / seen.max(1) as f64,
-            train_accuracy: correct as f64 / seen.max(1) as f64,
-            val_accuracy,
-            test_accuracy,
-            seconds: secs,
-            images_per_second: seen as f64 / secs,
-        };
-        if !quiet {
-            eprintln!(
-                "epoch {:>3}/{}  loss {:.4}  train {:.2}%  {}test {:.2}%  {:.0} {unit}/s  {:.1}s",
-                m.epoch,
-                epochs,
-                m.train_loss,
-                100.0 * m.train_accuracy,
-                m.val_accuracy
-                    .map(|v| format!("val {:.2}%  ", 100.0 * v))
-                    .unwrap_or_default(),
-                100.0 * m.test_accuracy,
-                m.images_per_second,
-                secs
-            );
-        }
-        // Early stopping on the validation split (the test split is never used to choose).
-        let mut improved = false;
-        if let Some(v) = val_accuracy {
-            if best_val.is_none_or(|b| v > b) {
-                best_val = Some(v);
-                best_epoch = epoch + 1;
-                best_net = Some(net.clone());
-                improved = true;
-            }
-        } else {
-            best_epoch = epoch + 1;
-        }
-        metrics.push(m.clone());
-        if let Some(run) = run {
-            append_metrics(&run.dir.join("metrics.jsonl"), &m)?;
-            let state = CheckpointState {
-                epoch: epoch + 1,
-                best_val,
-                best_epoch,
-                seconds: seconds_before + started.elapsed().as_secs_f64(),
-                config: cfg.clone(),
-            };
-            write_checkpoint(&run.ckpt(), &net, &optim, &state, improved.then_some(&net))?;
-            if run
-                .snapshot_every
-                .is_some_and(|k| k > 0 && (epoch + 1) % k == 0)
-            {
-                let path = crate::model::io::snapshot_path(&run.dir, epoch + 1);
-                std::fs::create_dir_all(path.parent().expect("snapshot path has a folder"))?;
-                crate::model::io::save_weights(&net, &path)?;
-            }
-        }
-        if stop_requested {
-            break;
-        }
-        if run
-            .and_then(|r| r.stop_after)
-            .is_some_and(|k| epoch + 1 - start_epoch >= k)
-            && epoch + 1 < epochs
-        {
-            if !quiet {
-                eprintln!(
-                    "stopping after epoch {} as asked; continue with --resume",
-                    epoch + 1
-                );
-            }
-            break;
-        }
-        if let (Some(p), Some(_)) = (cfg.patience, val_accuracy) {
-            if epoch + 1 - best_epoch >= p {
-                if !quiet {
-                    eprintln!("early stop: no validation gain for {p} epochs (best at epoch {best_epoch})");
-                }
-                stopped_early = true;
-                break;
-            }
-        }
-    }
-    let epochs_run = metrics.len();
-    let final_net = match (cfg.restore_best, best_net) {
-        (true, Some(b)) => b,
-        _ => net,
-    };
-    Ok(TrainOutcome {
-        net: final_net,
-        epochs_run,
-        best_epoch,
-        metrics,
-        seconds: seconds_before + started.elapsed().as_secs_f64(),
-        stopped_early,
-    })
-}
-
-fn append_metrics(path: &Path, m: &EpochMetrics) -> Result<()> {
-    use std::io::Write;
-    let mut f = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)
-        .with_context(|| format!("cannot open {}", path.display()))?;
-    writeln!(f, "{}", serde_json::to_string(m)?)?;
-    Ok(())
-}
-
-fn read_metrics(path: &Path) -> Result<Vec<EpochMetrics>> {
-    let Ok(text) = std::fs::read_to_string(path) else {
-        return Ok(vec![]);
-    };
-    let mut out = Vec::new();
-    for (i, line) in text.lines().enumerate() {
-        if line.trim().is_empty() {
-            continue;
-        }
-        out.push(serde_json::from_str(line).with_context(|| {
-            format!("{}: line {} is not a metrics record", path.display(), i + 1)
-        })?);
-    }
-    // A run killed after writing metrics but before its checkpoint replays that epoch:
-    // keep the last record of each epoch.
-    out.dedup_by(|b: &mut EpochMetrics, a: &mut EpochMetrics| a.epoch == b.epoch);
-    Ok(out)
-}
-
-/// Write the checkpoint directory atomically: build it under a temporary name, then swap.
-fn write_checkpoint(
-    dir: &Path,
-    net: &Net,
-    optim: &ModuleOptimizer,
-    state: &CheckpointState,
-    best: Option<&Net>,
-) -> Result<()> {
-    let tmp = dir.with_extension("tmp");
-    let _ = std::fs::remove_dir_all(&tmp);
-    std::fs::create_dir_all(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
-    net.clone()
-        .save_file(tmp.join("model.bpk"))
-        .map_err(|e| anyhow::anyhow!("cannot write checkpoint: {e:?}"))?;
-    optim
-        .save(tmp.join("optim.bpk"))
-        .map_err(|e| anyhow::anyhow!("cannot write optimiser checkpoint: {e:?}"))?;
-    match best {
-        Some(b) => b
-            .clone()
-            .save_file(tmp.join("best.bpk"))
-            .map_err(|e| anyhow::anyhow!("cannot write checkpoint: {e:?}"))?,
-        None => {
-            if dir.join("best.bpk").is_file() {
-                std::fs::copy(dir.join("best.bpk"), tmp.join("best.bpk"))?;
-            }
-        }
-    }
-    std::fs::write(tmp.join("state.json"), serde_json::to_vec_pretty(state)?)?;
-    let old = dir.with_extension("old");
-    let _ = std::fs::remove_dir_all(&old);
-    if dir.exists() {
-        std::fs::rename(dir, &old)?;
-    }
-    std::fs::rename(&tmp, dir)?;
-    let _ = std::fs::remove_dir_all(&old);
-    Ok(())
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@
 //! Every variant is trained with the same seeds; the table gives test error (mean ± std)
 //! and training time.
 
-use super::{mean_std, noise_threshold, Common, DataSettings, RunStore, Uncertain};
+use super::{mean_std, noise_threshold, Common, DataSettings, Store, Uncertain};
 use crate::report::{Bar, BarChart, Report};
 use shrink_core::train::config::AugmentConfig;
 use shrink_core::train::{Diverged, LossKind, TrainConfig};
@@ -388,7 +388,7 @@ pub fn run(
         .into_iter()
         .filter(|v| settings.only.is_empty() || settings.only.iter().any(|o| o == v.name))
         .collect();
-    let store = RunStore::open(&common.out, common.resume)?;
+    let store = Store::open(&common.out.join("runs"), common.resume)?;
     let total = chosen.len() * settings.seeds.len();
     let mut runs = Vec::new();
     let mut summary = Vec::new();

@@ -9,7 +9,7 @@
 //! The teacher is `--teacher` (model directories or .shrk files; several make an
 //! ensemble) or, without one, zoo/teacher-cnn.toml trained here first.
 
-use super::{pct, Common, DataSettings, RunStore, Uncertain};
+use super::{pct, Common, DataSettings, Store, Uncertain};
 use shrink_core::distill::{self, MimicReport, MimicSettings, Teacher, TransferKind, TransferOptions};
 use shrink_core::model::io::{self, parse_spec_text};
 use crate::report::{Bar, BarChart, Report};
@@ -211,7 +211,7 @@ pub fn plans(s: &MimicExperimentSettings) -> Vec<Plan> {
 /// checkpoint under `--resume`.
 pub(crate) fn student_run(
     common: &Common,
-    store: &RunStore,
+    store: &Store,
     teacher: &Teacher,
     plan: &Plan,
     options: &TransferOptions,
@@ -267,13 +267,12 @@ fn train_teacher(
     let mut cfg = TrainConfig::from_table(file.train.as_ref())?;
     cfg.epochs = s.teacher_epochs;
     cfg.seed = s.seed;
-    let done = dir.join("result.json");
-    if common.resume && done.is_file() && dir.join(io::WEIGHTS_FILE).is_file() {
-        let r: serde_json::Value = serde_json::from_slice(&std::fs::read(&done)?)?;
-        if r["config"] == serde_json::to_value(&cfg)? && r["data"] == src.name.as_str() {
-            common.say(format!("teacher: {} (trained earlier)", dir.display()));
-            return Ok(dir);
-        }
+    // Reused under --resume when trained with these settings on this data.
+    let key = serde_json::json!({ "config": cfg, "data": src.name });
+    let store = Store::at(&dir, common.resume);
+    if dir.join(io::WEIGHTS_FILE).is_file() && store.reuse::<f64>("trained", &key)?.is_some() {
+        common.say(format!("teacher: {} (trained earlier)", dir.display()));
+        return Ok(dir);
     }
     common.say(format!(
         "teacher: training {} for {} epochs into {} (give --teacher to use a trained one)",
@@ -286,7 +285,8 @@ fn train_teacher(
         quiet: common.quiet,
         ..Default::default()
     };
-    workflow::train_model(file.spec, &cfg, None, src, &dir, &common.device, &opts)?;
+    let (r, _, _) = workflow::train_model(file.spec, &cfg, None, src, &dir, &common.device, &opts)?;
+    store.put("trained", &key, &r.test_error)?;
     Ok(dir)
 }
 
@@ -306,7 +306,7 @@ pub fn run(
     }
     std::fs::create_dir_all(&common.out)
         .with_context(|| format!("cannot create {}", common.out.display()))?;
-    let store = RunStore::open(&common.out, common.resume)?;
+    let store = Store::open(&common.out.join("runs"), common.resume)?;
     let teacher_paths = if s.teachers.is_empty() {
         vec![train_teacher(common, &s, src)?]
     } else {

@@ -24,13 +24,12 @@ use shrink_core::batch::Batcher;
 use shrink_core::model::Net;
 use shrink_core::train::{self, Plain, Targets, TrainConfig, TrainHooks, TrainOutcome};
 use shrink_core::workflow;
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 use burn::prelude::*;
-use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use shrink_data::{DataSource, Dataset};
 use shrink_format::spec::ModelSpec;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// Options every experiment takes.
 #[derive(Debug, Clone)]
@@ -128,84 +127,10 @@ impl Common {
     }
 }
 
-/// Finished runs, one JSON file each under `out/runs/`, so that a long experiment
+/// Finished runs, one JSON file each under `out/runs/` (the one resumable-step store,
+/// keyed by every setting that decides a run's outcome), so that a long experiment
 /// killed midway continues with `--resume` where it stopped.
-///
-/// Each file holds the run's `key` (every setting that decides its outcome) and its
-/// `result`; a stored run is reused only when its key matches.
-pub struct RunStore {
-    dir: PathBuf,
-    resume: bool,
-}
-
-#[derive(Serialize, Deserialize)]
-struct Stored<T> {
-    key: serde_json::Value,
-    result: T,
-}
-
-impl RunStore {
-    /// Open `out/runs`; without `resume`, earlier runs there are removed.
-    pub fn open(out: &Path, resume: bool) -> Result<RunStore> {
-        let dir = out.join("runs");
-        if !resume && dir.exists() {
-            std::fs::remove_dir_all(&dir)
-                .with_context(|| format!("cannot clear {}", dir.display()))?;
-        }
-        std::fs::create_dir_all(&dir)
-            .with_context(|| format!("cannot create {}", dir.display()))?;
-        Ok(RunStore { dir, resume })
-    }
-
-    /// A file for run `id` with extension `ext` (for weights a later run needs).
-    pub fn file(&self, id: &str, ext: &str) -> PathBuf {
-        self.dir.join(format!("{id}.{ext}"))
-    }
-
-    /// The stored result of run `id`, if resuming and one was made with `key`.
-    pub fn get<T: DeserializeOwned>(&self, id: &str, key: &serde_json::Value) -> Result<Option<T>> {
-        let path = self.file(id, "json");
-        if !self.resume || !path.is_file() {
-            return Ok(None);
-        }
-        let stored: Stored<T> = serde_json::from_slice(&std::fs::read(&path)?)
-            .with_context(|| format!("{}: not a finished run", path.display()))?;
-        if &stored.key != key {
-            bail!(
-                "{} was made with other settings ({}, now {}); rerun without --resume or with another --out",
-                path.display(),
-                stored.key,
-                key
-            );
-        }
-        Ok(Some(stored.result))
-    }
-
-    /// Record the result of run `id`.
-    pub fn put<T: Serialize>(&self, id: &str, key: &serde_json::Value, result: &T) -> Result<()> {
-        let bytes = serde_json::to_vec_pretty(&Stored {
-            key: key.clone(),
-            result,
-        })?;
-        shrink_core::model::io::write_atomic(&self.file(id, "json"), &bytes)
-    }
-
-    /// The stored result of `id`, or `run()`'s (then stored). `done` is told whether
-    /// the result was reused.
-    pub fn run<T: Serialize + DeserializeOwned>(
-        &self,
-        id: &str,
-        key: &serde_json::Value,
-        run: impl FnOnce() -> Result<T>,
-    ) -> Result<(T, bool)> {
-        if let Some(r) = self.get(id, key)? {
-            return Ok((r, true));
-        }
-        let r = run()?;
-        self.put(id, key, &r)?;
-        Ok((r, false))
-    }
-}
+pub use shrink_core::store::Store;
 
 /// A spec fitted to `src` (input shape, class count, input normalisation from `norm_from`).
 pub fn fit_spec(mut spec: ModelSpec, src: &DataSource, norm_from: &Dataset) -> Result<ModelSpec> {
@@ -250,7 +175,7 @@ pub fn train_net(
         cfg.val_fraction,
         cfg.seed,
     );
-    let outcome = train::train(net, cfg, &data, Targets::Labels, &dev, None, hooks, true)?;
+    let outcome = train::train(net, train::Job { cfg, data: &data, targets: Targets::Labels, device: &dev, run: None, hooks, quiet: true })?;
     Ok((outcome, data))
 }
 
@@ -509,24 +434,6 @@ mod tests {
         let same = Uncertain::of(&[0.9, 0.9], 485);
         assert_eq!(same.kind, Spread::Binomial);
         assert!(!same.cell().contains("± 0.00"));
-    }
-
-    #[test]
-    fn run_store_resumes_only_matching_runs() {
-        let dir = tempfile::tempdir().unwrap();
-        let key = serde_json::json!({"lr": 0.1});
-        let store = RunStore::open(dir.path(), false).unwrap();
-        let (v, reused) = store.run("a", &key, || Ok(5u32)).unwrap();
-        assert_eq!((v, reused), (5, false));
-        let store = RunStore::open(dir.path(), true).unwrap();
-        let (v, reused) = store.run("a", &key, || Ok(6u32)).unwrap();
-        assert_eq!((v, reused), (5, true));
-        let other = serde_json::json!({"lr": 0.2});
-        let e = store.run("a", &other, || Ok(7u32)).unwrap_err().to_string();
-        assert!(e.contains("other settings"), "{e}");
-        // Without --resume the old runs are dropped.
-        let store = RunStore::open(dir.path(), false).unwrap();
-        assert_eq!(store.run("a", &key, || Ok(8u32)).unwrap(), (8, false));
     }
 
     #[test]

@@ -8,7 +8,7 @@
 //! MUNGE pays: `--train-size` trains everything on a seeded subset of the rows.
 
 use super::mimic::{student_run, write_text, Plan};
-use super::{mean_std, pct, Common, DataSettings, RunStore, Uncertain};
+use super::{mean_std, pct, Common, DataSettings, Store, Uncertain};
 use shrink_core::distill::{self, Teacher, TransferKind, TransferOptions};
 use shrink_core::model::io;
 use crate::report::{LinePlot, Report, Series, Style};
@@ -144,7 +144,7 @@ pub fn run(
     }
     std::fs::create_dir_all(&common.out)
         .with_context(|| format!("cannot create {}", common.out.display()))?;
-    let store = RunStore::open(&common.out, common.resume)?;
+    let store = Store::open(&common.out.join("runs"), common.resume)?;
 
     // 1. The teacher: `members` MLPs, different seeds, logits averaged.
     let teacher_spec = mlp(
@@ -418,16 +418,11 @@ pub(crate) fn train_or_reuse(
     cfg: &TrainConfig,
     src: &DataSource,
 ) -> Result<f64> {
-    let done = dir.join("result.json");
-    if common.resume && done.is_file() && dir.join(io::WEIGHTS_FILE).is_file() {
-        let r: serde_json::Value = serde_json::from_slice(&std::fs::read(&done)?)?;
-        if r["config"] == serde_json::to_value(cfg)?
-            && r["data"] == src.name.as_str()
-            && r["n"] == src.test.len()
-        {
-            if let Some(e) = r["test_error"].as_f64() {
-                return Ok(e);
-            }
+    let key = serde_json::json!({ "config": cfg, "data": src.name, "n": src.test.len() });
+    let store = Store::at(dir, common.resume);
+    if dir.join(io::WEIGHTS_FILE).is_file() {
+        if let Some(e) = store.reuse::<f64>("trained", &key)? {
+            return Ok(e);
         }
     }
     let opts = RunOpts {
@@ -437,6 +432,7 @@ pub(crate) fn train_or_reuse(
     };
     let (r, _, _) =
         workflow::train_model(spec.clone(), cfg, None, src, dir, &common.device, &opts)?;
+    store.put("trained", &key, &r.test_error)?;
     Ok(r.test_error)
 }
 

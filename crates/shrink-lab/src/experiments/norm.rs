@@ -11,7 +11,7 @@
 //! Then a learning-rate sweep (short runs at multiples of the base rate): BN's claim that
 //! it "allows much higher learning rates" (§3.3).
 
-use super::{pct, percentile, Common, DataSettings, RunStore, Uncertain};
+use super::{pct, percentile, Common, DataSettings, Store, Uncertain};
 use shrink_core::batch::{self, Batcher, Split};
 use shrink_core::model::{Block, Feat, Net};
 use crate::report::{LinePlot, Picture, Report, Series, Style};
@@ -283,16 +283,7 @@ impl Setup<'_> {
         };
         let t0 = Instant::now();
         probe.eval(&net, 0);
-        let outcome = train::train(
-            net,
-            &cfg,
-            &data,
-            Targets::Labels,
-            &dev,
-            None,
-            &mut probe,
-            true,
-        );
+        let outcome = train::train(net, train::Job { cfg: &cfg, data: &data, targets: Targets::Labels, device: &dev, run: None, hooks: &mut probe, quiet: true });
         probe.bar.finish_and_clear();
         let (diverged, first_layer) = match outcome {
             Ok(o) => (None, first_layer_images(&o.net, &spec)),
@@ -367,7 +358,7 @@ pub fn run(
         settings.width > 0 && settings.hidden_layers > 0,
         "the net needs at least one hidden unit"
     );
-    let store = RunStore::open(&common.out, common.resume)?;
+    let store = Store::open(&common.out.join("runs"), common.resume)?;
     let setup = Setup {
         settings: &settings,
         src,

@@ -12,7 +12,7 @@
 //!
 //! Each is scored by accuracy on B's test examples, over several seeds.
 
-use super::{mean_std, noise_threshold, pct, Common, DataSettings, RunStore, Uncertain};
+use super::{mean_std, noise_threshold, pct, Common, DataSettings, Store, Uncertain};
 use shrink_core::batch::Split;
 use shrink_core::model::{io, Net, WeightRef};
 use crate::report::{LinePlot, Report, Series, Style};
@@ -261,7 +261,7 @@ pub fn run(
     if s.depth < 2 {
         bail!("--depth must be at least 2 (there is nothing to transfer otherwise)");
     }
-    let store = RunStore::open(&common.out, common.resume)?;
+    let store = Store::open(&common.out.join("runs"), common.resume)?;
     let task_a = task_source(src, &s.split_a, "A");
     let task_b = task_source(src, &s.split_b, "B");
     // One input normalisation (from all training classes) for every net, so that

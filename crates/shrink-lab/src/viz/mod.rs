@@ -17,7 +17,7 @@ pub mod names;
 pub mod occlusion;
 pub mod weights;
 
-use shrink_core::compress::params::ParamTable;
+use shrink_core::model::params::ParamTable;
 use shrink_core::model::{io, Net, WeightRef};
 use crate::report::{ColorBar, LinePlot, Picture, Report, Series, Style};
 use anyhow::{bail, Context, Result};

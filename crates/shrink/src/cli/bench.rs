@@ -5,14 +5,10 @@
 
 use super::print_json;
 use anyhow::Result;
-use burn::optim::momentum::MomentumConfig;
-use burn::optim::{GradientsParams, SgdConfig};
-use burn::prelude::*;
 use serde::Serialize;
 use shrink_core::batch::to_feat;
 use shrink_core::device::parse_device;
 use shrink_core::model::io::read_spec_file;
-use shrink_core::model::Net;
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -38,15 +34,6 @@ pub enum Cmd {
     Run(RunArgs),
 }
 
-#[derive(Serialize)]
-struct Case {
-    model: String,
-    batch: usize,
-    steps: usize,
-    ms_per_step: f64,
-    images_per_second: f64,
-}
-
 pub fn run(c: Cmd) -> Result<()> {
     let (specs, batches, seconds, device, json) = match c {
         Cmd::Train {
@@ -63,48 +50,7 @@ pub fn run(c: Cmd) -> Result<()> {
     for path in &specs {
         let spec = read_spec_file(path)?.spec;
         for &b in &batches {
-            device.seed(7);
-            let mut net = Net::new(&spec, &device)?;
-            let mut optim = SgdConfig::new()
-                .with_momentum(Some(MomentumConfig::new().with_dampening(0.0)))
-                .init();
-            let el: usize = spec.input.iter().product();
-            let classes = spec.output_len()?;
-            let x: Vec<f32> = (0..b * el)
-                .map(|i| ((i * 2_654_435_761) % 1000) as f32 / 1000.0)
-                .collect();
-            let mut onehot = vec![0.0f32; b * classes];
-            for i in 0..b {
-                onehot[i * classes + i % classes] = 1.0;
-            }
-            let y = Tensor::<2>::from_data(TensorData::new(onehot, [b, classes]), &device);
-            let mut step = |net: Net| -> Net {
-                let logits = net.forward(to_feat(x.clone(), b, &spec.input, &device));
-                let loss = (burn::tensor::activation::log_softmax(logits, 1) * y.clone())
-                    .sum_dim(1)
-                    .mean()
-                    .neg();
-                let _ = loss.clone().into_scalar::<f32>();
-                let grads = GradientsParams::from_grads(loss.backward(), &net);
-                optim.step(0.01, net, grads)
-            };
-            for _ in 0..3 {
-                net = step(net);
-            }
-            let t0 = Instant::now();
-            let mut steps = 0;
-            while t0.elapsed().as_secs_f64() < seconds || steps < 5 {
-                net = step(net);
-                steps += 1;
-            }
-            let dt = t0.elapsed().as_secs_f64();
-            let case = Case {
-                model: spec.name.clone(),
-                batch: b,
-                steps,
-                ms_per_step: 1000.0 * dt / steps as f64,
-                images_per_second: (steps * b) as f64 / dt,
-            };
+            let case = shrink_core::bench::train_throughput(&spec, b, seconds, &device)?;
             if !json {
                 println!(
                     "{:<16} batch {:>4}: {:>8.2} ms/step  {:>9.0} images/s  ({} steps)",

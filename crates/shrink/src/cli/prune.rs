@@ -5,7 +5,7 @@ use super::compress_flags::PruneFlags;
 use super::print_json;
 use anyhow::Result;
 use shrink_core::batch::Batcher;
-use shrink_core::compress::params::ParamTable;
+use shrink_core::model::params::ParamTable;
 use shrink_core::compress::{fold, prune_stage, sensitivity_scan, CompressConfig, Stage};
 use shrink_core::device::parse_device;
 use shrink_core::model::io::{load_model, read_spec_file, save_model_with, SPEC_FILE};

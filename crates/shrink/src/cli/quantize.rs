@@ -6,7 +6,7 @@ use super::compress_flags::QuantizeFlags;
 use super::print_json;
 use anyhow::Result;
 use shrink_core::batch::{self, Batcher};
-use shrink_core::compress::params::ParamTable;
+use shrink_core::model::params::ParamTable;
 use shrink_core::compress::{
     encode_and_report, fold, quantize_stage, render_table, CompressConfig, EncodeInputs, Stage,
 };
