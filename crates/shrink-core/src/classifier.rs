@@ -72,7 +72,8 @@ pub enum Opened {
 /// loaded, so its errors name the missing file).
 pub fn open(path: &Path) -> Result<Opened> {
     if path.is_file() {
-        let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+        let bytes =
+            std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
         Ok(Opened::Shrk {
             path: path.to_path_buf(),
             bytes,
@@ -107,8 +108,9 @@ impl Opened {
     /// The `.shrk` file on shrink-runtime (a model directory is refused).
     pub fn into_runtime(self) -> Result<RuntimeModel> {
         match self {
-            Opened::Shrk { path, bytes } => RuntimeModel::from_bytes(&bytes)
-                .map_err(|e| anyhow!("{}: {e:#}", path.display())),
+            Opened::Shrk { path, bytes } => {
+                RuntimeModel::from_bytes(&bytes).map_err(|e| anyhow!("{}: {e:#}", path.display()))
+            }
             Opened::Dir(p) => Err(anyhow!(
                 "{} is a model directory, not a .shrk file (compress it with `shrink compress`)",
                 p.display()

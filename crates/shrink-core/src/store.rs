@@ -214,7 +214,10 @@ mod tests {
         let at = Store::at(dir.path(), false);
         at.put("b", &key, &1u32).unwrap();
         assert_eq!(at.get::<u32>("b", &key).unwrap(), None);
-        assert_eq!(Store::at(dir.path(), true).get::<u32>("b", &key).unwrap(), Some(1));
+        assert_eq!(
+            Store::at(dir.path(), true).get::<u32>("b", &key).unwrap(),
+            Some(1)
+        );
         assert!(dir.path().join("other.txt").is_file());
     }
 
@@ -227,12 +230,18 @@ mod tests {
             _ => Err("bad".to_string()),
         };
         let encode = |x: &u8| vec![*x, 0xAB];
-        let (v, how, path) = store.cached("k", "bin", decode, |_| Ok(7u8), encode).unwrap();
+        let (v, how, path) = store
+            .cached("k", "bin", decode, |_| Ok(7u8), encode)
+            .unwrap();
         assert_eq!((v, how), (7, Served::Computed));
-        let (v, how, _) = store.cached("k", "bin", decode, |_| Ok(9u8), encode).unwrap();
+        let (v, how, _) = store
+            .cached("k", "bin", decode, |_| Ok(9u8), encode)
+            .unwrap();
         assert_eq!((v, how), (7, Served::Hit));
         std::fs::write(&path, [1u8]).unwrap();
-        let (v, how, _) = store.cached("k", "bin", decode, |_| Ok(9u8), encode).unwrap();
+        let (v, how, _) = store
+            .cached("k", "bin", decode, |_| Ok(9u8), encode)
+            .unwrap();
         assert_eq!((v, how), (9, Served::Recomputed("bad".into())));
         assert_eq!(std::fs::read(&path).unwrap(), vec![9, 0xAB]);
     }

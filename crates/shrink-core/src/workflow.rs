@@ -192,7 +192,18 @@ pub fn train_model(
         stop_after,
         snapshot_every,
     };
-    let outcome = train::train(net, train::Job { cfg, data: &data, targets: Targets::Labels, device: &train_dev, run: Some(&run), hooks: &mut Plain, quiet })?;
+    let outcome = train::train(
+        net,
+        train::Job {
+            cfg,
+            data: &data,
+            targets: Targets::Labels,
+            device: &train_dev,
+            run: Some(&run),
+            hooks: &mut Plain,
+            quiet,
+        },
+    )?;
     let mut extra = toml::Table::new();
     extra.insert(
         "train".into(),

@@ -5,7 +5,7 @@
 //! innermost, contiguous index. Every per-position loop below (pooling, im2col copies,
 //! normalisation) then runs over `B` contiguous floats, flattening moves nothing, and a
 //! channel concatenation is an append. Shapes follow Burn's layers in
-//! `crates/shrink/src/model/mod.rs` value for value (to float rounding).
+//! `crates/shrink-core/src/model/mod.rs` value for value (to float rounding).
 
 use crate::math;
 use crate::plan::{Affine, ConvGeom, ConvTGeom, Node, PoolGeom};

@@ -801,7 +801,7 @@ fn one_buffer_pass_needs_the_memory_it_states() {
     assert!(e.contains("layers.3 is a residual block"), "{e}");
 }
 
-/// The spec of crates/shrink/src/model/tests.rs (every layer type), end to end.
+/// The spec of crates/shrink-core/src/model/tests.rs (every layer type), end to end.
 #[test]
 fn every_layer_together() {
     check(ALL_LAYERS);

@@ -280,7 +280,8 @@ fn compressed_model_matches_burn_on_every_test_example_and_runs_from_the_cli() {
     let model = shrink_runtime::Model::from_bytes(&std::fs::read(&shrk).unwrap()).unwrap();
     let src = shrink_core::workflow::load_data(data.to_str().unwrap(), None).unwrap();
     let ds = &src.test;
-    let want = shrink_core::batch::logits_of(&net, ds, &spec.input, spec.normalize.as_ref(), &device);
+    let want =
+        shrink_core::batch::logits_of(&net, ds, &spec.input, spec.normalize.as_ref(), &device);
     assert_close(
         &model.predict(&ds.x, ds.len()).unwrap(),
         &want,
@@ -334,7 +335,11 @@ fn compressed_model_matches_burn_on_every_test_example_and_runs_from_the_cli() {
         let top = p["top"].as_array().unwrap();
         assert_eq!(top.len(), 2);
         let row = &want[i * 4..(i + 1) * 4];
-        assert_eq!(top[0]["index"], shrink_core::batch::argmax(row), "example {i}");
+        assert_eq!(
+            top[0]["index"],
+            shrink_core::batch::argmax(row),
+            "example {i}"
+        );
         assert!(top[0]["score"].as_f64().unwrap() >= top[1]["score"].as_f64().unwrap());
     }
 

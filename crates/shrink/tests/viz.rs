@@ -11,9 +11,9 @@ use common::*;
 use burn::prelude::*;
 use shrink_core::model::io::load_model;
 use shrink_core::model::Net;
+use shrink_format::spec::ModelSpec;
 use shrink_lab::viz::features::{self, Inputs, Unit};
 use shrink_lab::viz::occlusion;
-use shrink_format::spec::ModelSpec;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 

@@ -15,8 +15,8 @@ pub mod quantize;
 
 use crate::batch::{self, Batcher};
 use crate::classifier::{open, Classifier};
-use crate::store::Store;
 use crate::model::{io, Net};
+use crate::store::Store;
 use crate::train::{self, DistillLoss, Targets, TrainConfig};
 use crate::workflow;
 use anyhow::{bail, Context, Result};
@@ -464,7 +464,18 @@ pub fn prune_stage(
             let net = net_from(&pspec, &table, &train_dev)?;
             let mut hooks = MaskHooks::new(&net, &masks, &train_dev);
             let net = hooks.apply(net);
-            let o = train::train(net, train::Job { cfg: &r, data: st.data, targets: targets(&dense_logits), device: &train_dev, run: None, hooks: &mut hooks, quiet: st.quiet })?;
+            let o = train::train(
+                net,
+                train::Job {
+                    cfg: &r,
+                    data: st.data,
+                    targets: targets(&dense_logits),
+                    device: &train_dev,
+                    run: None,
+                    hooks: &mut hooks,
+                    quiet: st.quiet,
+                },
+            )?;
             table = ParamTable::from_net(&o.net.valid())?;
         }
         // Han et al. prune until accuracy suffers: a round that costs more than half of
@@ -543,7 +554,18 @@ pub fn quantize_stage(
             let net = net_from(spec, table, &train_dev)?;
             let mut hooks = ShareHooks::new(&net, &quant, st.train_cfg.momentum, &train_dev);
             let net = hooks.apply(net);
-            let o = train::train(net, train::Job { cfg: &r, data: st.data, targets: targets(&input_logits), device: &train_dev, run: None, hooks: &mut hooks, quiet: st.quiet })?;
+            let o = train::train(
+                net,
+                train::Job {
+                    cfg: &r,
+                    data: st.data,
+                    targets: targets(&input_logits),
+                    device: &train_dev,
+                    run: None,
+                    hooks: &mut hooks,
+                    quiet: st.quiet,
+                },
+            )?;
             for (name, cb) in hooks.codebooks() {
                 if let Some((_, q)) = quant.get_mut(&name) {
                     q.codebook = cb;

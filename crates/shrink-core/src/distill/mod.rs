@@ -268,7 +268,18 @@ pub fn mimic(
         stop_after: opts.stop_after,
         snapshot_every: opts.snapshot_every,
     };
-    let outcome = train::train(net, train::Job { cfg: &cfg, data: &data, targets, device: &train_dev, run: Some(&run), hooks: &mut train::Plain, quiet })?;
+    let outcome = train::train(
+        net,
+        train::Job {
+            cfg: &cfg,
+            data: &data,
+            targets,
+            device: &train_dev,
+            run: Some(&run),
+            hooks: &mut train::Plain,
+            quiet,
+        },
+    )?;
 
     // 5. A normal model directory (`shrink eval` reads it) and the report.
     let mut extra = toml::Table::new();

@@ -9,8 +9,8 @@
 //! Not here: writing a `.shrk` (`compress::encode`), running one as stored
 //! (`classifier`, shrink-runtime).
 
-use super::Net;
 use super::params::{Param, ParamTable};
+use super::Net;
 use anyhow::{anyhow, bail, Context, Result};
 use burn::prelude::*;
 use burn::store::{KeyRemapper, ModuleSnapshot, PyTorchToBurnAdapter, SafetensorsStore};

@@ -110,9 +110,12 @@ impl RunDir {
                 cfg.batch_size
             );
         }
-        let net = fresh.net.try_load_file(ckpt.join("model.bpk")).map_err(|e| {
-            anyhow::anyhow!("{}: cannot load checkpointed model: {e:?}", ckpt.display())
-        })?;
+        let net = fresh
+            .net
+            .try_load_file(ckpt.join("model.bpk"))
+            .map_err(|e| {
+                anyhow::anyhow!("{}: cannot load checkpointed model: {e:?}", ckpt.display())
+            })?;
         let optim = fresh.optim.load(ckpt.join("optim.bpk")).map_err(|e| {
             anyhow::anyhow!("{}: cannot load optimiser state: {e:?}", ckpt.display())
         })?;
@@ -121,7 +124,11 @@ impl RunDir {
             .filter(|m| m.epoch <= state.epoch)
             .collect();
         if !quiet {
-            eprintln!("resuming after epoch {} from {}", state.epoch, ckpt.display());
+            eprintln!(
+                "resuming after epoch {} from {}",
+                state.epoch,
+                ckpt.display()
+            );
         }
         // The best weights so far (by validation accuracy), for early stopping.
         let best_file = ckpt.join("best.bpk");

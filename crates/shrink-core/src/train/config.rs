@@ -1,7 +1,7 @@
 //! Training settings as data: a `[train]` table in a spec file, overridden by flags.
 
-use anyhow::{bail, Result};
 pub use crate::batch::AugmentConfig;
+use anyhow::{bail, Result};
 use serde::{Deserialize, Serialize};
 
 /// Which optimiser.

@@ -142,7 +142,8 @@ pub fn train(net: Net, job: Job<'_>) -> Result<TrainOutcome> {
             let steps = epoch * steps_per_epoch + bi;
             lr = cfg.lr_at(steps, total_steps, steps_per_epoch);
             let batch = data.train_batch(chunk, &targets, cfg.augment.as_ref(), &mut rng, device);
-            let (next, loss, correct) = match step(net, &mut optim, &batch, cfg, lr, hooks, device) {
+            let (next, loss, correct) = match step(net, &mut optim, &batch, cfg, lr, hooks, device)
+            {
                 Ok(s) => s,
                 Err(NonFinite(loss)) => {
                     bar.finish_and_clear();
@@ -162,7 +163,14 @@ pub fn train(net: Net, job: Job<'_>) -> Result<TrainOutcome> {
             }
         }
         bar.finish_and_clear();
-        let m = tally.finish(epoch + 1, lr, t0.elapsed().as_secs_f64(), &net, data, device);
+        let m = tally.finish(
+            epoch + 1,
+            lr,
+            t0.elapsed().as_secs_f64(),
+            &net,
+            data,
+            device,
+        );
         if !quiet {
             eprintln!("{}", epoch_line(&m, epochs, data));
         }

@@ -9,10 +9,10 @@
 
 use super::{mean_std, noise_threshold, Common, DataSettings, Store, Uncertain};
 use crate::report::{Bar, BarChart, Report};
-use shrink_core::train::config::AugmentConfig;
-use shrink_core::train::{Diverged, LossKind, TrainConfig};
 use anyhow::{bail, Result};
 use serde::{Deserialize, Serialize};
+use shrink_core::train::config::AugmentConfig;
+use shrink_core::train::{Diverged, LossKind, TrainConfig};
 use shrink_data::DataSource;
 use shrink_format::spec::{Init, Layer, ModelSpec};
 use std::time::Instant;
@@ -413,8 +413,11 @@ pub fn run(
                 match super::train_plain(&spec, &cfg, src, &common.device) {
                     Ok((out, batcher)) => {
                         let valid = burn::module::Module::valid(&out.net);
-                        let acc =
-                            batcher.accuracy(&valid, shrink_core::batch::Split::Test, &common.device);
+                        let acc = batcher.accuracy(
+                            &valid,
+                            shrink_core::batch::Split::Test,
+                            &common.device,
+                        );
                         Ok(AblationRun {
                             variant: v.name.into(),
                             seed,

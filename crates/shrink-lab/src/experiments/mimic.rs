@@ -10,13 +10,15 @@
 //! ensemble) or, without one, zoo/teacher-cnn.toml trained here first.
 
 use super::{pct, Common, DataSettings, Store, Uncertain};
-use shrink_core::distill::{self, MimicReport, MimicSettings, Teacher, TransferKind, TransferOptions};
-use shrink_core::model::io::{self, parse_spec_text};
 use crate::report::{Bar, BarChart, Report};
-use shrink_core::train::{DistillLoss, TrainConfig};
-use shrink_core::workflow::{self, RunOpts};
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
+use shrink_core::distill::{
+    self, MimicReport, MimicSettings, Teacher, TransferKind, TransferOptions,
+};
+use shrink_core::model::io::{self, parse_spec_text};
+use shrink_core::train::{DistillLoss, TrainConfig};
+use shrink_core::workflow::{self, RunOpts};
 use shrink_data::DataSource;
 use shrink_format::spec::{Init, Layer, ModelSpec};
 use std::path::{Path, PathBuf};

@@ -20,13 +20,13 @@ pub mod munge;
 pub mod norm;
 pub mod transfer;
 
+use anyhow::{bail, Result};
+use burn::prelude::*;
+use serde::{Deserialize, Serialize};
 use shrink_core::batch::Batcher;
 use shrink_core::model::Net;
 use shrink_core::train::{self, Plain, Targets, TrainConfig, TrainHooks, TrainOutcome};
 use shrink_core::workflow;
-use anyhow::{bail, Result};
-use burn::prelude::*;
-use serde::{Deserialize, Serialize};
 use shrink_data::{DataSource, Dataset};
 use shrink_format::spec::ModelSpec;
 use std::path::PathBuf;
@@ -175,7 +175,18 @@ pub fn train_net(
         cfg.val_fraction,
         cfg.seed,
     );
-    let outcome = train::train(net, train::Job { cfg, data: &data, targets: Targets::Labels, device: &dev, run: None, hooks, quiet: true })?;
+    let outcome = train::train(
+        net,
+        train::Job {
+            cfg,
+            data: &data,
+            targets: Targets::Labels,
+            device: &dev,
+            run: None,
+            hooks,
+            quiet: true,
+        },
+    )?;
     Ok((outcome, data))
 }
 

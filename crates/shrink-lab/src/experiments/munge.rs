@@ -9,13 +9,13 @@
 
 use super::mimic::{student_run, write_text, Plan};
 use super::{mean_std, pct, Common, DataSettings, Store, Uncertain};
-use shrink_core::distill::{self, Teacher, TransferKind, TransferOptions};
-use shrink_core::model::io;
 use crate::report::{LinePlot, Report, Series, Style};
-use shrink_core::train::{DistillLoss, OptimKind, TrainConfig};
-use shrink_core::workflow::{self, RunOpts};
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
+use shrink_core::distill::{self, Teacher, TransferKind, TransferOptions};
+use shrink_core::model::io;
+use shrink_core::train::{DistillLoss, OptimKind, TrainConfig};
+use shrink_core::workflow::{self, RunOpts};
 use shrink_data::DataSource;
 use shrink_format::spec::{Init, Layer, ModelSpec};
 use std::path::Path;

@@ -12,16 +12,16 @@
 //! it "allows much higher learning rates" (§3.3).
 
 use super::{pct, percentile, Common, DataSettings, Store, Uncertain};
+use crate::report::{LinePlot, Picture, Report, Series, Style};
+use anyhow::Result;
+use burn::prelude::*;
+use serde::{Deserialize, Serialize};
 use shrink_core::batch::{self, Batcher, Split};
 use shrink_core::model::{Block, Feat, Net};
-use crate::report::{LinePlot, Picture, Report, Series, Style};
+use shrink_core::train::progress::Progress;
 use shrink_core::train::{
     self, progress, Diverged, OptimKind, ScheduleKind, Targets, TrainConfig, TrainHooks,
 };
-use anyhow::Result;
-use burn::prelude::*;
-use shrink_core::train::progress::Progress;
-use serde::{Deserialize, Serialize};
 use shrink_data::DataSource;
 use shrink_format::spec::{Init, Layer, ModelSpec};
 use std::time::Instant;
@@ -283,7 +283,18 @@ impl Setup<'_> {
         };
         let t0 = Instant::now();
         probe.eval(&net, 0);
-        let outcome = train::train(net, train::Job { cfg: &cfg, data: &data, targets: Targets::Labels, device: &dev, run: None, hooks: &mut probe, quiet: true });
+        let outcome = train::train(
+            net,
+            train::Job {
+                cfg: &cfg,
+                data: &data,
+                targets: Targets::Labels,
+                device: &dev,
+                run: None,
+                hooks: &mut probe,
+                quiet: true,
+            },
+        );
         probe.bar.finish_and_clear();
         let (diverged, first_layer) = match outcome {
             Ok(o) => (None, first_layer_images(&o.net, &spec)),

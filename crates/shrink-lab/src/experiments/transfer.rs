@@ -13,13 +13,13 @@
 //! Each is scored by accuracy on B's test examples, over several seeds.
 
 use super::{mean_std, noise_threshold, pct, Common, DataSettings, Store, Uncertain};
-use shrink_core::batch::Split;
-use shrink_core::model::{io, Net, WeightRef};
 use crate::report::{LinePlot, Report, Series, Style};
-use shrink_core::train::{Plain, TrainConfig};
 use anyhow::{bail, Result};
 use burn::module::Module;
 use serde::{Deserialize, Serialize};
+use shrink_core::batch::Split;
+use shrink_core::model::{io, Net, WeightRef};
+use shrink_core::train::{Plain, TrainConfig};
 use shrink_data::{DataSource, Dataset};
 use shrink_format::spec::{Init, Layer, ModelSpec};
 use std::time::Instant;

@@ -20,10 +20,10 @@ pub mod plot;
 
 pub use plot::{Bar, BarChart, LinePlot, Series, Style};
 
-use shrink_core::model::io::write_atomic;
 use anyhow::{Context, Result};
 use base64::Engine;
 use serde::Serialize;
+use shrink_core::model::io::write_atomic;
 use std::fmt::Write as _;
 use std::path::Path;
 

@@ -4,10 +4,10 @@
 //! `shrink train --snapshot-every N` keeps (`snapshots/epoch-NNN.safetensors`).
 
 use super::features::{project_units, scan, Inputs, Unit};
-use shrink_core::model::deconv::ProjectError;
-use shrink_core::model::Net;
 use anyhow::{bail, Result};
 use burn::prelude::*;
+use shrink_core::model::deconv::ProjectError;
+use shrink_core::model::Net;
 use shrink_core::train::progress::Progress;
 
 /// The epochs to show: those asked for (each must have a snapshot), or at most `max` of

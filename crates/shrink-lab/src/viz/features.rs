@@ -6,10 +6,10 @@
 //! Also the receptive field of a unit, computed from the spec's kernels, strides and
 //! paddings, to outline the input patch a unit can see (and to test the projections).
 
+use burn::prelude::*;
 use shrink_core::batch::{normalize, to_feat};
 use shrink_core::model::deconv::ProjectError;
 use shrink_core::model::{Feat, Net};
-use burn::prelude::*;
 use shrink_core::train::progress::Progress;
 use shrink_data::Dataset;
 use shrink_format::spec::{Layer, ModelSpec};

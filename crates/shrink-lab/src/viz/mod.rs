@@ -17,8 +17,6 @@ pub mod names;
 pub mod occlusion;
 pub mod weights;
 
-use shrink_core::model::params::ParamTable;
-use shrink_core::model::{io, Net, WeightRef};
 use crate::report::{ColorBar, LinePlot, Picture, Report, Series, Style};
 use anyhow::{bail, Context, Result};
 use burn::prelude::*;
@@ -26,6 +24,8 @@ use features::{Inputs, Unit};
 use image::RgbImage;
 use serde::Serialize;
 use serde_json::json;
+use shrink_core::model::params::ParamTable;
+use shrink_core::model::{io, Net, WeightRef};
 use shrink_format::spec::{ModelSpec, ShapeDisplay};
 use shrink_format::{CompressedTensor, ShrkModel, TensorData as ShrkData};
 
@@ -1108,8 +1108,11 @@ fn evolution_section(
             );
         }
     }
-    let bar =
-        shrink_core::train::progress::bar((epochs.len() * inputs.len()) as u64, "epochs", opts.quiet);
+    let bar = shrink_core::train::progress::bar(
+        (epochs.len() * inputs.len()) as u64,
+        "epochs",
+        opts.quiet,
+    );
     let mut per_epoch = Vec::new();
     for &e in &epochs {
         let path = &snaps.iter().find(|(a, _)| *a == e).expect("picked").1;

@@ -71,9 +71,10 @@ mod tests {
 
     #[test]
     fn lenet5_reads_like_the_paper() {
-        let spec = shrink_core::model::io::parse_spec_text(include_str!("../../../../zoo/lenet-5.toml"))
-            .unwrap()
-            .spec;
+        let spec =
+            shrink_core::model::io::parse_spec_text(include_str!("../../../../zoo/lenet-5.toml"))
+                .unwrap()
+                .spec;
         let names = layer_names(&spec);
         assert_eq!(
             names,

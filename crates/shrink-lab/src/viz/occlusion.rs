@@ -8,9 +8,9 @@
 //! The square is filled with `value` in normalised space; 0 (the default) is the data
 //! set's mean, the paper's "grey".
 
-use shrink_core::model::{Feat, Net};
 use burn::prelude::*;
 use serde::Serialize;
+use shrink_core::model::{Feat, Net};
 
 /// Where a square of `size` starts along a side of `n` pixels: every `stride`, the last
 /// one flush with the far edge.

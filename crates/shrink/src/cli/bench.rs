@@ -7,6 +7,7 @@ use super::print_json;
 use anyhow::Result;
 use serde::Serialize;
 use shrink_core::batch::to_feat;
+use shrink_core::classifier::{open, BurnModel};
 use shrink_core::device::parse_device;
 use shrink_core::model::io::read_spec_file;
 use std::path::PathBuf;
@@ -149,19 +150,16 @@ fn process_threads() -> Option<usize> {
 }
 
 fn run_inference(a: RunArgs) -> Result<()> {
-    use anyhow::{anyhow, Context};
+    use anyhow::anyhow;
     // Burn's Flex backend runs on rayon's global pool, sized from RAYON_NUM_THREADS when
     // first used: set it before any Burn call.
     if std::env::var_os("RAYON_NUM_THREADS").is_none() {
         std::env::set_var("RAYON_NUM_THREADS", a.threads.to_string());
     }
-    let bytes =
-        std::fs::read(&a.model).with_context(|| format!("cannot read {}", a.model.display()))?;
-    let mut model = shrink_runtime::Model::from_bytes_with(&bytes, &shrink_core::limits::get())
-        .map_err(|e| anyhow!("{}: {e}", a.model.display()))?;
+    let mut model = open(&a.model)?.into_runtime()?.model;
     model.set_threads(a.threads);
     let device = parse_device("flex")?;
-    let (spec, net) = shrink_core::compress::encode::load_shrk(&a.model, &device)?;
+    let BurnModel { spec, net, .. } = open(&a.model)?.into_burn(&device)?;
     let len = model.input_len();
     // Deterministic inputs in [0, 1], like images.
     let x: Vec<f32> = (0..64 * len)
@@ -229,8 +227,13 @@ fn run_inference(a: RunArgs) -> Result<()> {
             let src = shrink_core::workflow::load_data(d, None)?;
             shrink_core::workflow::check_fits(&spec, &src)?;
             let ds = &src.test;
-            let want =
-                shrink_core::batch::logits_of(&net, ds, &spec.input, spec.normalize.as_ref(), &device);
+            let want = shrink_core::batch::logits_of(
+                &net,
+                ds,
+                &spec.input,
+                spec.normalize.as_ref(),
+                &device,
+            );
             let got = model.predict(&ds.x, ds.len()).map_err(|e| anyhow!("{e}"))?;
             let k = model.classes();
             let max_abs_logit_diff = got

@@ -6,8 +6,8 @@ mod distill;
 use super::print_json;
 use anyhow::Result;
 use shrink_core::device::parse_device;
-use shrink_lab::experiments::{ablation, norm, parse_list, transfer, Common};
 use shrink_core::train::TrainConfig;
+use shrink_lab::experiments::{ablation, norm, parse_list, transfer, Common};
 use std::path::PathBuf;
 
 #[derive(clap::Subcommand)]

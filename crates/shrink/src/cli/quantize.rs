@@ -6,12 +6,12 @@ use super::compress_flags::QuantizeFlags;
 use super::print_json;
 use anyhow::Result;
 use shrink_core::batch::{self, Batcher};
-use shrink_core::model::params::ParamTable;
 use shrink_core::compress::{
     encode_and_report, fold, quantize_stage, render_table, CompressConfig, EncodeInputs, Stage,
 };
 use shrink_core::device::parse_device;
 use shrink_core::model::io::{load_model, read_spec_file, SPEC_FILE};
+use shrink_core::model::params::ParamTable;
 use shrink_core::train::TrainConfig;
 use shrink_core::workflow;
 use std::path::PathBuf;

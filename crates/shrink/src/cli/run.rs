@@ -80,10 +80,9 @@ struct Examples {
 }
 
 pub fn run(a: Args) -> Result<()> {
-    let bytes =
-        std::fs::read(&a.model).with_context(|| format!("cannot read {}", a.model.display()))?;
-    let mut model = Model::from_bytes_with(&bytes, &shrink_core::limits::get())
-        .map_err(|e| anyhow!("{}: {e}", a.model.display()))?;
+    let mut model = shrink_core::classifier::open(&a.model)?
+        .into_runtime()?
+        .model;
     model.set_threads(a.threads);
     let mut ws = Workspace::default();
     let mut logits = Vec::new();

@@ -3,11 +3,11 @@
 
 use super::print_json;
 use anyhow::{bail, Context, Result};
-use shrink_core::compress::encode::{load_shrk, read_shrk};
+use shrink_core::classifier::{open, BurnModel};
+use shrink_core::compress::encode::read_shrk;
 use shrink_core::device::parse_device;
-use shrink_core::model::io::load_model;
-use shrink_lab::viz::{self, Compressed, Subject, VizOptions};
 use shrink_core::workflow;
+use shrink_lab::viz::{self, Compressed, Subject, VizOptions};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -87,7 +87,7 @@ pub fn run(a: Args) -> Result<()> {
     let device = parse_device(&a.device)?;
     let name = viz::display_path(&a.model);
     let subject = if is_shrk(&a.model) {
-        let (spec, net) = load_shrk(&a.model, &device)?;
+        let BurnModel { spec, net, .. } = open(&a.model)?.into_burn(&device)?;
         let (_, _, file) = read_shrk(&a.model)?;
         Subject {
             name,
@@ -97,7 +97,7 @@ pub fn run(a: Args) -> Result<()> {
             run_dir: None,
         }
     } else {
-        let (spec, net) = load_model(&a.model, &device)?;
+        let BurnModel { spec, net, .. } = open(&a.model)?.into_burn(&device)?;
         Subject {
             name,
             spec,
