@@ -2,7 +2,7 @@
 //! how they override a spec's `[compress]` table.
 
 use shrink::compress::quantize::CentroidInit;
-use shrink::compress::CompressConfig;
+use shrink::compress::{CompressConfig, Sparsifier};
 use std::str::FromStr;
 
 /// `NAME=VALUE`, for per-layer settings.
@@ -29,6 +29,19 @@ pub struct PruneFlags {
     /// Retraining epochs after each pruning round.
     #[arg(long)]
     pub retrain_epochs: Option<usize>,
+    /// How weights are removed (`shrink compress`): deep-compression (magnitude pruning, the default) or
+    /// sparse-vd (sparse variational dropout, Molchanov et al. 2017).
+    #[arg(long, value_enum)]
+    pub method: Option<Sparsifier>,
+    /// sparse-vd: training epochs of the variational model.
+    #[arg(long)]
+    pub vd_epochs: Option<usize>,
+    /// sparse-vd: final weight of the KL term (1 = the variational bound; more prunes harder).
+    #[arg(long)]
+    pub vd_kl_weight: Option<f64>,
+    /// Remove units whose incoming or outgoing weights are all pruned (`shrink compress`).
+    #[arg(long)]
+    pub remove_units: bool,
 }
 
 impl PruneFlags {
@@ -45,6 +58,18 @@ impl PruneFlags {
         }
         if let Some(v) = self.retrain_epochs {
             cfg.retrain_epochs = v;
+        }
+        if let Some(v) = self.method {
+            cfg.method = v;
+        }
+        if let Some(v) = self.vd_epochs {
+            cfg.sparse_vd.epochs = v;
+        }
+        if let Some(v) = self.vd_kl_weight {
+            cfg.sparse_vd.kl_weight = v;
+        }
+        if self.remove_units {
+            cfg.remove_units = true;
         }
     }
 }
@@ -70,6 +95,9 @@ pub struct QuantizeFlags {
     /// Centroid fine-tuning epochs.
     #[arg(long)]
     pub finetune_epochs: Option<usize>,
+    /// Store biases as codebooks of this many bits where smaller than float32 (`shrink compress`).
+    #[arg(long)]
+    pub bias_bits: Option<u8>,
 }
 
 impl QuantizeFlags {
@@ -91,6 +119,9 @@ impl QuantizeFlags {
         }
         if let Some(v) = self.finetune_epochs {
             cfg.finetune_epochs = v;
+        }
+        if let Some(v) = self.bias_bits {
+            cfg.bias_bits = Some(v);
         }
     }
 }
