@@ -35,6 +35,7 @@
 
 extern crate alloc;
 
+mod conv;
 mod error;
 mod math;
 mod ops;

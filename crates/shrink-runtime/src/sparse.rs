@@ -52,6 +52,12 @@ pub(crate) enum EntryValues<'a> {
     Plain(&'a [f32]),
 }
 
+/// The values of a matrix's kept weights, as the kernels read them.
+pub(crate) enum RowValues<'a> {
+    Shared(Shared<'a>),
+    Plain(Plain<'a>),
+}
+
 /// Which compiled version of the kernels runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kernels {
@@ -311,6 +317,19 @@ impl SparseMatrix {
         matches!(self.col, Cols::U16(_))
     }
 
+    /// What the direct convolution (`conv.rs`) reads: row starts, `u16` columns and the
+    /// values; `None` when the columns are stored as `u32`.
+    pub(crate) fn narrow_rows(&self) -> Option<(&[u32], &[u16], RowValues<'_>)> {
+        let Cols::U16(col) = &self.col else {
+            return None;
+        };
+        let values = match &self.val {
+            Values::Shared { codebook, index } => RowValues::Shared(Shared { codebook, index }),
+            Values::Plain(v) => RowValues::Plain(Plain(v)),
+        };
+        Some((&self.row_start, col, values))
+    }
+
     /// The value at `(row, col)` (zero where nothing is kept).
     #[cfg(test)]
     pub fn get(&self, row: usize, col: usize) -> f32 {
@@ -433,7 +452,7 @@ struct Job<'a> {
     row_start: &'a [u32],
 }
 
-trait Col: Copy {
+pub(crate) trait Col: Copy {
     fn idx(self) -> usize;
 }
 impl Col for u16 {
@@ -450,12 +469,12 @@ impl Col for u32 {
 }
 
 /// The value of kept weight `j`.
-trait Weight: Copy {
+pub(crate) trait Weight: Copy {
     fn at(&self, j: usize) -> f32;
 }
 
 #[derive(Clone, Copy)]
-struct Shared<'a> {
+pub(crate) struct Shared<'a> {
     codebook: &'a [f32],
     index: &'a [u8],
 }
@@ -467,7 +486,7 @@ impl Weight for Shared<'_> {
 }
 
 #[derive(Clone, Copy)]
-struct Plain<'a>(&'a [f32]);
+pub(crate) struct Plain<'a>(&'a [f32]);
 impl Weight for Plain<'_> {
     #[inline(always)]
     fn at(&self, j: usize) -> f32 {
@@ -634,7 +653,7 @@ mod x86 {
 
 /// `a·b + c`, fused where the target has FMA (without it `mul_add` is a slow libm call).
 #[inline(always)]
-fn madd<const FMA: bool>(a: f32, b: f32, c: f32) -> f32 {
+pub(crate) fn madd<const FMA: bool>(a: f32, b: f32, c: f32) -> f32 {
     if FMA {
         crate::math::mul_add(a, b, c)
     } else {

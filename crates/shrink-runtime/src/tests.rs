@@ -1200,3 +1200,5 @@ fn odd_specs_are_errors_not_panics() {
         }
     }
 }
+
+mod direct_conv;
