@@ -10,7 +10,8 @@
 //!
 //! The kernel holds a tile of `R` output rows × `V` SIMD vectors of one channel in
 //! registers and walks the channel's kept weights once per tile: per weight one
-//! codebook look-up and broadcast, then `R·V` loads and fused multiply-adds. Tile shapes
+//! broadcast of its value and one tap position (both prepared at load, see [`Direct`]),
+//! then `R·V` loads and fused multiply-adds. Tile shapes
 //! follow the row length `OW·B`: long rows (batches) go in chunks of 4 vectors × 3 rows,
 //! short rows (batch 1: 24 and 8 floats in LeNet-5) in 1–3 vectors × 8–4 rows, so batch 1
 //! vectorises as well as batch 64. Output rows are computed to a whole number of vectors
@@ -30,56 +31,71 @@
 //! AVX2+FMA, AVX-512; the compiler vectorises the tile loops). PERF.md logs what this
 //! bought over im2col.
 //!
-//! Not here: strided convolutions, `u32` columns (more than 65 536 weights per output
-//! channel) and the one-buffer pass (`Model::forward_in`), which keep the im2col path in
-//! `ops`; transposed convolutions (`ops::col2im`).
+//! Not here: strided convolutions, builds without `std` and the one-buffer pass
+//! (`Model::forward_in`), which keep the im2col path in `ops`; transposed convolutions
+//! (`ops::col2im`).
 
 use crate::ops::Ctx;
 use crate::plan::{Affine, ConvGeom, Node, PoolGeom};
 use crate::prelude::*;
-use crate::sparse::{Kernels, RowValues, Weight};
+use crate::sparse::Kernels;
 
 /// Floats read past the end of a padded input (at most one SIMD vector less one), and
 /// the multiple output rows are stored at: the widest vector, AVX-512's 16 floats.
 const SLACK: usize = 16;
 
-/// A convolution's direct-path data, built at load: where each weight column's taps
-/// start in the padded input.
+/// A convolution's direct-path data, built at load: each kept weight decoded to `f32`
+/// with the position of its tap in the padded input. 8 bytes per kept weight next to the
+/// compressed rows' 3, which is why builds without `std` (microcontrollers, where RAM is
+/// what bounds the model) do not build it and run every convolution through im2col.
 #[derive(Debug)]
 pub(crate) struct Direct {
-    /// Per weight column `(c, ky, kx)`: `(c·Hp + ky·d)·Wp + kx·d`, the padded input's
-    /// position (in units of `B` floats) of the tap for output `(0, 0)`.
-    pos: Vec<u32>,
     /// Padded input height and width.
     hp: usize,
     wp: usize,
+    /// Per kept weight, in the order of the compressed rows: its value (the codebook
+    /// looked up once) and, for its column `(c, ky, kx)`, `(c·Hp + ky·d)·Wp + kx·d` — the
+    /// padded input's position (in units of `B` floats) of its tap for output `(0, 0)`.
+    tap_w: Vec<f32>,
+    tap_pos: Vec<u32>,
+    /// The largest `tap_pos` (0 without kept weights).
+    max_pos: usize,
 }
 
 impl Direct {
-    /// The direct path for a convolution with stride 1 whose matrix has `u16` columns;
-    /// `None` otherwise (or when a padded plane's positions overflow `u32`).
+    /// The direct path for a convolution with stride 1 (with `std`); `None` otherwise, or
+    /// when a padded input's positions overflow `u32`.
     pub(crate) fn new(g: &ConvGeom, a: &Affine) -> Option<Direct> {
-        if g.stride != 1 || a.w.narrow_rows().is_none() {
+        if g.stride != 1 || !cfg!(feature = "std") {
             return None;
         }
         let hp = g.h.checked_add(2 * g.pad)?;
         let wp = g.w.checked_add(2 * g.pad)?;
         let plane = hp.checked_mul(wp)?;
         u32::try_from(g.c.checked_mul(plane)?).ok()?;
-        let mut pos = Vec::with_capacity(g.c * g.k * g.k);
-        for c in 0..g.c {
-            for ky in 0..g.k {
-                for kx in 0..g.k {
-                    pos.push((c * plane + ky * g.dilation * wp + kx * g.dilation) as u32);
-                }
-            }
-        }
-        Some(Direct { pos, hp, wp })
+        let kk = g.k * g.k;
+        let (tap_pos, tap_w): (Vec<u32>, Vec<f32>) = (0..a.w.nnz())
+            .map(|j| {
+                let (col, w) = a.w.entry(j);
+                let (c, ky, kx) = (col / kk, col % kk / g.k, col % g.k);
+                // < c·plane + (hp − 1)·wp + wp ≤ C·Hp·Wp, which fits u32 (checked above).
+                let pos = c * plane + ky * g.dilation * wp + kx * g.dilation;
+                (pos as u32, w)
+            })
+            .unzip();
+        let max_pos = tap_pos.iter().max().map_or(0, |&p| p as usize);
+        Some(Direct {
+            hp,
+            wp,
+            tap_w,
+            tap_pos,
+            max_pos,
+        })
     }
 
-    /// Bytes held (the tap positions).
+    /// Bytes held (the decoded weights and their tap positions).
     pub(crate) fn memory_bytes(&self) -> usize {
-        4 * self.pos.len()
+        4 * (self.tap_w.len() + self.tap_pos.len())
     }
 }
 
@@ -106,7 +122,7 @@ pub(crate) fn try_run(
         Some(Node::AvgPool(p)) if p.pad == 0 => Some((p, false)),
         _ => None,
     };
-    let (row_start, col, values) = a.w.narrow_rows()?;
+    let row_start = a.w.row_starts();
     let len = g.ow * b;
     let lq = len.next_multiple_of(SLACK);
     // The input as the kernel reads it: padded and with slack, unless it needs neither.
@@ -131,21 +147,19 @@ pub(crate) fn try_run(
         x: padded.as_deref().unwrap_or(x),
         b,
         row_in: d.wp * b,
-        pos: &d.pos,
         oh: g.oh,
         len,
         lq,
         bias: a.bias.as_deref(),
         row_start,
-        col,
-        w: (),
+        tap_w: &d.tap_w,
+        tap_pos: &d.tap_pos,
         pool,
     };
     // Every read of the kernels lies in `job.x` (see `channels_with`): the last tap of the
     // last output row, a row rounded up to SLACK floats.
-    let last = d.pos.last().map_or(0, |&p| p as usize);
     assert!(
-        last * b + g.oh.saturating_sub(1) * job.row_in + lq <= job.x.len(),
+        d.max_pos * b + g.oh.saturating_sub(1) * job.row_in + lq <= job.x.len(),
         "direct convolution input too short"
     );
     let kernels = ctx.kernels;
@@ -160,9 +174,8 @@ pub(crate) fn try_run(
         1
     };
     let mut bufs: Vec<Vec<f32>> = (0..parts).map(|_| ctx.take(scratch)).collect();
-    let run = |o0: usize, out: &mut [f32], buf: &mut [f32]| match values {
-        RowValues::Shared(w) => channels(kernels, &job.with(w), o0, out_plane, out, buf),
-        RowValues::Plain(w) => channels(kernels, &job.with(w), o0, out_plane, out, buf),
+    let run = |o0: usize, out: &mut [f32], buf: &mut [f32]| {
+        channels(kernels, &job, o0, out_plane, out, buf)
     };
     if parts == 1 {
         run(0, &mut y, &mut bufs[0]);
@@ -207,49 +220,28 @@ fn pad_input(x: &[f32], g: &ConvGeom, d: &Direct, b: usize, p: &mut [f32]) {
 }
 
 /// Everything the kernels read for one layer.
-struct Job<'a, W> {
+struct Job<'a> {
     /// The (padded) input `[C][Hp][Wp][B]`, [`SLACK`] floats past its end readable.
     x: &'a [f32],
     b: usize,
     /// Floats per padded input row, `Wp·B`.
     row_in: usize,
-    pos: &'a [u32],
     oh: usize,
     /// Floats per output row, `OW·B`, and the stride of the rows as computed.
     len: usize,
     lq: usize,
     bias: Option<&'a [f32]>,
     row_start: &'a [u32],
-    col: &'a [u16],
-    w: W,
+    tap_w: &'a [f32],
+    tap_pos: &'a [u32],
     pool: Option<(&'a PoolGeom, bool)>,
-}
-
-impl<'a> Job<'a, ()> {
-    /// This job reading weight values from `w`.
-    fn with<W>(&self, w: W) -> Job<'a, W> {
-        Job {
-            x: self.x,
-            b: self.b,
-            row_in: self.row_in,
-            pos: self.pos,
-            oh: self.oh,
-            len: self.len,
-            lq: self.lq,
-            bias: self.bias,
-            row_start: self.row_start,
-            col: self.col,
-            w,
-            pool: self.pool,
-        }
-    }
 }
 
 /// Output channels `o0..` (as many as `out` holds planes of `out_plane`) with the
 /// kernel version `kernels`.
-fn channels<W: Weight>(
+fn channels(
     kernels: Kernels,
-    job: &Job<'_, W>,
+    job: &Job<'_>,
     o0: usize,
     out_plane: usize,
     out: &mut [f32],
@@ -268,7 +260,7 @@ fn channels<W: Weight>(
     }
     let _ = kernels;
     // SAFETY: `try_run` checked that every read of `job.x` is in bounds.
-    unsafe { channels_with::<W, Portable>(job, o0, out_plane, out, buf) }
+    unsafe { channels_with::<Portable>(job, o0, out_plane, out, buf) }
 }
 
 /// One SIMD vector of [`Vector::Q`] floats as a kernel version holds it.
@@ -396,34 +388,34 @@ mod x86 {
 
     /// Safety: the CPU has AVX-512F, AVX2 and FMA; as [`channels_with`].
     #[target_feature(enable = "avx512f,avx2,fma")]
-    pub(super) unsafe fn avx512<W: Weight>(
-        job: &Job<'_, W>,
+    pub(super) unsafe fn avx512(
+        job: &Job<'_>,
         o0: usize,
         out_plane: usize,
         out: &mut [f32],
         buf: &mut [f32],
     ) {
-        channels_with::<W, Avx512>(job, o0, out_plane, out, buf)
+        channels_with::<Avx512>(job, o0, out_plane, out, buf)
     }
 
     /// Safety: the CPU has AVX2 and FMA; as [`channels_with`].
     #[target_feature(enable = "avx2,fma")]
-    pub(super) unsafe fn avx2<W: Weight>(
-        job: &Job<'_, W>,
+    pub(super) unsafe fn avx2(
+        job: &Job<'_>,
         o0: usize,
         out_plane: usize,
         out: &mut [f32],
         buf: &mut [f32],
     ) {
-        channels_with::<W, Avx2>(job, o0, out_plane, out, buf)
+        channels_with::<Avx2>(job, o0, out_plane, out, buf)
     }
 }
 
 /// Safety: the CPU runs `L`; `job.x` holds every position the tiles read (checked by
 /// `try_run`: the last tap of the last row plus a row rounded up to [`SLACK`]).
 #[inline(always)]
-unsafe fn channels_with<W: Weight, L: Vector>(
-    job: &Job<'_, W>,
+unsafe fn channels_with<L: Vector>(
+    job: &Job<'_>,
     o0: usize,
     out_plane: usize,
     out: &mut [f32],
@@ -432,15 +424,15 @@ unsafe fn channels_with<W: Weight, L: Vector>(
     for (i, dst) in out.chunks_exact_mut(out_plane).enumerate() {
         let o = o0 + i;
         match job.pool {
-            None if job.lq == job.len => conv_channel::<W, L>(job, o, dst),
+            None if job.lq == job.len => conv_channel::<L>(job, o, dst),
             None => {
-                conv_channel::<W, L>(job, o, buf);
+                conv_channel::<L>(job, o, buf);
                 for (oy, d) in dst.chunks_exact_mut(job.len).enumerate() {
                     d.copy_from_slice(&buf[oy * job.lq..][..job.len]);
                 }
             }
             Some((p, max)) => {
-                conv_channel::<W, L>(job, o, buf);
+                conv_channel::<L>(job, o, buf);
                 pool_channel::<L>(buf, job.lq, job.b, p, max, dst);
             }
         }
@@ -449,39 +441,39 @@ unsafe fn channels_with<W: Weight, L: Vector>(
 
 /// Channel `o` into `y` (`OH` rows at stride `lq`), in tiles of rows × vectors.
 #[inline(always)]
-unsafe fn conv_channel<W: Weight, L: Vector>(job: &Job<'_, W>, o: usize, y: &mut [f32]) {
+unsafe fn conv_channel<L: Vector>(job: &Job<'_>, o: usize, y: &mut [f32]) {
     assert!(y.len() >= job.oh * job.lq, "channel buffer too short");
     let y = y.as_mut_ptr();
     let mut left = job.len.div_ceil(L::Q);
     let mut t = 0;
     while left >= 4 {
-        rows::<W, L, 3, 4>(job, o, t, y);
+        rows::<L, 3, 4>(job, o, t, y);
         t += 4 * L::Q;
         left -= 4;
     }
     match left {
-        1 => rows::<W, L, 8, 1>(job, o, t, y),
-        2 => rows::<W, L, 4, 2>(job, o, t, y),
-        3 => rows::<W, L, 4, 3>(job, o, t, y),
+        1 => rows::<L, 8, 1>(job, o, t, y),
+        2 => rows::<L, 4, 2>(job, o, t, y),
+        3 => rows::<L, 4, 3>(job, o, t, y),
         _ => {}
     }
 }
 
 /// Columns `t..t + V·Q` of every output row: `R` rows per tile, then single rows.
 #[inline(always)]
-unsafe fn rows<W: Weight, L: Vector, const R: usize, const V: usize>(
-    job: &Job<'_, W>,
+unsafe fn rows<L: Vector, const R: usize, const V: usize>(
+    job: &Job<'_>,
     o: usize,
     t: usize,
     y: *mut f32,
 ) {
     let mut oy = 0;
     while oy + R <= job.oh {
-        tile::<W, L, R, V>(job, o, oy, t, y);
+        tile::<L, R, V>(job, o, oy, t, y);
         oy += R;
     }
     while oy < job.oh {
-        tile::<W, L, 1, V>(job, o, oy, t, y);
+        tile::<L, 1, V>(job, o, oy, t, y);
         oy += 1;
     }
 }
@@ -489,8 +481,8 @@ unsafe fn rows<W: Weight, L: Vector, const R: usize, const V: usize>(
 /// Rows `oy..oy + R`, columns `t..t + V·Q` of channel `o` (`y`: the channel's `OH` rows
 /// at stride `lq`): `R·V` vector accumulators, one pass over the channel's kept weights.
 #[inline(always)]
-unsafe fn tile<W: Weight, L: Vector, const R: usize, const V: usize>(
-    job: &Job<'_, W>,
+unsafe fn tile<L: Vector, const R: usize, const V: usize>(
+    job: &Job<'_>,
     o: usize,
     oy: usize,
     t: usize,
@@ -500,9 +492,9 @@ unsafe fn tile<W: Weight, L: Vector, const R: usize, const V: usize>(
     let mut acc = [[bias; V]; R];
     let (s, e) = (job.row_start[o] as usize, job.row_start[o + 1] as usize);
     let x = job.x.as_ptr().add(oy * job.row_in + t);
-    for (j, &c) in (s..e).zip(&job.col[s..e]) {
-        let w = L::splat(job.w.at(j));
-        let mut p = x.add(job.pos[c as usize] as usize * job.b);
+    for (&w, &pos) in job.tap_w[s..e].iter().zip(&job.tap_pos[s..e]) {
+        let w = L::splat(w);
+        let mut p = x.add(pos as usize * job.b);
         for acc in acc.iter_mut() {
             for (v, a) in acc.iter_mut().enumerate() {
                 *a = a.madd(w, L::load(p.add(v * L::Q)));

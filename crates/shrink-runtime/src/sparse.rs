@@ -52,12 +52,6 @@ pub(crate) enum EntryValues<'a> {
     Plain(&'a [f32]),
 }
 
-/// The values of a matrix's kept weights, as the kernels read them.
-pub(crate) enum RowValues<'a> {
-    Shared(Shared<'a>),
-    Plain(Plain<'a>),
-}
-
 /// Which compiled version of the kernels runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kernels {
@@ -317,17 +311,23 @@ impl SparseMatrix {
         matches!(self.col, Cols::U16(_))
     }
 
-    /// What the direct convolution (`conv.rs`) reads: row starts, `u16` columns and the
-    /// values; `None` when the columns are stored as `u32`.
-    pub(crate) fn narrow_rows(&self) -> Option<(&[u32], &[u16], RowValues<'_>)> {
-        let Cols::U16(col) = &self.col else {
-            return None;
+    /// Where each row's kept weights are: row `r` is entries `row_starts()[r]..row_starts()[r
+    /// + 1]` (what the direct convolution in `conv.rs` walks).
+    pub(crate) fn row_starts(&self) -> &[u32] {
+        &self.row_start
+    }
+
+    /// Column and value of kept weight `j` (in row order, `j < nnz()`).
+    pub(crate) fn entry(&self, j: usize) -> (usize, f32) {
+        let c = match &self.col {
+            Cols::U16(c) => c[j] as usize,
+            Cols::U32(c) => c[j] as usize,
         };
-        let values = match &self.val {
-            Values::Shared { codebook, index } => RowValues::Shared(Shared { codebook, index }),
-            Values::Plain(v) => RowValues::Plain(Plain(v)),
+        let v = match &self.val {
+            Values::Shared { codebook, index } => codebook[index[j] as usize],
+            Values::Plain(v) => v[j],
         };
-        Some((&self.row_start, col, values))
+        (c, v)
     }
 
     /// The value at `(row, col)` (zero where nothing is kept).
@@ -452,7 +452,7 @@ struct Job<'a> {
     row_start: &'a [u32],
 }
 
-pub(crate) trait Col: Copy {
+trait Col: Copy {
     fn idx(self) -> usize;
 }
 impl Col for u16 {
@@ -469,12 +469,12 @@ impl Col for u32 {
 }
 
 /// The value of kept weight `j`.
-pub(crate) trait Weight: Copy {
+trait Weight: Copy {
     fn at(&self, j: usize) -> f32;
 }
 
 #[derive(Clone, Copy)]
-pub(crate) struct Shared<'a> {
+struct Shared<'a> {
     codebook: &'a [f32],
     index: &'a [u8],
 }
@@ -486,7 +486,7 @@ impl Weight for Shared<'_> {
 }
 
 #[derive(Clone, Copy)]
-pub(crate) struct Plain<'a>(&'a [f32]);
+struct Plain<'a>(&'a [f32]);
 impl Weight for Plain<'_> {
     #[inline(always)]
     fn at(&self, j: usize) -> f32 {
@@ -653,7 +653,7 @@ mod x86 {
 
 /// `a·b + c`, fused where the target has FMA (without it `mul_add` is a slow libm call).
 #[inline(always)]
-pub(crate) fn madd<const FMA: bool>(a: f32, b: f32, c: f32) -> f32 {
+fn madd<const FMA: bool>(a: f32, b: f32, c: f32) -> f32 {
     if FMA {
         crate::math::mul_add(a, b, c)
     } else {
