@@ -56,15 +56,7 @@ struct Decoded {
 }
 
 fn decode(path: &Path) -> Result<((u32, u32), Decoded), DataError> {
-    let img = image::ImageReader::open(path)
-        .map_err(|e| DataError::io(path, e))?
-        .with_guessed_format()
-        .map_err(|e| DataError::io(path, e))?
-        .decode()
-        .map_err(|e| DataError::ImageDecode {
-            path: path.to_path_buf(),
-            msg: e.to_string(),
-        })?;
+    let img = crate::inputs::decode_image(path)?;
     let size = (img.width(), img.height());
     if !img.color().has_color() {
         return Ok((

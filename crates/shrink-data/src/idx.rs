@@ -495,31 +495,9 @@ pub(crate) fn load_bundled_mnist(dir: &Path) -> Result<(RawSplit, RawSplit), Dat
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use std::io::Write;
 
-    /// IDX bytes for u8 data with `dims`.
-    pub(crate) fn idx_bytes(dims: &[u32], data: &[u8]) -> Vec<u8> {
-        let mut b = vec![0, 0, 8, dims.len() as u8];
-        for d in dims {
-            b.extend_from_slice(&d.to_be_bytes());
-        }
-        b.extend_from_slice(data);
-        b
-    }
-
-    /// Writes `bytes` to `path`, gzipped if `gz`.
-    pub(crate) fn write(path: &Path, bytes: &[u8], gz: bool) {
-        if gz {
-            let mut e = flate2::write::GzEncoder::new(
-                std::fs::File::create(path).unwrap(),
-                Default::default(),
-            );
-            e.write_all(bytes).unwrap();
-            e.finish().unwrap();
-        } else {
-            std::fs::write(path, bytes).unwrap();
-        }
-    }
+    /// The shared test helpers (crates/shrink-testkit).
+    pub(crate) use shrink_testkit::{idx_bytes, write_bytes as write};
 
     #[test]
     fn parse_round_trip_idx3_and_idx4() {

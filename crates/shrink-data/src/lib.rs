@@ -11,6 +11,9 @@
 //! generate synthetic transfer sets (with the exact, blocked
 //! [`nearest_neighbours`] search MUNGE needs), and [`write_csv`] /
 //! [`write_idx`] write them in the source's format.
+//! [`read_inputs`] reads what a trained model is run on (an image, an IDX file,
+//! a CSV file's rows in the model's table encoding), with the one image decoder
+//! ([`decode_image`]) and the one IDX reader that loading uses.
 //!
 //! Errors are a [`DataError`] that names the file and what is wrong, with the
 //! byte offset (IDX, CIFAR) or line and column (CSV). Loaders never panic on
@@ -44,6 +47,7 @@ mod dataset;
 mod error;
 mod folder;
 mod idx;
+mod inputs;
 mod io;
 mod munge;
 mod normalize;
@@ -59,6 +63,7 @@ pub use augment::Augment;
 pub use dataset::Dataset;
 pub use error::DataError;
 pub use idx::{read_idx_examples, IdxExamples, MAX_IDX_ELEMENTS, MNIST_FILES};
+pub use inputs::{decode_image, read_image, read_inputs, InputKind, Inputs};
 pub use munge::{
     munge, nearest_neighbours, nearest_neighbours_mixed, random_marginals, write_csv, write_idx,
     CsvLabels, MungeOptions, DEFAULT_P, DEFAULT_S,

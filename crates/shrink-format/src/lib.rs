@@ -15,6 +15,7 @@ extern crate alloc;
 
 pub mod limits;
 pub mod spec;
+pub mod vocab;
 
 mod bits;
 pub mod checksum;

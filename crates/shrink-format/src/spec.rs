@@ -594,20 +594,9 @@ fn count_layers(layers: &[Layer], depth: usize) -> Result<u64, SpecError> {
     let mut n = 0u64;
     for layer in layers {
         n += 1;
-        n += match layer {
-            Layer::Residual { body, shortcut } => {
-                count_layers(body, depth + 1)? + count_layers(shortcut, depth + 1)?
-            }
-            Layer::Highway { body, .. } => count_layers(body, depth + 1)?,
-            Layer::Inception { branches } => {
-                let mut m = 0;
-                for b in branches {
-                    m += count_layers(b, depth + 1)?;
-                }
-                m
-            }
-            _ => 0,
-        };
+        for (_, list) in layer.children() {
+            n += count_layers(list, depth + 1)?;
+        }
     }
     Ok(n)
 }

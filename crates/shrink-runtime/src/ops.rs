@@ -54,8 +54,13 @@ impl Ctx<'_> {
 
 /// Run `nodes` on `x` (`b` examples), leaving the result in `x`.
 pub(crate) fn run_list(nodes: &[Node], x: &mut Vec<f32>, b: usize, ctx: &mut Ctx<'_>) {
-    for node in nodes {
-        run(node, x, b, ctx);
+    let mut i = 0;
+    while let Some(node) = nodes.get(i) {
+        // A stride-1 convolution (and the pooling after it) by the direct path.
+        i += crate::conv::try_run(node, nodes.get(i + 1), x, b, ctx).unwrap_or_else(|| {
+            run(node, x, b, ctx);
+            1
+        });
     }
 }
 
@@ -75,7 +80,7 @@ fn run(node: &Node, x: &mut Vec<f32>, b: usize, ctx: &mut Ctx<'_>) {
                 });
             }
         }
-        Node::Conv { a, g } => {
+        Node::Conv { a, g, .. } => {
             let n = g.oh * g.ow * b;
             let mut cols = ctx.take(g.c * g.k * g.k * n);
             im2col(x, g, b, 0..g.oh, &mut cols);
@@ -252,7 +257,7 @@ pub(crate) fn steps(nodes: &[Node]) -> impl Iterator<Item = Step<'_>> {
     core::iter::from_fn(move || {
         let node = nodes.get(i)?;
         i += 1;
-        if let (Node::Conv { a, g }, Some(next @ (Node::MaxPool(pool) | Node::AvgPool(pool)))) =
+        if let (Node::Conv { a, g, .. }, Some(next @ (Node::MaxPool(pool) | Node::AvgPool(pool)))) =
             (node, nodes.get(i))
         {
             if pool.pad == 0 && pool.stride == pool.k {
@@ -293,7 +298,7 @@ pub(crate) fn step_memory(step: &Step<'_>, b: usize) -> Option<StepMemory> {
     let (out, scratch) = match node {
         Node::Affine { a, plane } => (mul(&[a.w.rows(), *plane, b])?, 0),
         Node::Bottleneck { u, v } => (mul(&[v.w.rows(), b])?, mul(&[u.w.rows(), b])?),
-        Node::Conv { a, g } => {
+        Node::Conv { a, g, .. } => {
             // One output row: its im2col columns and its product.
             let row = mul(&[g.ow, b])?;
             let cols = mul(&[g.c, g.k, g.k, row])?;
@@ -338,7 +343,7 @@ pub(crate) fn run_in(
             u.w.mul(x, b, None, scratch, kernels, 1);
             v.w.mul(scratch, b, v.bias.as_deref(), y, kernels, 1);
         }
-        Node::Conv { a, g } => {
+        Node::Conv { a, g, .. } => {
             let row = g.ow * b;
             let n = g.oh * row;
             let rows = a.w.rows();

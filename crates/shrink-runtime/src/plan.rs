@@ -84,10 +84,12 @@ pub(crate) enum Node {
         u: Affine,
         v: Affine,
     },
-    /// Convolution via im2col and the sparse product.
+    /// Convolution: by the direct path when it has one (`conv.rs`: stride 1), else via
+    /// im2col and the sparse product (and always so in the one-buffer pass).
     Conv {
         a: Affine,
         g: ConvGeom,
+        direct: Option<crate::conv::Direct>,
     },
     /// Transposed convolution: the sparse product with Wᵀ, then col2im.
     ConvT {
@@ -148,7 +150,10 @@ impl Node {
         let a = |x: &Affine| x.w.memory_bytes() + x.bias.as_ref().map_or(0, v);
         let list = |l: &[Node]| l.iter().map(Node::memory_bytes).sum::<usize>();
         match self {
-            Node::Affine { a: x, .. } | Node::Conv { a: x, .. } | Node::ConvT { a: x, .. } => a(x),
+            Node::Affine { a: x, .. } | Node::ConvT { a: x, .. } => a(x),
+            Node::Conv { a: x, direct, .. } => {
+                a(x) + direct.as_ref().map_or(0, |d| d.memory_bytes())
+            }
             Node::Bottleneck { u, v: w } => a(u) + a(w),
             Node::ChannelAffine { scale, shift, .. } => v(scale) + v(shift),
             Node::LayerNorm { gamma, beta, .. } => v(gamma) + v(beta),
@@ -446,20 +451,19 @@ fn compile_layer(
                     plane: input[1] * input[2],
                 }
             } else {
-                Node::Conv {
-                    a,
-                    g: ConvGeom {
-                        c,
-                        h: input[1],
-                        w: input[2],
-                        k,
-                        stride: *stride,
-                        pad: *padding,
-                        dilation: *dilation,
-                        oh: output[1],
-                        ow: output[2],
-                    },
-                }
+                let g = ConvGeom {
+                    c,
+                    h: input[1],
+                    w: input[2],
+                    k,
+                    stride: *stride,
+                    pad: *padding,
+                    dilation: *dilation,
+                    oh: output[1],
+                    ow: output[2],
+                };
+                let direct = crate::conv::Direct::new(&g, &a);
+                Node::Conv { a, g, direct }
             }
         }
         Layer::ConvTranspose2d {

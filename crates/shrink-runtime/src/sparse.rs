@@ -311,6 +311,25 @@ impl SparseMatrix {
         matches!(self.col, Cols::U16(_))
     }
 
+    /// Where each row's kept weights are: row `r` is entries `row_starts()[r]..row_starts()[r
+    /// + 1]` (what the direct convolution in `conv.rs` walks).
+    pub(crate) fn row_starts(&self) -> &[u32] {
+        &self.row_start
+    }
+
+    /// Column and value of kept weight `j` (in row order, `j < nnz()`).
+    pub(crate) fn entry(&self, j: usize) -> (usize, f32) {
+        let c = match &self.col {
+            Cols::U16(c) => c[j] as usize,
+            Cols::U32(c) => c[j] as usize,
+        };
+        let v = match &self.val {
+            Values::Shared { codebook, index } => codebook[index[j] as usize],
+            Values::Plain(v) => v[j],
+        };
+        (c, v)
+    }
+
     /// The value at `(row, col)` (zero where nothing is kept).
     #[cfg(test)]
     pub fn get(&self, row: usize, col: usize) -> f32 {

@@ -184,7 +184,7 @@ fn site() -> HashMap<String, Vec<u8>> {
 /// The DOM of `url` after the page has run, as headless Chromium dumps it. Virtual
 /// time lets the page's fetches and wasm work finish before the dump.
 fn dump_dom(url: &str) -> String {
-    let chromium = std::env::var_os("CHROMIUM").unwrap_or_else(|| "chromium".into());
+    let chromium = shrink_testkit::chromium();
     static RUNS: AtomicUsize = AtomicUsize::new(0);
     let profile = std::env::temp_dir().join(format!(
         "shrink-web-test-{}-{}",
@@ -398,7 +398,7 @@ fn shrink_info(bytes: &[u8]) -> Info {
 /// Take a screenshot of `url` in a `width × height` window into `shot` (after the
 /// page's self-test has run, under virtual time).
 fn screenshot(url: &str, (width, height): (u32, u32), shot: &Path) -> image::RgbImage {
-    let chromium = std::env::var_os("CHROMIUM").unwrap_or_else(|| "chromium".into());
+    let chromium = shrink_testkit::chromium();
     let profile =
         std::env::temp_dir().join(format!("shrink-web-shot-{}-{width}", std::process::id()));
     let _ = std::fs::remove_file(shot);

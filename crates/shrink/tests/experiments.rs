@@ -44,22 +44,6 @@ fn check_embedded_pngs(html: &str) -> usize {
     n
 }
 
-fn chromium() -> String {
-    for name in ["chromium", "chromium-browser", "google-chrome"] {
-        let found = Command::new("sh")
-            .args(["-c", &format!("command -v {name}")])
-            .output()
-            .is_ok_and(|o| o.status.success());
-        if found {
-            return name.to_string();
-        }
-    }
-    panic!(
-        "chromium is not installed, so report.html cannot be checked: \
-         apt-get install -y chromium (.ci/run does this)"
-    );
-}
-
 /// Open `report.html` in headless Chromium, take a screenshot, and check that it shows
 /// a rendered page: many distinct colours and a fair share of non-white pixels.
 fn check_renders(html: &Path) {
@@ -68,7 +52,7 @@ fn check_renders(html: &Path) {
     let profile = dir.path().join("profile");
     let out = Command::new("timeout")
         .arg("120")
-        .arg(chromium())
+        .arg(shrink_testkit::chromium())
         .args([
             "--headless",
             "--no-sandbox",

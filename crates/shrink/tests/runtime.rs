@@ -15,95 +15,16 @@ use shrink_format::spec::ModelSpec;
 use shrink_format::{CompressedTensor, NamedTensor, ShrkModel, TensorData as ShrkData};
 use std::path::Path;
 
-/// Every layer type, with the options that change the arithmetic: batch norm that no
-/// convolution precedes (so it is not folded), padded max pooling, dilation, stride,
-/// conv-transpose with padding and output padding, input normalisation.
-const EVERY_LAYER: &str = r#"
-input = [2, 12, 12]
-[normalize]
-mean = [0.2, 0.5]
-std = [0.3, 0.25]
-[[layers]]
-type = "conv2d"
-out = 8
-kernel = 3
-padding = 1
-[[layers]]
-type = "relu"
-[[layers]]
-type = "batch_norm"
-[[layers]]
-type = "prelu"
-[[layers]]
-type = "residual"
-body = [{ type = "conv2d", out = 8, kernel = 3, padding = 2, dilation = 2 }, { type = "elu" }]
-[[layers]]
-type = "highway"
-body = [{ type = "conv2d", out = 8, kernel = 3, padding = 1 }, { type = "tanh" }]
-[[layers]]
-type = "inception"
-branches = [[{ type = "conv2d", out = 4, kernel = 1 }], [{ type = "conv2d", out = 4, kernel = 5, padding = 2 }], [{ type = "avg_pool2d", kernel = 3, stride = 1, padding = 1 }]]
-[[layers]]
-type = "conv_transpose2d"
-out = 6
-kernel = 3
-stride = 2
-padding = 1
-output_padding = 1
-[[layers]]
-type = "maxout"
-pieces = 2
-[[layers]]
-type = "max_pool2d"
-kernel = 3
-stride = 2
-padding = 1
-[[layers]]
-type = "layer_norm"
-[[layers]]
-type = "leaky_relu"
-[[layers]]
-type = "conv2d"
-out = 4
-kernel = 3
-stride = 2
-[[layers]]
-type = "global_avg_pool"
-[[layers]]
-type = "linear"
-out = 12
-[[layers]]
-type = "batch_norm"
-[[layers]]
-type = "rrelu"
-[[layers]]
-type = "dropout"
-p = 0.5
-[[layers]]
-type = "highway"
-body = [{ type = "linear", out = 12 }, { type = "sigmoid" }]
-[[layers]]
-type = "maxout"
-pieces = 3
-[[layers]]
-type = "linear"
-out = 5
-"#;
-
-/// A small deterministic generator.
-fn lcg(seed: &mut u64) -> f32 {
-    *seed = seed
-        .wrapping_mul(6364136223846793005)
-        .wrapping_add(1442695040888963407);
-    (*seed >> 40) as f32 / (1u64 << 24) as f32
-}
+/// Every layer type, with the options that change the arithmetic: the shared fixture
+/// (crates/shrink-testkit/fixtures/all_layers.toml).
+const EVERY_LAYER: &str = shrink_testkit::ALL_LAYERS;
 
 /// The parameters of `net` as a `.shrk` model: every weight matrix pruned (|w| below
 /// the median dropped) and shared over a 16-entry codebook (nearest of 16 evenly spaced
 /// values); batch-norm statistics made non-trivial; the rest dense.
 fn compressed_model(spec: &ModelSpec, net: &Net) -> ShrkModel {
     let table = ParamTable::from_net(net).unwrap();
-    let mut seed = 11;
+    let mut rng = shrink_testkit::Lcg::new(11);
     let mut tensors = Vec::new();
     for p in &table.params {
         let shape: Vec<u32> = p.shape.iter().map(|&d| d as u32).collect();
@@ -133,9 +54,9 @@ fn compressed_model(spec: &ModelSpec, net: &Net) -> ShrkModel {
             })
         } else {
             let values = if p.name.ends_with("running_var") {
-                p.data.iter().map(|_| 0.3 + lcg(&mut seed)).collect()
+                p.data.iter().map(|_| 0.3 + rng.unit()).collect()
             } else if p.name.ends_with("running_mean") || p.name.ends_with(".bias") {
-                p.data.iter().map(|_| lcg(&mut seed) - 0.5).collect()
+                p.data.iter().map(|_| rng.unit() - 0.5).collect()
             } else {
                 p.data.clone()
             };
@@ -188,12 +109,12 @@ fn every_layer_matches_burn_on_the_same_file() {
     let (spec, decoded) = load_shrk(&path, &device).unwrap();
     let mut model = shrink_runtime::Model::from_bytes(&bytes).unwrap();
     let len = model.input_len();
-    let mut seed = 5;
+    let mut rng = shrink_testkit::Lcg::new(5);
     for n in [1, 7] {
         // Image-like inputs in [0, 1], a third of them exactly zero.
         let x: Vec<f32> = (0..n * len)
             .map(|_| {
-                let v = lcg(&mut seed);
+                let v = rng.unit();
                 if v < 0.33 {
                     0.0
                 } else {

@@ -279,19 +279,6 @@ fn occluding_blank_background_keeps_the_prediction() {
     assert_eq!(checked, 3, "three confident test images");
 }
 
-/// A Chromium (or Chrome) on PATH; the rendering test fails without one (CI installs it).
-fn chromium() -> PathBuf {
-    for name in ["chromium", "chromium-browser", "google-chrome"] {
-        for dir in std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()) {
-            let p = dir.join(name);
-            if p.is_file() {
-                return p;
-            }
-        }
-    }
-    panic!("no chromium on PATH: install it (apt-get install -y chromium) to test the report");
-}
-
 #[test]
 fn viz_report_renders_in_headless_chromium() {
     let f = fixture();
@@ -390,7 +377,7 @@ fn viz_report_renders_in_headless_chromium() {
 
     let shot = tmp.path().join("shot.png");
     let profile = tempfile::tempdir().unwrap();
-    let mut child = std::process::Command::new(chromium())
+    let mut child = std::process::Command::new(shrink_testkit::chromium())
         .args([
             "--headless",
             "--no-sandbox",

@@ -122,56 +122,23 @@ fn fold_list(
                 i += 2;
                 continue;
             }
-            (Layer::Residual { body, shortcut }, _) => {
-                let b = fold_list(
-                    body,
-                    &format!("{old}.body"),
-                    &format!("{new}.body"),
-                    table,
-                    out,
-                    folded,
-                )?;
-                let s = fold_list(
-                    shortcut,
-                    &format!("{old}.shortcut"),
-                    &format!("{new}.shortcut"),
-                    table,
-                    out,
-                    folded,
-                )?;
-                result.push(Layer::Residual {
-                    body: b,
-                    shortcut: s,
-                });
-            }
-            (Layer::Highway { body, gate_bias }, _) => {
-                let b = fold_list(
-                    body,
-                    &format!("{old}.body"),
-                    &format!("{new}.body"),
-                    table,
-                    out,
-                    folded,
-                )?;
-                take_prefix(table, &format!("{old}.gate"), &format!("{new}.gate"), out);
-                result.push(Layer::Highway {
-                    body: b,
-                    gate_bias: *gate_bias,
-                });
-            }
-            (Layer::Inception { branches }, _) => {
-                let mut bs = Vec::new();
-                for (bi, br) in branches.iter().enumerate() {
-                    bs.push(fold_list(
-                        br,
-                        &format!("{old}.branches.{bi}"),
-                        &format!("{new}.branches.{bi}"),
+            (l, _) if l.is_block() => {
+                // Each sub-layer list folded on its own, under its module name.
+                let mut block = l.clone();
+                for (name, list) in block.children_mut() {
+                    *list = fold_list(
+                        list,
+                        &format!("{old}.{name}"),
+                        &format!("{new}.{name}"),
                         table,
                         out,
                         folded,
-                    )?);
+                    )?;
                 }
-                result.push(Layer::Inception { branches: bs });
+                if let Layer::Highway { .. } = l {
+                    take_prefix(table, &format!("{old}.gate"), &format!("{new}.gate"), out);
+                }
+                result.push(block);
             }
             (l, _) => {
                 take_prefix(table, &old, &new, out);

@@ -5,6 +5,7 @@
 //! Each stage writes its result under the output directory before the next starts, so an
 //! interrupted run resumes at the stage it was in (`--resume`).
 
+pub mod compact;
 pub mod encode;
 pub mod fold;
 pub mod oneshot;
@@ -12,6 +13,7 @@ pub mod oneshot;
 pub use crate::model::params;
 pub mod prune;
 pub mod quantize;
+pub mod sparse_vd;
 
 use crate::batch::{self, Batcher};
 use crate::classifier::{open, Classifier};
@@ -86,6 +88,29 @@ pub struct CompressConfig {
     /// used anyway with augmentation (the model's outputs are for the examples as they
     /// are).
     pub distill: bool,
+    /// How weights are removed: Deep Compression's magnitude pruning with retraining
+    /// (the default) or sparse variational dropout (`sparse_vd`, settings below).
+    pub method: Sparsifier,
+    /// Settings of `method = "sparse_vd"` (`[compress.sparse_vd]`).
+    pub sparse_vd: sparse_vd::SparseVdConfig,
+    /// After sparsification, remove units whose incoming or outgoing weights are all
+    /// pruned (rows, columns, filters, channels, biases; see `compact`).
+    pub remove_units: bool,
+    /// Store biases as codebooks of this many bits where smaller than float32 (none:
+    /// float32).
+    pub bias_bits: Option<u8>,
+}
+
+/// The sparsification stage of the pipeline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Sparsifier {
+    /// Han et al.: prune by magnitude, retrain, `rounds` times.
+    #[default]
+    DeepCompression,
+    /// Molchanov et al. 2017: learn a dropout rate per weight, drop those above
+    /// `sparse_vd.log_alpha_threshold` (see `sparse_vd`).
+    SparseVd,
 }
 
 impl Default for CompressConfig {
@@ -109,6 +134,10 @@ impl Default for CompressConfig {
             min_kept_per_unit: 24,
             max_val_drop: 0.01,
             distill: true,
+            method: Sparsifier::DeepCompression,
+            sparse_vd: sparse_vd::SparseVdConfig::default(),
+            remove_units: false,
+            bias_bits: None,
         }
     }
 }
@@ -135,6 +164,10 @@ impl CompressConfig {
         }
         if !(1..=16).contains(&self.index_bits) {
             bail!("index bits must be 1 to 16, got {}", self.index_bits);
+        }
+        self.sparse_vd.validate()?;
+        if let Some(b) = self.bias_bits.filter(|b| !(1..=8).contains(b)) {
+            bail!("bias bits must be 1 to 8, got {b}");
         }
         if let Some((k, v)) = self.keep.iter().find(|(_, v)| !(0.0..=1.0).contains(*v)) {
             bail!("keep fraction of {k} must be in [0, 1], got {v}");
@@ -721,7 +754,28 @@ pub fn compress(
         let (s, n) = io::load_model(&pruned_dir, device)?;
         (s, ParamTable::from_net(&n)?)
     } else {
-        let (s, t) = prune_stage(&stage, &fspec, &ftable)?;
+        let (s, t) = match cfg.method {
+            Sparsifier::DeepCompression => prune_stage(&stage, &fspec, &ftable)?,
+            Sparsifier::SparseVd => (
+                fspec.clone(),
+                sparse_vd::sparsify(&stage, &cfg.sparse_vd, &fspec, &ftable)?,
+            ),
+        };
+        let (s, t) = if cfg.remove_units {
+            let (s, t, removed) = compact::remove_dead_units(&s, &t)?;
+            for r in removed.iter().filter(|r| r.after < r.before) {
+                say(format!(
+                    "      {}: {} of {} units removed ({} constant, folded into the next layer's bias)",
+                    r.layer,
+                    r.before - r.after,
+                    r.before,
+                    r.folded_constant
+                ));
+            }
+            (s, t)
+        } else {
+            (s, t)
+        };
         io::save_model(&pruned_dir, &s, &net_from(&s, &t, device)?)?;
         Store::at(&pruned_dir, resume).put(STAGE, &stage_key, &())?;
         (s, t)
@@ -740,7 +794,15 @@ pub fn compress(
     ));
 
     // 4. Weight sharing: k-means per layer, then fine-tune the centroids.
-    let (qtable, quant) = quantize_stage(&stage, &pspec, &ptable)?;
+    let (mut qtable, mut quant) = quantize_stage(&stage, &pspec, &ptable)?;
+    if let Some(bits) = cfg.bias_bits {
+        let shared = compact::share_vectors(&mut qtable, &mut quant, bits, train_cfg.seed);
+        say(format!(
+            "      {} bias vectors as {bits}-bit codebooks: {}",
+            shared.len(),
+            shared.join(", ")
+        ));
+    }
     let tuned = net_from(&pspec, &qtable, device)?;
     let tuned_preds = batch::predictions(
         &tuned,

@@ -4,70 +4,8 @@
 use super::io::{import_pytorch, load_weights, save_weights};
 use super::*;
 
-const ALL_LAYERS: &str = r#"
-input = [3, 12, 12]
-[[layers]]
-type = "conv2d"
-out = 8
-kernel = 3
-padding = 1
-init = "xavier_uniform"
-[[layers]]
-type = "batch_norm"
-[[layers]]
-type = "prelu"
-[[layers]]
-type = "residual"
-body = [{ type = "conv2d", out = 8, kernel = 3, padding = 1 }, { type = "elu" }]
-[[layers]]
-type = "highway"
-body = [{ type = "conv2d", out = 8, kernel = 3, padding = 1 }, { type = "tanh" }]
-[[layers]]
-type = "inception"
-branches = [[{ type = "conv2d", out = 4, kernel = 1 }], [{ type = "conv2d", out = 4, kernel = 5, padding = 2 }], [{ type = "avg_pool2d", kernel = 3, stride = 1, padding = 1 }]]
-[[layers]]
-type = "conv_transpose2d"
-out = 6
-kernel = 2
-stride = 2
-[[layers]]
-type = "maxout"
-pieces = 2
-[[layers]]
-type = "max_pool2d"
-kernel = 2
-[[layers]]
-type = "layer_norm"
-[[layers]]
-type = "leaky_relu"
-[[layers]]
-type = "conv2d"
-out = 4
-kernel = 3
-stride = 2
-dilation = 1
-[[layers]]
-type = "global_avg_pool"
-[[layers]]
-type = "linear"
-out = 12
-init = "he_uniform"
-[[layers]]
-type = "rrelu"
-[[layers]]
-type = "dropout"
-p = 0.5
-[[layers]]
-type = "highway"
-body = [{ type = "linear", out = 12 }, { type = "sigmoid" }]
-[[layers]]
-type = "maxout"
-pieces = 3
-[[layers]]
-type = "linear"
-out = 5
-init = "small_normal"
-"#;
+/// Every layer kind: the shared fixture (crates/shrink-testkit/fixtures/all_layers.toml).
+const ALL_LAYERS: &str = shrink_testkit::ALL_LAYERS;
 
 fn spec() -> ModelSpec {
     ModelSpec::from_toml(ALL_LAYERS).unwrap()
@@ -75,7 +13,7 @@ fn spec() -> ModelSpec {
 
 fn input(n: usize, device: &Device) -> Feat {
     Feat::Image(Tensor::random(
-        [n, 3, 12, 12],
+        [n, 2, 12, 12],
         Distribution::Normal(0.0, 1.0),
         device,
     ))
@@ -99,7 +37,8 @@ fn every_layer_runs_with_the_inferred_shapes() {
     }
     // Parameter count of the Burn module equals the spec's (running stats excluded).
     let burn_params = net.num_params();
-    let bn_buffers = 2 * 8;
+    // Running mean and variance of the two batch norms (8 channels, 12 features).
+    let bn_buffers = 2 * 8 + 2 * 12;
     assert_eq!(burn_params - bn_buffers, spec.param_count().unwrap());
 }
 
@@ -146,10 +85,10 @@ fn weights_round_trip_and_import_under_pytorch_names() {
     // The file uses PyTorch names and layouts: linear weights [out, in].
     let bytes = std::fs::read(&path).unwrap();
     let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
-    let lin = st.tensor("layers.13.weight").unwrap();
+    let lin = st.tensor("layers.15.weight").unwrap();
     assert_eq!(lin.shape(), &[12, 4]);
     assert!(
-        st.tensor("layers.1.weight").is_ok(),
+        st.tensor("layers.2.weight").is_ok(),
         "batch norm gamma is saved as weight"
     );
 

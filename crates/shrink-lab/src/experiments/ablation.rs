@@ -29,6 +29,7 @@ pub fn base_spec() -> ModelSpec {
         dilation: 1,
         bias: true,
         init: Init::HeNormal,
+        groups: 1,
     };
     ModelSpec {
         name: "ablation-cnn".into(),
@@ -75,20 +76,6 @@ pub fn base_config(epochs: usize, lr: f64) -> TrainConfig {
     }
 }
 
-fn is_activation(l: &Layer) -> bool {
-    matches!(
-        l,
-        Layer::Relu
-            | Layer::LeakyRelu { .. }
-            | Layer::Prelu { .. }
-            | Layer::Rrelu { .. }
-            | Layer::Elu { .. }
-            | Layer::Sigmoid
-            | Layer::Tanh
-            | Layer::Maxout { .. }
-    )
-}
-
 /// Every ReLU replaced by `act`. For maxout the layer before each activation gets
 /// `pieces` times the units, so the widths after it stay the same.
 pub fn with_activation(spec: &ModelSpec, act: &Layer) -> ModelSpec {
@@ -117,15 +104,11 @@ pub fn with_activation(spec: &ModelSpec, act: &Layer) -> ModelSpec {
 pub fn with_init(spec: &ModelSpec, init: Init) -> ModelSpec {
     fn set(layers: &mut [Layer], to: Init) {
         for l in layers {
-            match l {
-                Layer::Linear { init, .. }
-                | Layer::Conv2d { init, .. }
-                | Layer::ConvTranspose2d { init, .. } => *init = to,
-                Layer::Residual { body, shortcut } => {
-                    set(body, to);
-                    set(shortcut, to);
-                }
-                _ => {}
+            if let Some(init) = l.init_mut() {
+                *init = to;
+            }
+            for (_, list) in l.children_mut() {
+                set(list, to);
             }
         }
     }
@@ -181,9 +164,9 @@ pub fn with_residual(spec: &ModelSpec) -> Result<ModelSpec> {
     let l = &spec.layers;
     for i in 0..l.len().saturating_sub(3) {
         let pattern = matches!(l[i], Layer::Conv2d { .. })
-            && is_activation(&l[i + 1])
+            && l[i + 1].is_activation()
             && matches!(l[i + 2], Layer::Conv2d { .. })
-            && is_activation(&l[i + 3]);
+            && l[i + 3].is_activation();
         if pattern && top[i].input == top[i + 2].output {
             let mut out = spec.clone();
             let body = vec![l[i].clone(), l[i + 1].clone(), l[i + 2].clone()];

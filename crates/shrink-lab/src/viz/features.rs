@@ -94,34 +94,13 @@ impl Inputs {
 }
 
 fn has_conv(layer: &Layer) -> bool {
-    match layer {
-        Layer::Conv2d { .. } => true,
-        Layer::Residual { body, shortcut } => body.iter().chain(shortcut).any(has_conv),
-        Layer::Highway { body, .. } => body.iter().any(has_conv),
-        Layer::Inception { branches } => branches.iter().flatten().any(has_conv),
-        _ => false,
-    }
+    layer.any(&|l| matches!(l, Layer::Conv2d { .. }))
 }
 
 /// Layers that keep an image an image and come after a convolution: its nonlinearity,
 /// normalisation, pooling.
 pub(crate) fn follows_conv(layer: &Layer) -> bool {
-    matches!(
-        layer,
-        Layer::Relu
-            | Layer::LeakyRelu { .. }
-            | Layer::Prelu { .. }
-            | Layer::Rrelu { .. }
-            | Layer::Elu { .. }
-            | Layer::Sigmoid
-            | Layer::Tanh
-            | Layer::Maxout { .. }
-            | Layer::MaxPool2d { .. }
-            | Layer::AvgPool2d { .. }
-            | Layer::BatchNorm { .. }
-            | Layer::LayerNorm { .. }
-            | Layer::Dropout { .. }
-    )
+    layer.keeps_image()
 }
 
 /// The default layers to look at: for every top-level layer that convolves (a conv, or a
@@ -195,7 +174,15 @@ fn field_of_layer(layer: &Layer, s: Span) -> Span {
             kernel,
             stride,
             padding,
+            ..
         } => window(s, *kernel, stride.unwrap_or(*kernel), *padding, 1),
+        // Output row `i` is input row `i − top`, column `j` input column `j − left`:
+        // one span for both axes, so the union of the two shifts (exact when the
+        // padding is the same on both).
+        Layer::Pad2d { top, left, .. } => {
+            let (a, b) = (*top.min(left) as i64, *top.max(left) as i64);
+            (s.0.saturating_sub(b), s.1.saturating_sub(a))
+        }
         Layer::Residual { body, shortcut } => {
             union(field_of_list(body, s), field_of_list(shortcut, s))
         }

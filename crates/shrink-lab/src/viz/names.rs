@@ -25,12 +25,8 @@ pub fn layer_names(spec: &ModelSpec) -> Vec<String> {
                 Layer::Conv2d { .. } => Some(numbered(&mut conv, "conv")),
                 Layer::ConvTranspose2d { .. } => Some(numbered(&mut deconv, "deconv")),
                 Layer::Linear { .. } => Some(numbered(&mut fc, "fc")),
-                Layer::MaxPool2d { .. } | Layer::AvgPool2d { .. } | Layer::GlobalAvgPool => {
-                    Some(numbered(&mut pool, "pool"))
-                }
-                Layer::Residual { .. } | Layer::Highway { .. } | Layer::Inception { .. } => {
-                    Some(numbered(&mut block, "block"))
-                }
+                l if l.is_pool() => Some(numbered(&mut pool, "pool")),
+                l if l.is_block() => Some(numbered(&mut block, "block")),
                 _ => None,
             };
             match own {

@@ -2,7 +2,7 @@
 //! how they override a spec's `[compress]` table.
 
 use shrink_core::compress::quantize::CentroidInit;
-use shrink_core::compress::CompressConfig;
+use shrink_core::compress::{CompressConfig, Sparsifier};
 use std::str::FromStr;
 
 /// `NAME=VALUE`, for per-layer settings.
@@ -32,6 +32,25 @@ impl From<InitFlag> for CentroidInit {
     }
 }
 
+/// `--method`: the library's [`Sparsifier`], as a command-line value.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum MethodFlag {
+    /// Han et al.: prune by magnitude, retrain, `rounds` times.
+    DeepCompression,
+    /// Molchanov et al. 2017: learn a dropout rate per weight, drop those above
+    /// `sparse_vd.log_alpha_threshold` (see `sparse_vd`).
+    SparseVd,
+}
+
+impl From<MethodFlag> for Sparsifier {
+    fn from(f: MethodFlag) -> Self {
+        match f {
+            MethodFlag::DeepCompression => Sparsifier::DeepCompression,
+            MethodFlag::SparseVd => Sparsifier::SparseVd,
+        }
+    }
+}
+
 /// Pruning settings.
 #[derive(clap::Args, Default)]
 pub struct PruneFlags {
@@ -47,6 +66,19 @@ pub struct PruneFlags {
     /// Retraining epochs after each pruning round.
     #[arg(long)]
     pub retrain_epochs: Option<usize>,
+    /// How weights are removed (`shrink compress`): deep-compression (magnitude pruning, the default) or
+    /// sparse-vd (sparse variational dropout, Molchanov et al. 2017).
+    #[arg(long, value_enum)]
+    pub method: Option<MethodFlag>,
+    /// sparse-vd: training epochs of the variational model.
+    #[arg(long)]
+    pub vd_epochs: Option<usize>,
+    /// sparse-vd: final weight of the KL term (1 = the variational bound; more prunes harder).
+    #[arg(long)]
+    pub vd_kl_weight: Option<f64>,
+    /// Remove units whose incoming or outgoing weights are all pruned (`shrink compress`).
+    #[arg(long)]
+    pub remove_units: bool,
 }
 
 impl PruneFlags {
@@ -63,6 +95,18 @@ impl PruneFlags {
         }
         if let Some(v) = self.retrain_epochs {
             cfg.retrain_epochs = v;
+        }
+        if let Some(v) = self.method {
+            cfg.method = v.into();
+        }
+        if let Some(v) = self.vd_epochs {
+            cfg.sparse_vd.epochs = v;
+        }
+        if let Some(v) = self.vd_kl_weight {
+            cfg.sparse_vd.kl_weight = v;
+        }
+        if self.remove_units {
+            cfg.remove_units = true;
         }
     }
 }
@@ -88,6 +132,9 @@ pub struct QuantizeFlags {
     /// Centroid fine-tuning epochs.
     #[arg(long)]
     pub finetune_epochs: Option<usize>,
+    /// Store biases as codebooks of this many bits where smaller than float32 (`shrink compress`).
+    #[arg(long)]
+    pub bias_bits: Option<u8>,
 }
 
 impl QuantizeFlags {
@@ -109,6 +156,9 @@ impl QuantizeFlags {
         }
         if let Some(v) = self.finetune_epochs {
             cfg.finetune_epochs = v;
+        }
+        if let Some(v) = self.bias_bits {
+            cfg.bias_bits = Some(v);
         }
     }
 }

@@ -160,100 +160,51 @@ fn top_k(logits: &[f32], k: usize, names: &[String]) -> Vec<Scored> {
         .collect()
 }
 
-fn extension(path: &Path) -> String {
-    path.extension()
-        .and_then(|e| e.to_str())
-        .unwrap_or("")
-        .to_ascii_lowercase()
-}
-
+/// The examples of one input, read by shrink-data (the one image decoder and IDX
+/// reader); a CSV input with the model's table encoding, its unseen category values
+/// noted on stderr.
 fn read_input(path: &Path, model: &Model, a: &Args) -> Result<Examples> {
-    match extension(path).as_str() {
-        "png" | "jpg" | "jpeg" => read_image(path, model),
-        "csv" => read_csv(path, model, a),
-        _ => read_idx(path, model, a.limit),
-    }
-}
-
-/// One image as `[C, H, W]` values in [0, 1].
-fn read_image(path: &Path, model: &Model) -> Result<Examples> {
-    let shape = model.input_shape();
-    if shape.len() != 3 || !(shape[0] == 1 || shape[0] == 3) {
-        bail!(
-            "{}: the model takes inputs of shape {:?}, not grey or RGB images",
-            path.display(),
-            shape
-        );
-    }
-    let (c, h, w) = (shape[0], shape[1], shape[2]);
-    let img =
-        image::open(path).map_err(|e| anyhow!("{}: cannot read the image: {e}", path.display()))?;
-    if (img.width() as usize, img.height() as usize) != (w, h) {
-        bail!(
-            "{}: the image is {}×{} pixels, the model takes {w}×{h}",
-            path.display(),
-            img.width(),
-            img.height()
-        );
-    }
-    let x: Vec<f32> = if c == 1 {
-        img.to_luma8()
-            .into_raw()
-            .into_iter()
-            .map(|v| v as f32 / 255.0)
-            .collect()
-    } else {
-        let rgb = img.to_rgb8().into_raw();
-        // Interleaved RGB → channel planes.
-        (0..3)
-            .flat_map(|ch| {
-                rgb.iter()
-                    .skip(ch)
-                    .step_by(3)
-                    .map(|&v| v as f32 / 255.0)
-                    .collect::<Vec<_>>()
-            })
-            .collect()
+    let table = match shrink_data::InputKind::of(path) {
+        shrink_data::InputKind::Csv => Some(table_encoding(path, a)?),
+        _ => None,
     };
-    Ok(Examples {
-        x,
-        n: 1,
-        index: vec![None],
-        label: vec![None],
-        unseen: vec![vec![]],
-    })
-}
-
-/// Every image of an IDX file of unsigned bytes `[n, h, w]` (raw or gzip), / 255.
-fn read_idx(path: &Path, model: &Model, limit: Option<usize>) -> Result<Examples> {
-    // shrink-data's checked reader (the one `data check` uses): overflowing or
-    // oversized headers are errors, gzip is unpacked only as far as the header says.
-    let ex = shrink_data::read_idx_examples(path, limit).map_err(|e| anyhow!("{e}"))?;
-    let per: usize = ex.shape.iter().product();
-    if per != model.input_len() {
-        bail!(
-            "{}: examples of shape {:?} have {per} values, the model takes {:?} ({} values)",
+    // The DataError's message names the file and says everything (its I/O source is
+    // part of it, so the chain would only repeat it).
+    let ex = shrink_data::read_inputs(path, model.input_shape(), table.as_ref(), a.limit)
+        .map_err(|e| anyhow!("{e}"))?;
+    let mut unseen = vec![Vec::new(); ex.n];
+    for u in &ex.unseen {
+        unseen[u.row].push(format!("{}={}", u.column, u.value));
+    }
+    for u in ex.unseen.iter().take(5) {
+        eprintln!(
+            "note: {} line {}: {:?} = {:?} was not seen in training; encoded as no category",
             path.display(),
-            ex.shape,
-            model.input_shape(),
-            model.input_len()
+            u.line,
+            u.column,
+            u.value
         );
     }
-    let n = ex.n;
+    if ex.unseen.len() > 5 {
+        eprintln!(
+            "note: … and {} more unseen category values",
+            ex.unseen.len() - 5
+        );
+    }
     Ok(Examples {
         x: ex.x,
-        n,
-        index: (0..n).map(Some).collect(),
-        label: vec![None; n],
-        unseen: vec![vec![]; n],
+        n: ex.n,
+        index: ex.index,
+        label: ex.label,
+        unseen,
     })
 }
 
-/// Every row of a CSV table in file order, encoded with the model's table encoding. A
-/// `.shrk` file made before files carried one is read with the encoding `train` fits
-/// to this file (right when it is the training file).
-fn read_csv(path: &Path, model: &Model, a: &Args) -> Result<Examples> {
-    let schema = match shrink_core::tables::model_table(&a.model)? {
+/// The table encoding of the model. A `.shrk` file made before files carried one is
+/// read with the encoding `train` fits to this file (right when it is the training
+/// file).
+fn table_encoding(path: &Path, a: &Args) -> Result<shrink_data::TableSchema> {
+    Ok(match shrink_core::tables::model_table(&a.model)? {
         Some(s) => {
             if let Some(l) = a
                 .label
@@ -278,48 +229,5 @@ fn read_csv(path: &Path, model: &Model, a: &Args) -> Result<Examples> {
                 .schema
                 .context("a CSV source has a table schema")?
         }
-    };
-    if [schema.width] != model.input_shape() {
-        bail!(
-            "{}: the table encodes to {} features, the model takes {:?}",
-            path.display(),
-            schema.width,
-            model.input_shape()
-        );
-    }
-    let rows = shrink_data::read_rows(path, &schema).map_err(|e| anyhow!("{e}"))?;
-    let n = a.limit.map_or(rows.n, |l| l.min(rows.n));
-    let mut unseen = vec![Vec::new(); n];
-    for u in rows.unseen.iter().filter(|u| u.row < n) {
-        unseen[u.row].push(format!("{}={}", u.column, u.value));
-    }
-    let shown = rows.unseen.iter().filter(|u| u.row < n).take(5);
-    for u in shown {
-        eprintln!(
-            "note: {} line {}: {:?} = {:?} was not seen in training; encoded as no category",
-            path.display(),
-            u.line,
-            u.column,
-            u.value
-        );
-    }
-    let more = rows
-        .unseen
-        .iter()
-        .filter(|u| u.row < n)
-        .count()
-        .saturating_sub(5);
-    if more > 0 {
-        eprintln!("note: … and {more} more unseen category values");
-    }
-    Ok(Examples {
-        x: rows.x[..n * schema.width].to_vec(),
-        n,
-        index: (0..n).map(Some).collect(),
-        label: match &rows.labels {
-            Some(l) => l[..n].to_vec(),
-            None => vec![None; n],
-        },
-        unseen,
     })
 }

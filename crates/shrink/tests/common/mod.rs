@@ -56,15 +56,9 @@ pub fn assert_clean_failure(out: &Output, needle: &str) {
 /// Synthetic image classes: class c has a bright 3×3 blob at a class-specific place,
 /// plus seeded noise. Returns (images u8 [n, h, w], labels).
 pub fn blobs(n: usize, h: usize, w: usize, classes: usize, seed: u64) -> (Vec<u8>, Vec<u8>) {
-    let mut s = seed
-        .wrapping_mul(6364136223846793005)
-        .wrapping_add(1442695040888963407);
-    let mut next = || {
-        s = s
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        (s >> 33) as u32
-    };
+    let mut rng = shrink_testkit::Lcg::new(seed);
+    rng.next_u64();
+    let mut next = || (rng.next_u64() >> 33) as u32;
     let mut img = vec![0u8; n * h * w];
     let mut lab = vec![0u8; n];
     for i in 0..n {
@@ -84,21 +78,7 @@ pub fn blobs(n: usize, h: usize, w: usize, classes: usize, seed: u64) -> (Vec<u8
     (img, lab)
 }
 
-pub fn write_idx_images(path: &Path, imgs: &[u8], n: usize, h: usize, w: usize) {
-    let mut b = vec![0, 0, 8, 3];
-    for d in [n, h, w] {
-        b.extend_from_slice(&(d as u32).to_be_bytes());
-    }
-    b.extend_from_slice(imgs);
-    std::fs::write(path, b).unwrap();
-}
-
-pub fn write_idx_labels(path: &Path, labels: &[u8]) {
-    let mut b = vec![0, 0, 8, 1];
-    b.extend_from_slice(&(labels.len() as u32).to_be_bytes());
-    b.extend_from_slice(labels);
-    std::fs::write(path, b).unwrap();
-}
+pub use shrink_testkit::{write_idx_images, write_idx_labels};
 
 /// An IDX data set directory (train + t10k) of `h`×`w` blobs with `classes` classes.
 pub fn idx_dataset(dir: &Path, n_train: usize, n_test: usize, h: usize, w: usize, classes: usize) {
@@ -114,20 +94,11 @@ pub fn idx_dataset(dir: &Path, n_train: usize, n_test: usize, h: usize, w: usize
 /// A CSV table: two numeric columns, one categorical, label decided by a rule.
 pub fn csv_table(path: &Path, n: usize) {
     let mut s = String::from("x1,x2,colour,label\n");
-    let mut r: u64 = 12345;
+    let mut r = shrink_testkit::Lcg::new(12345);
     for _ in 0..n {
-        r = r
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        let x1 = (r >> 40) as f64 / (1u64 << 24) as f64 * 4.0 - 2.0;
-        r = r
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        let x2 = (r >> 40) as f64 / (1u64 << 24) as f64 * 4.0 - 2.0;
-        r = r
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        let colour = ["red", "green", "blue"][(r >> 50) as usize % 3];
+        let x1 = r.unit_f64() * 4.0 - 2.0;
+        let x2 = r.unit_f64() * 4.0 - 2.0;
+        let colour = ["red", "green", "blue"][(r.next_u64() >> 50) as usize % 3];
         let score = x1 + x2 + if colour == "red" { 1.5 } else { -0.5 };
         let label = if score > 0.3 { "yes" } else { "no" };
         s.push_str(&format!("{x1:.4},{x2:.4},{colour},{label}\n"));
