@@ -173,15 +173,18 @@ pub(crate) fn try_run(
     } else {
         1
     };
-    let mut bufs: Vec<Vec<f32>> = (0..parts).map(|_| ctx.take(scratch)).collect();
     let run = |o0: usize, out: &mut [f32], buf: &mut [f32]| {
         channels(kernels, &job, o0, out_plane, out, buf)
     };
     if parts == 1 {
-        run(0, &mut y, &mut bufs[0]);
+        // One buffer from the pool: nothing allocated once the workspace has grown.
+        let mut buf = ctx.take(scratch);
+        run(0, &mut y, &mut buf);
+        ctx.give(buf);
     } else {
         #[cfg(feature = "threads")]
         {
+            let mut bufs: Vec<Vec<f32>> = (0..parts).map(|_| ctx.take(scratch)).collect();
             let per = rows.div_ceil(parts);
             std::thread::scope(|s| {
                 for (i, (out, buf)) in y.chunks_mut(per * out_plane).zip(&mut bufs).enumerate() {
@@ -189,10 +192,10 @@ pub(crate) fn try_run(
                     s.spawn(move || run(i * per, out, buf));
                 }
             });
+            for buf in bufs {
+                ctx.give(buf);
+            }
         }
-    }
-    for buf in bufs {
-        ctx.give(buf);
     }
     if let Some(p) = padded {
         ctx.give(p);
