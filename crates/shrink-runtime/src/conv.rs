@@ -125,6 +125,20 @@ pub(crate) fn try_run(
     let row_start = a.w.row_starts();
     let len = g.ow * b;
     let lq = len.next_multiple_of(SLACK);
+    // The padded input must not be larger than the im2col matrix it replaces (which the
+    // model's working-memory limit accounts for): with a large padding or dilation it
+    // can be, and then the im2col path runs.
+    let padded_len = [g.c, d.hp, d.wp, b]
+        .iter()
+        .try_fold(1usize, |n, &f| n.checked_mul(f))?
+        .checked_add(SLACK)?;
+    let im2col_len = [g.c, g.k, g.k, g.oh, g.ow, b]
+        .iter()
+        .try_fold(1usize, |n, &f| n.checked_mul(f))
+        .unwrap_or(usize::MAX);
+    if padded_len > im2col_len.saturating_add(SLACK) {
+        return None;
+    }
     // The input as the kernel reads it: padded and with slack, unless it needs neither.
     let padded = (g.pad > 0 || !len.is_multiple_of(SLACK)).then(|| {
         let mut p = ctx.take(g.c * d.hp * d.wp * b + SLACK);
