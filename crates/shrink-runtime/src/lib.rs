@@ -390,16 +390,13 @@ impl Model {
 
     /// The error for the first block layer of the spec (see [`Model::working_memory`]).
     fn block_error(&self) -> RuntimeError {
-        use shrink_format::spec::Layer;
-        let found = self.spec.layers.iter().enumerate().find_map(|(i, l)| {
-            let kind = match l {
-                Layer::Residual { .. } => "residual",
-                Layer::Highway { .. } => "highway",
-                Layer::Inception { .. } => "inception",
-                _ => return None,
-            };
-            Some((format!("layers.{i}"), kind))
-        });
+        let found = self
+            .spec
+            .layers
+            .iter()
+            .enumerate()
+            .find(|(_, l)| l.is_block())
+            .map(|(i, l)| (format!("layers.{i}"), l.kind()));
         let (layer, kind) = found.unwrap_or_else(|| ("layers".to_string(), "block"));
         RuntimeError::BlockInOneBufferPass { layer, kind }
     }

@@ -189,12 +189,11 @@ fn add_params(
                 out.push(random_vec(n("norm.bias"), len, rng, -0.5, 0.5));
             }
             Layer::Prelu { .. } => out.push(random_vec(n("alpha"), input[0], rng, 0.0, 0.5)),
-            Layer::Residual { body, shortcut } => {
-                add_params(body, &n("body"), shapes, rng, compressed, out);
-                add_params(shortcut, &n("shortcut"), shapes, rng, compressed, out);
-            }
-            Layer::Highway { body, .. } => {
-                add_params(body, &n("body"), shapes, rng, compressed, out);
+            Layer::Highway { .. } => {
+                // The body's parameters, then the gate's.
+                for (name, list) in layer.children() {
+                    add_params(list, &n(&name), shapes, rng, compressed, out);
+                }
                 let c = input[0];
                 let shape = if input.len() == 3 {
                     vec![c, c, 1, 1]
@@ -204,16 +203,9 @@ fn add_params(
                 out.push(random_weight(n("gate.weight"), shape, rng, compressed));
                 out.push(random_vec(n("gate.bias"), c, rng, -1.0, 1.0));
             }
-            Layer::Inception { branches } => {
-                for (b, br) in branches.iter().enumerate() {
-                    add_params(
-                        br,
-                        &n(&format!("branches.{b}")),
-                        shapes,
-                        rng,
-                        compressed,
-                        out,
-                    );
+            l if l.is_block() => {
+                for (name, list) in l.children() {
+                    add_params(list, &n(&name), shapes, rng, compressed, out);
                 }
             }
             _ => {}
@@ -798,39 +790,17 @@ fn one_buffer_pass_needs_the_memory_it_states() {
     // Blocks run only in the pooled pass.
     let blocks = Model::from_shrk(&random_model(ALL_LAYERS, 1, true)).unwrap();
     let e = blocks.working_memory(1).unwrap_err().to_string();
-    assert!(e.contains("layers.3 is a residual block"), "{e}");
+    assert!(e.contains("layers.4 is a residual block"), "{e}");
 }
 
-/// The spec of crates/shrink/src/model/tests.rs (every layer type), end to end.
+/// The shared all-layers spec (every layer type), end to end.
 #[test]
 fn every_layer_together() {
     check(ALL_LAYERS);
 }
 
-const ALL_LAYERS: &str = r#"
-input = [3, 12, 12]
-layers = [
-  { type = "conv2d", out = 8, kernel = 3, padding = 1 },
-  { type = "batch_norm" },
-  { type = "prelu" },
-  { type = "residual", body = [{ type = "conv2d", out = 8, kernel = 3, padding = 1 }, { type = "elu" }] },
-  { type = "highway", body = [{ type = "conv2d", out = 8, kernel = 3, padding = 1 }, { type = "tanh" }] },
-  { type = "inception", branches = [[{ type = "conv2d", out = 4, kernel = 1 }], [{ type = "conv2d", out = 4, kernel = 5, padding = 2 }], [{ type = "avg_pool2d", kernel = 3, stride = 1, padding = 1 }]] },
-  { type = "conv_transpose2d", out = 6, kernel = 2, stride = 2 },
-  { type = "maxout", pieces = 2 },
-  { type = "max_pool2d", kernel = 2 },
-  { type = "layer_norm" },
-  { type = "leaky_relu" },
-  { type = "conv2d", out = 4, kernel = 3, stride = 2, dilation = 1 },
-  { type = "global_avg_pool" },
-  { type = "linear", out = 12 },
-  { type = "rrelu" },
-  { type = "dropout", p = 0.5 },
-  { type = "highway", body = [{ type = "linear", out = 12 }, { type = "sigmoid" }] },
-  { type = "maxout", pieces = 3 },
-  { type = "linear", out = 5 },
-]
-"#;
+/// Every layer kind: the shared fixture (crates/shrink-testkit/fixtures/all_layers.toml).
+const ALL_LAYERS: &str = shrink_testkit::ALL_LAYERS;
 
 // ---------------------------------------------------------------------------------
 // The sparse matrix
