@@ -23,6 +23,7 @@ pub mod distill;
 pub mod experiments;
 pub mod limits;
 pub mod model;
+pub mod onnx;
 pub mod report;
 pub mod tables;
 pub mod train;
