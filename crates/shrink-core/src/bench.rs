@@ -25,14 +25,16 @@ pub struct TrainCase {
 }
 
 /// Time SGD steps (momentum 0.9, lr 0.01, cross-entropy) of `spec` on batches of
-/// `batch` synthetic examples for `seconds` (at least 5 steps) after 3 warm-up steps.
-/// `device` is an autodiff device.
+/// `batch` synthetic examples — exactly `steps` of them when given, else for `seconds`
+/// (at least 5) — after 3 warm-up steps. `device` is an autodiff device.
 pub fn train_throughput(
     spec: &ModelSpec,
     batch: usize,
     seconds: f64,
+    steps: Option<usize>,
     device: &Device,
 ) -> Result<TrainCase> {
+    let steps_wanted = steps;
     device.seed(7);
     let mut net = Net::new(spec, device)?;
     let cfg = TrainConfig {
@@ -66,7 +68,10 @@ pub fn train_throughput(
     }
     let t0 = Instant::now();
     let mut steps = 0;
-    while t0.elapsed().as_secs_f64() < seconds || steps < 5 {
+    while match steps_wanted {
+        Some(k) => steps < k,
+        None => t0.elapsed().as_secs_f64() < seconds || steps < 5,
+    } {
         net = step(net)?;
         steps += 1;
     }

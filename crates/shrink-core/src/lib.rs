@@ -13,6 +13,8 @@
 //! - [`tables`]: tabular data's encoding carried by model directories and `.shrk` files;
 //! - [`bench`]: training throughput, measured through the training loop's own step;
 //! - [`store`]: the one resumable-step store (steps keyed by their inputs);
+//! - [`onnx`]: ONNX files in and out of model directories and `.shrk` files (over
+//!   `shrink-onnx`);
 //! - [`limits`]: the size/cost limits in force (defaults, raised by `--max-*` flags).
 //!
 //! Not here: the command line (the `shrink` crate: clap, progress bars), the papers'
@@ -28,6 +30,7 @@ pub mod device;
 pub mod distill;
 pub mod limits;
 pub mod model;
+pub mod onnx;
 pub mod store;
 pub mod tables;
 pub mod train;

@@ -99,6 +99,24 @@ fn default_prelu_init() -> f64 {
 fn default_gate_bias() -> f64 {
     -2.0
 }
+fn is_one(v: &usize) -> bool {
+    *v == 1
+}
+fn is_true(v: &bool) -> bool {
+    *v
+}
+fn is_zero(v: &usize) -> bool {
+    *v == 0
+}
+fn is_zero_f64(v: &f64) -> bool {
+    *v == 0.0
+}
+fn default_hard_sigmoid_alpha() -> f64 {
+    1.0 / 6.0
+}
+fn default_hard_sigmoid_beta() -> f64 {
+    0.5
+}
 
 /// One layer. In TOML: `[[layers]]` tables with a `type` key.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -123,6 +141,13 @@ pub enum Layer {
         bottleneck: Option<usize>,
     },
     /// 2-D convolution: `[C, H, W] → [out, H', W']`.
+    ///
+    /// With `groups = g` (grouped convolution; `g = C = out` is depthwise), the `C`
+    /// input channels and the `out` filters are split into `g` groups and filter group
+    /// `j` sees only input group `j`: the weight is `[out, C/g, kernel, kernel]`, and
+    /// both `C` and `out` must be multiples of `g`. `groups = 1` (the default) is
+    /// written nowhere, so a spec without grouped convolutions reads and writes as
+    /// before.
     Conv2d {
         out: usize,
         kernel: usize,
@@ -136,6 +161,8 @@ pub enum Layer {
         bias: bool,
         #[serde(default)]
         init: Init,
+        #[serde(default = "one", skip_serializing_if = "is_one")]
+        groups: usize,
     },
     /// Transposed convolution ("deconvolution"): `H' = (H−1)·stride − 2·padding + kernel + output_padding`.
     ConvTranspose2d {
@@ -160,13 +187,18 @@ pub enum Layer {
         #[serde(default)]
         padding: usize,
     },
-    /// Average pooling; `stride` defaults to `kernel`.
+    /// Average pooling; `stride` defaults to `kernel`. With padding, a window's sum
+    /// is divided by `kernel²` (`count_include_pad = true`, the default: padded values
+    /// count as zeros) or by the number of its positions inside the input
+    /// (`count_include_pad = false`).
     AvgPool2d {
         kernel: usize,
         #[serde(default)]
         stride: Option<usize>,
         #[serde(default)]
         padding: usize,
+        #[serde(default = "yes", skip_serializing_if = "is_true")]
+        count_include_pad: bool,
     },
     /// Mean over H and W: `[C, H, W] → [C]`.
     GlobalAvgPool,
@@ -238,6 +270,41 @@ pub enum Layer {
     Inception {
         branches: Vec<Vec<Layer>>,
     },
+    /// Padding of an image, each side on its own:
+    /// `[C, H, W] → [C, top + H + bottom, left + W + right]`, the new values `value`
+    /// (default 0). This is how a spec writes asymmetric padding (TensorFlow's "same"
+    /// padding, ONNX `pads` that differ per side, `nn.ZeroPad2d`): a `pad2d` then a
+    /// `conv2d`/`avg_pool2d` with `padding = 0`; before a `max_pool2d`, `value = -inf`
+    /// (TOML writes it `-inf`) gives max pooling's own padding semantics. An average
+    /// pool after a `pad2d` counts the padded values (as `count_include_pad = true`).
+    Pad2d {
+        #[serde(default, skip_serializing_if = "is_zero")]
+        top: usize,
+        #[serde(default, skip_serializing_if = "is_zero")]
+        left: usize,
+        #[serde(default, skip_serializing_if = "is_zero")]
+        bottom: usize,
+        #[serde(default, skip_serializing_if = "is_zero")]
+        right: usize,
+        #[serde(default, skip_serializing_if = "is_zero_f64")]
+        value: f64,
+    },
+    /// `min(max(x, min), max)`: ReLU6 is `clip { min = 0, max = 6 }`. Either bound may
+    /// be infinite (`-inf`, `inf`), neither NaN, and `min ≤ max`.
+    Clip {
+        min: f64,
+        max: f64,
+    },
+    /// `max(0, min(1, alpha·x + beta))` (ONNX HardSigmoid; PyTorch's `Hardsigmoid` is
+    /// the default alpha = 1/6, beta = 1/2).
+    HardSigmoid {
+        #[serde(default = "default_hard_sigmoid_alpha")]
+        alpha: f64,
+        #[serde(default = "default_hard_sigmoid_beta")]
+        beta: f64,
+    },
+    /// `x · max(0, min(1, x/6 + 1/2))` (MobileNetV3's hard swish; ONNX HardSwish).
+    HardSwish,
 }
 
 impl Layer {
@@ -265,6 +332,10 @@ impl Layer {
             Layer::Residual { .. } => "residual",
             Layer::Highway { .. } => "highway",
             Layer::Inception { .. } => "inception",
+            Layer::Pad2d { .. } => "pad2d",
+            Layer::Clip { .. } => "clip",
+            Layer::HardSigmoid { .. } => "hard_sigmoid",
+            Layer::HardSwish => "hard_swish",
         }
     }
 
@@ -746,20 +817,29 @@ fn infer_layer(
             padding,
             dilation,
             bias,
+            groups,
             ..
         } => {
             let (c, h, w) = need_image()?;
-            if *out == 0 || *kernel == 0 || *stride == 0 || *dilation == 0 {
+            if *out == 0 || *kernel == 0 || *stride == 0 || *dilation == 0 || *groups == 0 {
                 return Err(err(
-                    "out, kernel, stride and dilation must be at least 1".into()
+                    "out, kernel, stride, dilation and groups must be at least 1".into(),
                 ));
             }
+            if !c.is_multiple_of(*groups) || !out.is_multiple_of(*groups) {
+                return Err(err(format!(
+                    "groups {groups} must divide both the {c} input channels and out {out}"
+                )));
+            }
+            // Each filter sees the channels of its group only; the runtime unfolds
+            // one group's input at a time.
+            let cg = c / groups;
             let oh = conv_out(h, *kernel, *stride, *padding, *dilation);
             let ow = conv_out(w, *kernel, *stride, *padding, *dilation);
             match (oh, ow) {
                 (Some(oh), Some(ow)) if oh > 0 && ow > 0 => {
-                    let weights = mul(&[*out, c, *kernel, *kernel])?;
-                    let cols = mul(&[c, *kernel, *kernel, oh, ow])?;
+                    let weights = mul(&[*out, cg, *kernel, *kernel])?;
+                    let cols = mul(&[cg, *kernel, *kernel, oh, ow])?;
                     let n_out = mul(&[*out, oh, ow])?;
                     let macs = (weights as u64).saturating_mul((oh as u64) * (ow as u64));
                     (
@@ -831,6 +911,7 @@ fn infer_layer(
             kernel,
             stride,
             padding,
+            ..
         } => {
             let (c, h, w) = need_image()?;
             let s = stride.unwrap_or(*kernel);
@@ -881,7 +962,39 @@ fn infer_layer(
             }
             elementwise(mul(&[2, mul(input)?])?)
         }
-        Layer::Relu | Layer::Sigmoid | Layer::Tanh => elementwise(0),
+        Layer::Relu | Layer::Sigmoid | Layer::Tanh | Layer::HardSwish => elementwise(0),
+        Layer::Clip { min, max } => {
+            if min.is_nan() || max.is_nan() || min > max {
+                return Err(err(format!(
+                    "needs min <= max, neither NaN, got min {min}, max {max}"
+                )));
+            }
+            elementwise(0)
+        }
+        Layer::HardSigmoid { alpha, beta } => {
+            if !alpha.is_finite() || !beta.is_finite() {
+                return Err(err(format!(
+                    "alpha and beta must be finite, got alpha {alpha}, beta {beta}"
+                )));
+            }
+            elementwise(0)
+        }
+        Layer::Pad2d {
+            top,
+            left,
+            bottom,
+            right,
+            value,
+        } => {
+            let (c, h, w) = need_image()?;
+            if value.is_nan() {
+                return Err(err("value must not be NaN".into()));
+            }
+            let oh = add(add(h, *top)?, *bottom)?;
+            let ow = add(add(w, *left)?, *right)?;
+            let n_out = mul(&[c, oh, ow])?;
+            (vec![c, oh, ow], 0, 0, n_in.saturating_add(n_out as u64))
+        }
         Layer::LeakyRelu { .. } | Layer::Elu { .. } => elementwise(0),
         Layer::Rrelu { lower, upper } => {
             if !(0.0 <= *lower && lower <= upper && *upper < 1.0) {

@@ -49,19 +49,15 @@ impl Layer {
             | Layer::Elu { .. }
             | Layer::Sigmoid
             | Layer::Tanh
-            | Layer::Maxout { .. } => Role::Activation,
+            | Layer::Maxout { .. }
+            | Layer::Clip { .. }
+            | Layer::HardSigmoid { .. }
+            | Layer::HardSwish => Role::Activation,
             Layer::MaxPool2d { .. } | Layer::AvgPool2d { .. } | Layer::GlobalAvgPool => Role::Pool,
             Layer::BatchNorm { .. } | Layer::LayerNorm { .. } => Role::Norm,
-            Layer::Flatten => Role::Reshape,
+            Layer::Flatten | Layer::Pad2d { .. } => Role::Reshape,
             Layer::Dropout { .. } => Role::Regularizer,
             Layer::Residual { .. } | Layer::Highway { .. } | Layer::Inception { .. } => Role::Block,
-            // The layers the ONNX import adds (padding; clip, hard sigmoid, hard swish),
-            // by their TOML name while they are being added beside this list.
-            #[allow(unreachable_patterns)]
-            other => match other.kind() {
-                "pad2d" => Role::Reshape,
-                _ => Role::Activation,
-            },
         }
     }
 

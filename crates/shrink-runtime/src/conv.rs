@@ -125,6 +125,20 @@ pub(crate) fn try_run(
     let row_start = a.w.row_starts();
     let len = g.ow * b;
     let lq = len.next_multiple_of(SLACK);
+    // The padded input must not be larger than the im2col matrix it replaces (which the
+    // model's working-memory limit accounts for): with a large padding or dilation it
+    // can be, and then the im2col path runs.
+    let padded_len = [g.c, d.hp, d.wp, b]
+        .iter()
+        .try_fold(1usize, |n, &f| n.checked_mul(f))?
+        .checked_add(SLACK)?;
+    let im2col_len = [g.c, g.k, g.k, g.oh, g.ow, b]
+        .iter()
+        .try_fold(1usize, |n, &f| n.checked_mul(f))
+        .unwrap_or(usize::MAX);
+    if padded_len > im2col_len.saturating_add(SLACK) {
+        return None;
+    }
     // The input as the kernel reads it: padded and with slack, unless it needs neither.
     let padded = (g.pad > 0 || !len.is_multiple_of(SLACK)).then(|| {
         let mut p = ctx.take(g.c * d.hp * d.wp * b + SLACK);
@@ -173,15 +187,18 @@ pub(crate) fn try_run(
     } else {
         1
     };
-    let mut bufs: Vec<Vec<f32>> = (0..parts).map(|_| ctx.take(scratch)).collect();
     let run = |o0: usize, out: &mut [f32], buf: &mut [f32]| {
         channels(kernels, &job, o0, out_plane, out, buf)
     };
     if parts == 1 {
-        run(0, &mut y, &mut bufs[0]);
+        // One buffer from the pool: nothing allocated once the workspace has grown.
+        let mut buf = ctx.take(scratch);
+        run(0, &mut y, &mut buf);
+        ctx.give(buf);
     } else {
         #[cfg(feature = "threads")]
         {
+            let mut bufs: Vec<Vec<f32>> = (0..parts).map(|_| ctx.take(scratch)).collect();
             let per = rows.div_ceil(parts);
             std::thread::scope(|s| {
                 for (i, (out, buf)) in y.chunks_mut(per * out_plane).zip(&mut bufs).enumerate() {
@@ -189,10 +206,10 @@ pub(crate) fn try_run(
                     s.spawn(move || run(i * per, out, buf));
                 }
             });
+            for buf in bufs {
+                ctx.give(buf);
+            }
         }
-    }
-    for buf in bufs {
-        ctx.give(buf);
     }
     if let Some(p) = padded {
         ctx.give(p);

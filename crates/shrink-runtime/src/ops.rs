@@ -8,7 +8,7 @@
 //! `crates/shrink-core/src/model/mod.rs` value for value (to float rounding).
 
 use crate::math;
-use crate::plan::{Affine, ConvGeom, ConvTGeom, Node, PoolGeom};
+use crate::plan::{Affine, ConvGeom, ConvTGeom, Node, PadGeom, PoolGeom};
 use crate::prelude::*;
 use crate::sparse::Kernels;
 use core::ops::Range;
@@ -100,6 +100,27 @@ fn run(node: &Node, x: &mut Vec<f32>, b: usize, ctx: &mut Ctx<'_>) {
         }
         Node::MaxPool(g) => ctx.map_into(x, g.c * g.oh * g.ow * b, |x, y, _| max_pool(x, g, b, y)),
         Node::AvgPool(g) => ctx.map_into(x, g.c * g.oh * g.ow * b, |x, y, _| avg_pool(x, g, b, y)),
+        Node::AvgPoolValid(g) => ctx.map_into(x, g.c * g.oh * g.ow * b, |x, y, _| {
+            avg_pool_valid(x, g, b, y)
+        }),
+        Node::Pad(g) => ctx.map_into(x, g.c * g.oh * g.ow * b, |x, y, _| pad(x, g, b, y)),
+        Node::Grouped {
+            parts,
+            in_len,
+            out_len,
+        } => {
+            let (n_in, n_out) = (in_len * b, out_len * b);
+            let mut out = ctx.take(parts.len() * n_out);
+            for (j, part) in parts.iter().enumerate() {
+                let mut t = ctx.take(n_in);
+                t.copy_from_slice(&x[j * n_in..][..n_in]);
+                run(part, &mut t, b, ctx);
+                out[j * n_out..][..n_out].copy_from_slice(&t);
+                ctx.give(t);
+            }
+            core::mem::swap(x, &mut out);
+            ctx.give(out);
+        }
         Node::GlobalAvgPool { c, plane } => {
             ctx.map_into(x, c * b, |x, y, _| global_avg_pool(x, *plane, b, y))
         }
@@ -200,6 +221,13 @@ fn in_place(node: &Node, x: &mut [f32], b: usize, stats: &mut [f32]) -> bool {
         }),
         Node::Sigmoid => x.iter_mut().for_each(|v| *v = sigmoid(*v)),
         Node::Tanh => x.iter_mut().for_each(|v| *v = math::tanh(*v)),
+        Node::Clip { min, max } => x.iter_mut().for_each(|v| *v = v.max(*min).min(*max)),
+        Node::HardSigmoid { alpha, beta } => x
+            .iter_mut()
+            .for_each(|v| *v = (*alpha * *v + *beta).clamp(0.0, 1.0)),
+        Node::HardSwish => x
+            .iter_mut()
+            .for_each(|v| *v *= (*v / 6.0 + 0.5).clamp(0.0, 1.0)),
         _ => return false,
     }
     true
@@ -311,7 +339,18 @@ pub(crate) fn step_memory(step: &Step<'_>, b: usize) -> Option<StepMemory> {
             mul(&[g.o, g.oh, g.ow, b])?,
             mul(&[a.w.rows(), g.h, g.w, b])?,
         ),
-        Node::MaxPool(g) | Node::AvgPool(g) => (mul(&[g.c, g.oh, g.ow, b])?, 0),
+        Node::MaxPool(g) | Node::AvgPool(g) | Node::AvgPoolValid(g) => {
+            (mul(&[g.c, g.oh, g.ow, b])?, 0)
+        }
+        Node::Pad(g) => (mul(&[g.c, g.oh, g.ow, b])?, 0),
+        Node::Grouped { parts, out_len, .. } => {
+            // Each group writes its slice of the output; the scratch of one at a time.
+            let mut scratch = 0;
+            for part in parts {
+                scratch = scratch.max(step_memory(&Step::Node(part), b)?.scratch);
+            }
+            (mul(&[parts.len(), *out_len, b])?, scratch)
+        }
         Node::GlobalAvgPool { c, .. } => (mul(&[*c, b])?, 0),
         Node::Maxout { groups, plane, .. } => (mul(&[*groups, *plane, b])?, 0),
         Node::LayerNorm { .. } => (0, mul(&[2, b])?),
@@ -362,6 +401,25 @@ pub(crate) fn run_in(
         }
         Node::MaxPool(g) => max_pool(x, g, b, y),
         Node::AvgPool(g) => avg_pool(x, g, b, y),
+        Node::AvgPoolValid(g) => avg_pool_valid(x, g, b, y),
+        Node::Pad(g) => pad(x, g, b, y),
+        Node::Grouped {
+            parts,
+            in_len,
+            out_len,
+        } => {
+            let (n_in, n_out) = (in_len * b, out_len * b);
+            for (j, part) in parts.iter().enumerate() {
+                run_in(
+                    &Step::Node(part),
+                    &mut x[j * n_in..][..n_in],
+                    &mut y[j * n_out..][..n_out],
+                    scratch,
+                    b,
+                    kernels,
+                );
+            }
+        }
         Node::GlobalAvgPool { plane, .. } => global_avg_pool(x, *plane, b, y),
         Node::Maxout { pieces, plane, .. } => maxout(x, *pieces, plane * b, y),
         _ => {
@@ -592,6 +650,39 @@ fn avg_pool(x: &[f32], g: &PoolGeom, b: usize, y: &mut [f32]) {
     pool_windows(x, g, b, y, add_into);
     let count = (g.k * g.k) as f32;
     y.iter_mut().for_each(|v| *v /= count);
+}
+
+/// Mean over the window's positions inside the input (`count_include_pad = false`):
+/// the sum as [`avg_pool`] makes it, divided by how many rows times columns of the
+/// window fall inside.
+fn avg_pool_valid(x: &[f32], g: &PoolGeom, b: usize, y: &mut [f32]) {
+    y.fill(0.0);
+    pool_windows(x, g, b, y, add_into);
+    // Positions of a window (start `o·stride − pad`, `k` long) inside `0..len`.
+    let inside = |o: usize, len: usize| {
+        let start = (o * g.stride) as isize - g.pad as isize;
+        let lo = start.max(0);
+        let hi = (start + g.k as isize).min(len as isize);
+        (hi - lo).max(1) as f32
+    };
+    for (i, out) in y.chunks_exact_mut(b).enumerate() {
+        let (oy, ox) = ((i / g.ow) % g.oh, i % g.ow);
+        let count = inside(oy, g.h) * inside(ox, g.w);
+        out.iter_mut().for_each(|v| *v /= count);
+    }
+}
+
+/// Padding: every output position `value`, then each input row copied to its place.
+fn pad(x: &[f32], g: &PadGeom, b: usize, y: &mut [f32]) {
+    y.fill(g.value);
+    let (in_row, out_row) = (g.w * b, g.ow * b);
+    for c in 0..g.c {
+        for iy in 0..g.h {
+            let src = &x[(c * g.h + iy) * in_row..][..in_row];
+            let dst = &mut y[(c * g.oh + iy + g.top) * out_row + g.left * b..][..in_row];
+            dst.copy_from_slice(src);
+        }
+    }
 }
 
 /// Layer norm over all values of each example: biased variance, `eps` inside the root.

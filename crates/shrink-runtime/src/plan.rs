@@ -68,6 +68,19 @@ pub(crate) struct PoolGeom {
     pub ow: usize,
 }
 
+/// Geometry of a padding layer on one example.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct PadGeom {
+    pub c: usize,
+    pub h: usize,
+    pub w: usize,
+    pub top: usize,
+    pub left: usize,
+    pub oh: usize,
+    pub ow: usize,
+    pub value: f32,
+}
+
 /// One executable layer. Activations are `[values of one example][batch]` (see
 /// `ops`), so "plane" below is the number of values per channel of one example
 /// (`H·W` for images, 1 for flat features).
@@ -98,6 +111,33 @@ pub(crate) enum Node {
     },
     MaxPool(PoolGeom),
     AvgPool(PoolGeom),
+    /// Average pooling that divides each window's sum by the number of its positions
+    /// inside the input (`count_include_pad = false`).
+    AvgPoolValid(PoolGeom),
+    /// Grouped convolution: group `j` of the input (`in_len` values of one example:
+    /// `C/groups` channels) through `parts[j]` (a [`Node::Conv`] or, for 1×1 stride-1
+    /// unpadded filters, a [`Node::Affine`]) into group `j` of the output (`out_len`
+    /// values). Activations are channel-major, so each group is one contiguous slice.
+    Grouped {
+        parts: Vec<Node>,
+        in_len: usize,
+        out_len: usize,
+    },
+    /// Padding of an image: `[c][h][w]` → `[c][top + h + bottom][left + w + right]`,
+    /// the new positions `value`.
+    Pad(PadGeom),
+    /// `min(max(x, min), max)`.
+    Clip {
+        min: f32,
+        max: f32,
+    },
+    /// `max(0, min(1, alpha·x + beta))`.
+    HardSigmoid {
+        alpha: f32,
+        beta: f32,
+    },
+    /// `x · max(0, min(1, x/6 + 1/2))`.
+    HardSwish,
     GlobalAvgPool {
         c: usize,
         plane: usize,
@@ -161,6 +201,7 @@ impl Node {
             Node::Residual { body, shortcut } => list(body) + list(shortcut),
             Node::Highway { body, gate, .. } => list(body) + a(gate),
             Node::Inception { branches } => branches.iter().map(|b| list(b)).sum(),
+            Node::Grouped { parts, .. } => list(parts),
             _ => 0,
         }
     }
@@ -174,6 +215,7 @@ impl Node {
             Node::Residual { body, shortcut } => list(body) + list(shortcut),
             Node::Highway { body, gate, .. } => list(body) + gate.w.nnz(),
             Node::Inception { branches } => branches.iter().map(|b| list(b)).sum(),
+            Node::Grouped { parts, .. } => list(parts),
             _ => 0,
         }
     }
@@ -313,6 +355,42 @@ fn weight_matrix(data: &TensorData, layout: WeightLayout) -> SparseMatrix {
     }
 }
 
+/// Rows `first_row..first_row + rows` of a `[.., cols]` weight tensor (shape already
+/// checked) as a matrix of their own: one group of a grouped convolution.
+fn weight_rows(data: &TensorData, first_row: usize, rows: usize, cols: usize) -> SparseMatrix {
+    let (start, end) = (first_row * cols, (first_row + rows) * cols);
+    let layout = WeightLayout::Rows { rows, cols };
+    match data {
+        TensorData::Compressed(c) => {
+            let kept: Vec<usize> = (0..c.positions.len())
+                .filter(|&j| (start..end).contains(&(c.positions[j] as usize)))
+                .collect();
+            let clusters: Vec<u16> = kept.iter().map(|&j| c.clusters[j]).collect();
+            SparseMatrix::build_with(
+                rows,
+                cols,
+                kept.len(),
+                |i| layout.coords(c.positions[kept[i]] as usize - start),
+                EntryValues::Shared {
+                    codebook: &c.codebook,
+                    clusters: &clusters,
+                },
+            )
+        }
+        TensorData::Dense { values, .. } => {
+            let mut coords = Vec::new();
+            let mut kept = Vec::new();
+            for (p, &v) in values[start..end].iter().enumerate() {
+                if v != 0.0 {
+                    coords.push(layout.coords(p));
+                    kept.push(v);
+                }
+            }
+            SparseMatrix::build(rows, cols, &coords, EntryValues::Plain(&kept))
+        }
+    }
+}
+
 /// Shapes of every layer by path, from `ModelSpec::infer`.
 pub(crate) type Shapes = BTreeMap<String, (Vec<usize>, Vec<usize>)>;
 
@@ -435,6 +513,58 @@ fn compile_layer(
             padding,
             dilation,
             bias: b,
+            groups,
+            ..
+        } if *groups > 1 => {
+            // One matrix per group: filters `j·og..(j+1)·og` over channels
+            // `j·cg..(j+1)·cg`, each run as an ungrouped convolution on its slice.
+            let (cg, og, k) = (input[0] / groups, out / groups, *kernel);
+            let data = tensors.take(&name("weight"), path, &[*out, cg, k, k])?;
+            let all_bias = bias(*b, *out)?;
+            let cols = cg * k * k;
+            checked_len(&[cols, output[1], output[2]], path)?;
+            let plane_in = input[1] * input[2];
+            let parts = (0..*groups)
+                .map(|j| {
+                    let a = Affine {
+                        w: weight_rows(data, j * og, og, cols),
+                        bias: all_bias.as_ref().map(|v| v[j * og..(j + 1) * og].to_vec()),
+                    };
+                    if k == 1 && *stride == 1 && *padding == 0 {
+                        Node::Affine { a, plane: plane_in }
+                    } else {
+                        Node::Conv {
+                            a,
+                            g: ConvGeom {
+                                c: cg,
+                                h: input[1],
+                                w: input[2],
+                                k,
+                                stride: *stride,
+                                pad: *padding,
+                                dilation: *dilation,
+                                oh: output[1],
+                                ow: output[2],
+                            },
+                            // Parts run through `ops::run`: the im2col path.
+                            direct: None,
+                        }
+                    }
+                })
+                .collect();
+            Node::Grouped {
+                parts,
+                in_len: cg * plane_in,
+                out_len: og * output[1] * output[2],
+            }
+        }
+        Layer::Conv2d {
+            out,
+            kernel,
+            stride,
+            padding,
+            dilation,
+            bias: b,
             ..
         } => {
             let (c, k) = (input[0], *kernel);
@@ -509,6 +639,7 @@ fn compile_layer(
             kernel,
             stride,
             padding,
+            ..
         } => {
             let g = PoolGeom {
                 c: input[0],
@@ -520,10 +651,15 @@ fn compile_layer(
                 oh: output[1],
                 ow: output[2],
             };
-            if matches!(layer, Layer::MaxPool2d { .. }) {
-                Node::MaxPool(g)
-            } else {
-                Node::AvgPool(g)
+            match layer {
+                Layer::MaxPool2d { .. } => Node::MaxPool(g),
+                // Without padding every window lies inside: the same division.
+                Layer::AvgPool2d {
+                    count_include_pad: false,
+                    padding: 1..,
+                    ..
+                } => Node::AvgPoolValid(g),
+                _ => Node::AvgPool(g),
             }
         }
         Layer::GlobalAvgPool => Node::GlobalAvgPool {
@@ -572,6 +708,27 @@ fn compile_layer(
         },
         Layer::Rrelu { lower, upper } => Node::LeakyRelu(((lower + upper) / 2.0) as f32),
         Layer::Elu { alpha } => Node::Elu(*alpha as f32),
+        Layer::Clip { min, max } => Node::Clip {
+            min: *min as f32,
+            max: *max as f32,
+        },
+        Layer::HardSigmoid { alpha, beta } => Node::HardSigmoid {
+            alpha: *alpha as f32,
+            beta: *beta as f32,
+        },
+        Layer::HardSwish => Node::HardSwish,
+        Layer::Pad2d {
+            top, left, value, ..
+        } => Node::Pad(PadGeom {
+            c: input[0],
+            h: input[1],
+            w: input[2],
+            top: *top,
+            left: *left,
+            oh: output[1],
+            ow: output[2],
+            value: *value as f32,
+        }),
         Layer::Sigmoid => Node::Sigmoid,
         Layer::Tanh => Node::Tanh,
         Layer::Maxout { pieces } => Node::Maxout {

@@ -148,11 +148,12 @@ fn add_params(
                 out: o,
                 kernel: k,
                 bias,
+                groups,
                 ..
             } => {
                 out.push(random_weight(
                     n("weight"),
-                    vec![*o, input[0], *k, *k],
+                    vec![*o, input[0] / groups, *k, *k],
                     rng,
                     compressed,
                 ));
@@ -306,9 +307,12 @@ impl Ref {
                 padding: p,
                 dilation: d,
                 bias,
+                groups,
                 ..
             } => {
                 let (c, h, w) = (s[0], s[1], s[2]);
+                // Filter o sees the cg channels of its group, from channel g0.
+                let cg = c / groups;
                 let oh = (h + 2 * p - d * (k - 1) - 1) / st + 1;
                 let ow = (w + 2 * p - d * (k - 1) - 1) / st + 1;
                 let wt = self.p(&n("weight"));
@@ -317,7 +321,9 @@ impl Ref {
                     for oy in 0..oh {
                         for ox in 0..ow {
                             let mut acc = if *bias { self.p(&n("bias"))[o] } else { 0.0 };
-                            for ci in 0..c {
+                            let g0 = o / (out / groups) * cg;
+                            for cj in 0..cg {
+                                let ci = g0 + cj;
                                 for ky in 0..*k {
                                     for kx in 0..*k {
                                         let iy = (oy * st + ky * d) as isize - *p as isize;
@@ -327,7 +333,7 @@ impl Ref {
                                             && (iy as usize) < h
                                             && (ix as usize) < w
                                         {
-                                            acc += wt[((o * c + ci) * k + ky) * k + kx]
+                                            acc += wt[((o * cg + cj) * k + ky) * k + kx]
                                                 * x[(ci * h + iy as usize) * w + ix as usize];
                                         }
                                     }
@@ -391,8 +397,16 @@ impl Ref {
                 kernel: k,
                 stride,
                 padding: p,
+                ..
             } => {
                 let st = stride.unwrap_or(*k);
+                let count_pad = !matches!(
+                    layer,
+                    Layer::AvgPool2d {
+                        count_include_pad: false,
+                        ..
+                    }
+                );
                 let (c, h, w) = (s[0], s[1], s[2]);
                 let oh = (h + 2 * p - k) / st + 1;
                 let ow = (w + 2 * p - k) / st + 1;
@@ -402,6 +416,7 @@ impl Ref {
                     for oy in 0..oh {
                         for ox in 0..ow {
                             let mut acc = if max { f32::NEG_INFINITY } else { 0.0 };
+                            let mut inside = 0;
                             for ky in 0..*k {
                                 for kx in 0..*k {
                                     let iy = (oy * st + ky) as isize - *p as isize;
@@ -410,11 +425,13 @@ impl Ref {
                                     {
                                         let v = x[(ci * h + iy as usize) * w + ix as usize];
                                         acc = if max { acc.max(v) } else { acc + v };
+                                        inside += 1;
                                     }
                                 }
                             }
+                            let count = if count_pad { k * k } else { inside };
                             y[(ci * oh + oy) * ow + ox] =
-                                if max { acc } else { acc / (k * k) as f32 };
+                                if max { acc } else { acc / count as f32 };
                         }
                     }
                 }
@@ -455,6 +472,31 @@ impl Ref {
                 (y, s)
             }
             Layer::Relu => (map(&|v| v.max(0.0)), s),
+            Layer::Clip { min, max } => (map(&|v| v.max(*min as f32).min(*max as f32)), s),
+            Layer::HardSigmoid { alpha, beta } => (
+                map(&|v| (*alpha as f32 * v + *beta as f32).clamp(0.0, 1.0)),
+                s,
+            ),
+            Layer::HardSwish => (map(&|v| v * (v + 3.0).clamp(0.0, 6.0) / 6.0), s),
+            Layer::Pad2d {
+                top,
+                left,
+                bottom,
+                right,
+                value,
+            } => {
+                let (c, h, w) = (s[0], s[1], s[2]);
+                let (oh, ow) = (top + h + bottom, left + w + right);
+                let mut y = vec![*value as f32; c * oh * ow];
+                for ci in 0..c {
+                    for iy in 0..h {
+                        for ix in 0..w {
+                            y[(ci * oh + iy + top) * ow + ix + left] = x[(ci * h + iy) * w + ix];
+                        }
+                    }
+                }
+                (y, vec![c, oh, ow])
+            }
             Layer::LeakyRelu { slope } => {
                 (map(&|v| if v < 0.0 { v * *slope as f32 } else { v }), s)
             }
@@ -1168,6 +1210,90 @@ fn odd_specs_are_errors_not_panics() {
             let out = model.predict(&x, 2).unwrap();
             assert_eq!(out.len(), 2 * model.classes(), "{spec}");
         }
+    }
+}
+
+// ---------------------------------------------------------------------------------
+// The layers imported networks need (issue 13).
+
+#[test]
+fn grouped_and_depthwise_conv() {
+    // Groups of 2 input channels and 3 filters, stride, padding, dilation.
+    check(&image_spec(
+        "[6, 9, 8]",
+        "{ type = \"conv2d\", out = 9, kernel = 3, stride = 2, padding = 2, dilation = 2, groups = 3 }",
+    ));
+    // Depthwise (one filter per channel), without bias.
+    check(&image_spec(
+        "[5, 7, 6]",
+        "{ type = \"conv2d\", out = 5, kernel = 3, padding = 1, groups = 5, bias = false }",
+    ));
+    // Depthwise with a channel multiplier of 2.
+    check(&image_spec(
+        "[3, 6, 6]",
+        "{ type = \"conv2d\", out = 6, kernel = 3, groups = 3 }",
+    ));
+    // Grouped 1×1: each group a plain product.
+    check(&image_spec(
+        "[4, 5, 3]",
+        "{ type = \"conv2d\", out = 6, kernel = 1, groups = 2 }",
+    ));
+    // A MobileNetV2 block: expand, depthwise, ReLU6, project, inside a residual.
+    check(&image_spec(
+        "[4, 8, 8]",
+        "{ type = \"residual\", body = [\
+         { type = \"conv2d\", out = 12, kernel = 1, bias = false }, { type = \"batch_norm\" }, { type = \"clip\", min = 0.0, max = 6.0 }, \
+         { type = \"conv2d\", out = 12, kernel = 3, padding = 1, groups = 12, bias = false }, { type = \"batch_norm\" }, { type = \"clip\", min = 0.0, max = 6.0 }, \
+         { type = \"conv2d\", out = 4, kernel = 1, bias = false }, { type = \"batch_norm\" }] }",
+    ));
+}
+
+#[test]
+fn asymmetric_padding_and_pool_counts() {
+    // TensorFlow's "same" for stride 2: one more row and column at the bottom/right.
+    check(&image_spec(
+        "[2, 7, 8]",
+        "{ type = \"pad2d\", bottom = 1, right = 1 }, { type = \"conv2d\", out = 3, kernel = 3, stride = 2 }",
+    ));
+    check(&image_spec(
+        "[2, 5, 5]",
+        "{ type = \"pad2d\", top = 2, left = 1, bottom = 0, right = 3, value = 0.5 }",
+    ));
+    // Max pooling's padding: -inf never wins (every window keeps an input value).
+    check(&image_spec(
+        "[2, 6, 7]",
+        "{ type = \"pad2d\", bottom = 1, right = 1, value = -inf }, { type = \"max_pool2d\", kernel = 2 }",
+    ));
+    // Average pooling that counts only the positions inside.
+    check(&image_spec(
+        "[2, 7, 6]",
+        "{ type = \"avg_pool2d\", kernel = 3, stride = 2, padding = 1, count_include_pad = false }",
+    ));
+    check(&image_spec(
+        "[3, 5, 5]",
+        "{ type = \"avg_pool2d\", kernel = 3, stride = 1, padding = 1, count_include_pad = false }",
+    ));
+    // After a convolution, where the one-buffer pass could fuse a plain pool.
+    check(&image_spec(
+        "[2, 8, 8]",
+        "{ type = \"conv2d\", out = 3, kernel = 3, padding = 1 }, { type = \"avg_pool2d\", kernel = 2, padding = 1, count_include_pad = false }",
+    ));
+}
+
+#[test]
+fn clip_and_hard_activations() {
+    for act in [
+        "{ type = \"clip\", min = 0.0, max = 6.0 }",
+        "{ type = \"clip\", min = -0.5, max = 0.25 }",
+        "{ type = \"clip\", min = -inf, max = 0.3 }",
+        "{ type = \"hard_sigmoid\" }",
+        "{ type = \"hard_sigmoid\", alpha = 0.2, beta = 0.4 }",
+        "{ type = \"hard_swish\" }",
+    ] {
+        check(&image_spec("[3, 4, 5]", act));
+        check(&format!(
+            "input = [7]\nlayers = [{{ type = \"linear\", out = 9 }}, {act}]\n"
+        ));
     }
 }
 

@@ -220,6 +220,7 @@ impl Block {
                     kernel,
                     stride,
                     padding,
+                    count_include_pad,
                 } => {
                     let s = signal.image();
                     // The backward pass of averaging is its transpose: each value spread
@@ -231,7 +232,7 @@ impl Block {
                         [*kernel, *kernel],
                         [*stride, *stride],
                         [*padding, *padding],
-                        true,
+                        *count_include_pad,
                         false,
                     ))
                 }
@@ -247,6 +248,15 @@ impl Block {
                 Op::Sigmoid => return Err("sigmoid"),
                 Op::Tanh => return Err("tanh"),
                 Op::Maxout(_) => return Err("maxout"),
+                // A rectifier with a ceiling: the ReLU rule, as for the ReLU family.
+                Op::Clip { .. } => signal.map(activation::relu, activation::relu),
+                Op::HardSigmoid { .. } => return Err("hard_sigmoid"),
+                Op::HardSwish => return Err("hard_swish"),
+                // The transpose of padding is cropping.
+                Op::Pad { top, left, .. } => {
+                    let [_, _, h, w] = dims4(&rec.input_dims);
+                    Feat::Image(signal.image().narrow(2, *top, h).narrow(3, *left, w))
+                }
             },
             Block::Prelu(_) => signal.map(activation::relu, activation::relu),
             Block::Dropout(_) => signal,
@@ -363,6 +373,7 @@ mod tests {
             dilation,
             bias: true,
             init: shrink_format::spec::Init::HeNormal,
+            groups: 1,
         }
     }
 
@@ -414,6 +425,7 @@ mod tests {
             kernel: 2,
             stride: None,
             padding: 0,
+            count_include_pad: true,
         };
         assert_adjoint(&net(vec![pool], vec![3, 6, 6]), 0, [2, 3, 6, 6]);
         let bn = Layer::BatchNorm {

@@ -24,7 +24,7 @@ use burn::nn::{
 use burn::prelude::*;
 use burn::tensor::activation;
 use burn::tensor::module::{avg_pool2d, max_pool2d, max_pool2d_with_indices};
-use burn::tensor::ops::{AvgPoolOptions, MaxPoolOptions};
+use burn::tensor::ops::{AvgPoolOptions, MaxPoolOptions, PadMode};
 use burn::tensor::Distribution;
 use shrink_format::spec::{Init, Layer, ModelSpec, SpecError};
 
@@ -93,7 +93,29 @@ pub enum Op {
         kernel: usize,
         stride: usize,
         padding: usize,
+        /// Divide by `kernel²` (true) or by the window's positions inside the input.
+        count_include_pad: bool,
     },
+    /// Padding each side on its own with `value`.
+    Pad {
+        top: usize,
+        left: usize,
+        bottom: usize,
+        right: usize,
+        value: f64,
+    },
+    /// `min(max(x, min), max)`.
+    Clip {
+        min: f64,
+        max: f64,
+    },
+    /// `max(0, min(1, alpha·x + beta))`.
+    HardSigmoid {
+        alpha: f64,
+        beta: f64,
+    },
+    /// `x · hard_sigmoid(x)` with alpha 1/6, beta 1/2.
+    HardSwish,
     Relu,
     LeakyRelu(f64),
     Rrelu {
@@ -394,8 +416,10 @@ fn build_layer(layer: &Layer, input: &[usize], device: &Device) -> (Block, Vec<u
             dilation,
             bias,
             init,
+            groups,
         } => {
             let mut c = Conv2dConfig::new([input[0], *out], [*kernel, *kernel])
+                .with_groups(*groups)
                 .with_stride([*stride, *stride])
                 .with_padding(PaddingConfig2d::Explicit(
                     *padding, *padding, *padding, *padding,
@@ -441,13 +465,43 @@ fn build_layer(layer: &Layer, input: &[usize], device: &Device) -> (Block, Vec<u
             kernel,
             stride,
             padding,
+            count_include_pad,
         } => Block::Op(Stateless {
             op: Op::AvgPool {
                 kernel: *kernel,
                 stride: stride.unwrap_or(*kernel),
                 padding: *padding,
+                count_include_pad: *count_include_pad,
             },
         }),
+        Layer::Pad2d {
+            top,
+            left,
+            bottom,
+            right,
+            value,
+        } => Block::Op(Stateless {
+            op: Op::Pad {
+                top: *top,
+                left: *left,
+                bottom: *bottom,
+                right: *right,
+                value: *value,
+            },
+        }),
+        Layer::Clip { min, max } => Block::Op(Stateless {
+            op: Op::Clip {
+                min: *min,
+                max: *max,
+            },
+        }),
+        Layer::HardSigmoid { alpha, beta } => Block::Op(Stateless {
+            op: Op::HardSigmoid {
+                alpha: *alpha,
+                beta: *beta,
+            },
+        }),
+        Layer::HardSwish => Block::Op(Stateless { op: Op::HardSwish }),
         Layer::GlobalAvgPool => Block::Op(Stateless {
             op: Op::GlobalAvgPool,
         }),
@@ -616,12 +670,36 @@ impl Op {
                 kernel,
                 stride,
                 padding,
-            } => Feat::Image(avg_pool2d(
-                x.image(),
-                AvgPoolOptions::new([*kernel, *kernel])
+                count_include_pad,
+            } => {
+                let mut options = AvgPoolOptions::new([*kernel, *kernel])
                     .with_stride([*stride, *stride])
-                    .with_padding([*padding, *padding]),
+                    .with_padding([*padding, *padding]);
+                options.count_include_pad = *count_include_pad;
+                Feat::Image(avg_pool2d(x.image(), options))
+            }
+            Op::Pad {
+                top,
+                left,
+                bottom,
+                right,
+                value,
+            } => Feat::Image(x.image().pad(
+                [(*top, *bottom), (*left, *right)],
+                PadMode::Constant(*value as f32),
             )),
+            Op::Clip { min, max } => {
+                let (lo, hi) = (*min, *max);
+                x.map(|t| clip(t, lo, hi), |t| clip(t, lo, hi))
+            }
+            Op::HardSigmoid { alpha, beta } => {
+                let (a, b) = (*alpha, *beta);
+                x.map(
+                    |t| activation::hard_sigmoid(t, a, b),
+                    |t| activation::hard_sigmoid(t, a, b),
+                )
+            }
+            Op::HardSwish => x.map(activation::hard_swish, activation::hard_swish),
             Op::Relu => x.map(activation::relu, activation::relu),
             Op::LeakyRelu(s) => x.map(
                 |t| activation::leaky_relu(t, *s),
@@ -650,6 +728,16 @@ impl Op {
                 }
             },
         }
+    }
+}
+
+/// `min(max(t, lo), hi)`; an infinite bound is no bound.
+fn clip<const D: usize>(t: Tensor<D>, lo: f64, hi: f64) -> Tensor<D> {
+    match (lo.is_finite(), hi.is_finite()) {
+        (true, true) => t.clamp(lo, hi),
+        (true, false) => t.clamp_min(lo),
+        (false, true) => t.clamp_max(hi),
+        (false, false) => t,
     }
 }
 

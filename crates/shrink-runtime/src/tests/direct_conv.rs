@@ -49,6 +49,11 @@ fn direct_convolution_padding_dilation_odd_sizes() {
     ] {
         check(&image_spec("[3, 11, 9]", layers));
     }
+    // A dilation so large that the padded input outgrows the im2col matrix: im2col runs.
+    check(&image_spec(
+        "[2, 20, 20]",
+        "{ type = \"conv2d\", out = 3, kernel = 2, dilation = 15 }",
+    ));
     // LeNet-5's shapes, smaller: 24- and 8-value rows at batch 1.
     check(&image_spec(
         "[1, 28, 28]",

@@ -3,8 +3,13 @@
 //! `shrink bench run`: inference latency (batch 1) and throughput (batch 64) of a
 //! `.shrk` on shrink-runtime against the same weights dense in Burn (and PyTorch).
 
+// Side-by-side PyTorch / ONNX Runtime timings (cli/bench_side.rs).
+#[path = "bench_side.rs"]
+pub(super) mod bench_side;
+
 use super::print_json;
 use anyhow::Result;
+use burn::prelude::*;
 use serde::Serialize;
 use shrink_core::batch::to_feat;
 use shrink_core::classifier::{open, BurnModel};
@@ -17,7 +22,7 @@ use std::time::Instant;
 pub enum Cmd {
     /// Training images/s for each spec and batch size.
     #[command(
-        after_help = "Example:\n  shrink bench train zoo/lenet-300-100.toml zoo/lenet-5.toml --batch 64 --batch 256"
+        after_help = "Example:\n  shrink bench train zoo/lenet-300-100.toml zoo/lenet-5.toml --batch 64 --batch 256\n\nThreads: Burn's Flex backend runs on one rayon pool of every core the machine gives, or\nRAYON_NUM_THREADS (which --threads sets); training (`shrink train`, `compress`, ...) follows\nthe same setting. Same seed and thread count: same weights. PyTorch is timed in the same\nrun with the same thread count when the Python (--python, $SHRINK_PYTHON, python3) has torch;\notherwise a note says it was skipped."
     )]
     Train {
         specs: Vec<PathBuf>,
@@ -28,6 +33,14 @@ pub enum Cmd {
         seconds: f64,
         #[arg(long, default_value = "flex")]
         device: String,
+        /// Exactly this many steps per case instead of --seconds.
+        #[arg(long)]
+        steps: Option<usize>,
+        /// Threads for Burn and PyTorch [default: $RAYON_NUM_THREADS, else all cores].
+        #[arg(long)]
+        threads: Option<usize>,
+        #[command(flatten)]
+        python: bench_side::PythonArgs,
         #[arg(long)]
         json: bool,
     },
@@ -35,34 +48,88 @@ pub enum Cmd {
     Run(RunArgs),
 }
 
+#[derive(Serialize)]
+struct Case {
+    model: String,
+    batch: usize,
+    steps: usize,
+    ms_per_step: f64,
+    images_per_second: f64,
+    /// PyTorch's time for the same step, and `pytorch_ms / ms_per_step` (≥ 1: shrink as
+    /// fast or faster).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pytorch: Option<bench_side::TorchCase>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    speed_vs_pytorch: Option<f64>,
+}
+
 pub fn run(c: Cmd) -> Result<()> {
-    let (specs, batches, seconds, device, json) = match c {
+    let (specs, batches, seconds, device, json, steps_wanted, threads, python) = match c {
         Cmd::Train {
             specs,
             batches,
             seconds,
             device,
             json,
-        } => (specs, batches, seconds, device, json),
+            steps,
+            threads,
+            python,
+        } => (
+            specs, batches, seconds, device, json, steps, threads, python,
+        ),
         Cmd::Run(a) => return run_inference(a),
     };
+    let threads = bench_side::init_threads(threads);
     let device = parse_device(&device)?.autodiff();
     let mut cases = Vec::new();
+    let mut notes = Vec::new();
+    if !json {
+        println!("threads: {threads} (Burn's Flex pool; PyTorch the same)");
+    }
     for path in &specs {
         let spec = read_spec_file(path)?.spec;
         for &b in &batches {
-            let case = shrink_core::bench::train_throughput(&spec, b, seconds, &device)?;
+            let t = shrink_core::bench::train_throughput(&spec, b, seconds, steps_wanted, &device)?;
+            let mut case = Case {
+                model: t.model,
+                batch: t.batch,
+                steps: t.steps,
+                ms_per_step: t.ms_per_step,
+                images_per_second: t.images_per_second,
+                pytorch: None,
+                speed_vs_pytorch: None,
+            };
             if !json {
                 println!(
                     "{:<16} batch {:>4}: {:>8.2} ms/step  {:>9.0} images/s  ({} steps)",
                     case.model, case.batch, case.ms_per_step, case.images_per_second, case.steps
                 );
             }
+            let torch = bench_side::torch_train(&python, path, b, threads, seconds, steps_wanted);
+            match torch {
+                Ok(t) => {
+                    let r = t.case.ms_per_step / case.ms_per_step;
+                    if !json {
+                        println!(
+                            "{:<16} batch {:>4}: {:>8.2} ms/step  (pytorch {}, {} threads, {} steps)  speed shrink/pytorch {r:.2}x",
+                            "", b, t.case.ms_per_step, t.version, t.threads, t.case.steps
+                        );
+                    }
+                    case.pytorch = Some(t.case);
+                    case.speed_vs_pytorch = Some(r);
+                }
+                Err(why) => notes.push(format!("pytorch skipped: {why}")),
+            }
             cases.push(case);
         }
     }
+    notes.dedup();
     if json {
-        print_json(&serde_json::json!({ "train": cases }))?;
+        print_json(&serde_json::json!({ "train": cases, "threads": threads, "notes": notes }))?;
+    } else {
+        for n in &notes {
+            println!("note: {n}");
+        }
     }
     Ok(())
 }
@@ -83,9 +150,11 @@ pub struct RunArgs {
     /// Also compare the runtime's logits with Burn's on this data set's test split.
     #[arg(long)]
     pub check: Option<String>,
-    /// Also time dense PyTorch with bench/pytorch_bench.py (python3 with torch).
+    /// Fail unless dense PyTorch was timed (it is timed whenever the Python has torch).
     #[arg(long)]
     pub pytorch: bool,
+    #[command(flatten)]
+    pub python: bench_side::PythonArgs,
     #[arg(long)]
     pub json: bool,
 }
@@ -216,11 +285,17 @@ fn run_inference(a: RunArgs) -> Result<()> {
     });
     let burn_threads = process_threads();
     let mut notes = Vec::new();
-    if a.pytorch {
-        match pytorch_times(&a) {
-            Ok(t) => engines.push(t),
-            Err(e) => notes.push(format!("pytorch not timed: {e:#}")),
-        }
+    let (side, side_notes) = bench_side::python_engines(&a.python, &a.model, a.threads, a.seconds)?;
+    for (engine, batch1, batch64) in side {
+        engines.push(EngineTimes {
+            engine,
+            batch1,
+            batch64,
+        });
+    }
+    notes.extend(side_notes);
+    if a.pytorch && !engines.iter().any(|e| e.engine.starts_with("pytorch")) {
+        anyhow::bail!("--pytorch: PyTorch was not timed ({})", notes.join("; "));
     }
     let check = match &a.check {
         Some(d) => {
@@ -268,8 +343,25 @@ fn run_inference(a: RunArgs) -> Result<()> {
     let latency_speedup = burn.batch1.median_us / rt.batch1.median_us;
     let lookup_speedup = burn.batch1.median_us / fastest;
     let throughput_ratio = rt.batch64.images_per_second / burn.batch64.images_per_second;
+    // The runtime against each dense engine: batch-1 latency lower by, batch-64 throughput.
+    let vs: Vec<_> = engines
+        .iter()
+        .skip(1)
+        .filter(|e| !e.engine.starts_with("shrink-runtime"))
+        .map(|e| {
+            let latency = e.batch1.median_us / rt.batch1.median_us;
+            let lookup = e.batch1.median_us / fastest;
+            let throughput = rt.batch64.images_per_second / e.batch64.images_per_second;
+            (e.engine.clone(), latency, lookup, throughput)
+        })
+        .collect();
     if a.json {
+        let runtime_vs: Vec<_> = vs
+            .iter()
+            .map(|(e, l, k, t)| serde_json::json!({ "engine": e, "batch1_latency_speedup": l, "batch1_latency_speedup_lookup_layout": k, "batch64_throughput_ratio": t }))
+            .collect();
         return print_json(&serde_json::json!({
+            "runtime_vs": runtime_vs,
             "model": a.model.display().to_string(),
             "threads": a.threads,
             "rayon_num_threads": std::env::var("RAYON_NUM_THREADS").ok(),
@@ -305,6 +397,11 @@ fn run_inference(a: RunArgs) -> Result<()> {
     println!(
         "runtime vs burn: batch-1 latency {latency_speedup:.2}x lower ({lookup_speedup:.2}x with the lookup layout), batch-64 throughput {throughput_ratio:.2}x"
     );
+    for (e, latency, lookup, throughput) in vs.iter().filter(|v| !v.0.starts_with("burn")) {
+        println!(
+            "runtime vs {e}: batch-1 latency {latency:.2}x lower ({lookup:.2}x with the lookup layout), batch-64 throughput {throughput:.2}x"
+        );
+    }
     if let Some(c) = &check {
         println!(
             "check on {} ({} test examples): max |logit difference| {:.2e}, same prediction on {}",
@@ -315,53 +412,4 @@ fn run_inference(a: RunArgs) -> Result<()> {
         println!("note: {n}");
     }
     Ok(())
-}
-
-/// Dense PyTorch on the same weights: writes the spec and the decoded weights to a
-/// temporary folder and runs `bench/pytorch_bench.py` (which prints one JSON object).
-fn pytorch_times(a: &RunArgs) -> Result<EngineTimes> {
-    use anyhow::{anyhow, bail};
-    let (spec, table, _) = shrink_core::compress::encode::read_shrk(&a.model)?;
-    let dir = std::env::temp_dir().join(format!("shrink-pytorch-{}", std::process::id()));
-    std::fs::create_dir_all(&dir)?;
-    std::fs::write(dir.join("spec.toml"), spec.to_toml())?;
-    // Weights: raw little-endian f32 back to back, described by weights.json.
-    let mut raw = Vec::new();
-    let mut index = Vec::new();
-    for p in &table.params {
-        index
-            .push(serde_json::json!({ "name": p.name, "shape": p.shape, "offset": raw.len() / 4 }));
-        raw.extend(p.data.iter().flat_map(|v| v.to_le_bytes()));
-    }
-    std::fs::write(dir.join("weights.bin"), raw)?;
-    std::fs::write(dir.join("weights.json"), serde_json::to_string(&index)?)?;
-    let script =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../bench/pytorch_bench.py");
-    let out = std::process::Command::new("python3")
-        .arg(&script)
-        .arg(&dir)
-        .args([
-            "--threads",
-            &a.threads.to_string(),
-            "--seconds",
-            &a.seconds.to_string(),
-        ])
-        .output()
-        .map_err(|e| anyhow!("cannot run python3: {e}"))?;
-    let _ = std::fs::remove_dir_all(&dir);
-    if !out.status.success() {
-        bail!(
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-                .lines()
-                .last()
-                .unwrap_or("failed")
-        );
-    }
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout)?;
-    Ok(EngineTimes {
-        engine: format!("pytorch {} (dense)", v["torch"].as_str().unwrap_or("?")),
-        batch1: serde_json::from_value(v["batch1"].clone())?,
-        batch64: serde_json::from_value(v["batch64"].clone())?,
-    })
 }

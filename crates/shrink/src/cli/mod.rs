@@ -7,7 +7,9 @@ mod compress_flags;
 mod data;
 mod eval;
 mod experiment;
+mod export;
 mod import;
+mod import_onnx;
 mod info;
 mod limits;
 mod mimic;
@@ -51,8 +53,10 @@ pub enum Command {
     Quantize(quantize::Args),
     /// Deep Compression: prune, quantize, Huffman-code into a .shrk file.
     Compress(compress::Args),
-    /// Import a PyTorch state_dict (safetensors) for a spec.
+    /// Import an ONNX model, or a PyTorch state_dict (safetensors) for a spec.
     Import(import::Args),
+    /// Write a model directory or .shrk as an ONNX model.
+    Export(export::Args),
     /// Train a small student from a teacher or an ensemble: logit regression, knowledge
     /// distillation, or hard labels, on a transfer set (augmented, MUNGE, RANDOM, a file).
     Mimic(mimic::Args),
@@ -100,6 +104,7 @@ fn run_command(command: Command) -> Result<()> {
         Command::Quantize(a) => quantize::run(a),
         Command::Compress(a) => compress::run(a),
         Command::Import(a) => import::run(a),
+        Command::Export(a) => export::run(a),
         Command::Mimic(a) => mimic::run(a),
         Command::Munge(a) => munge::run(a),
         Command::Experiment(c) => experiment::run(c),
