@@ -10,7 +10,7 @@
 //!
 //! Not here: the ONNX mapping itself (`shrink-onnx`), the command-line flags (`cli`).
 
-use crate::compress::encode::read_shrk;
+use crate::model::io::read_shrk;
 use crate::model::io::{load_model, read_spec_file, save_model_with, write_atomic, SPEC_FILE};
 use crate::model::params::{Param, ParamTable};
 use crate::model::Net;

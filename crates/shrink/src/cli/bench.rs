@@ -9,7 +9,6 @@ pub(super) mod bench_side;
 
 use super::print_json;
 use anyhow::Result;
-use burn::prelude::*;
 use serde::Serialize;
 use shrink_core::batch::to_feat;
 use shrink_core::classifier::{open, BurnModel};
