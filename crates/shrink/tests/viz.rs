@@ -142,7 +142,7 @@ fn snapshots_are_kept_every_epoch() {
 fn projections_stay_inside_the_receptive_field() {
     let (spec, net, inputs) = trained();
     let device = Device::flex();
-    let bar = indicatif::ProgressBar::hidden();
+    let bar = shrink_core::train::progress::Progress::hidden();
     let scans = features::scan(&net, &inputs, &[POOL1, POOL2], &device, &bar);
     for s in &scans {
         for feature in s.most_active(4) {
@@ -184,7 +184,7 @@ fn a_first_layer_unit_projects_to_its_own_filter() {
     // on the unit's 5×5 receptive field (no bias, no flip in this indexing).
     let (spec, net, inputs) = trained();
     let device = Device::flex();
-    let bar = indicatif::ProgressBar::hidden();
+    let bar = shrink_core::train::progress::Progress::hidden();
     let scan = &features::scan(&net, &inputs, &[0], &device, &bar)[0];
     let weight = shrink_core::model::params::ParamTable::from_net(&net).unwrap();
     let w = &weight.get("layers.0.weight").unwrap().data; // [8, 1, 5, 5]
