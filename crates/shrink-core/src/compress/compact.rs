@@ -6,6 +6,9 @@
 //!   its own bias. Either way the unit goes: its row and bias in its layer, its columns
 //!   (input channels) in the next, and the spec's `out` shrinks, so the file is smaller
 //!   and the runtime does less work.
+//! * [`trim_codebooks`]: a layer with fewer kept weights than `2^bits` leaves centroids
+//!   no weight uses (LeNet-5's first conv after sparse VD: a few dozen weights, 256
+//!   centroids at 8 bits = 1 KB of codebook); they go, and the indices are renumbered.
 //! * [`share_vectors`]: biases, stored as float32 otherwise, as a small k-means codebook
 //!   plus indices in the container's compressed tensor form (docs/FORMAT.md §3, every
 //!   position kept), where that is smaller than float32.
@@ -93,6 +96,16 @@ pub fn remove_dead_units(
         .collect();
     loop {
         let mut changed = false;
+        // Input channels of each top-level layer: a grouped convolution (weight with fewer
+        // input channels than its input) is left as it is.
+        let (infos, _) = spec.infer()?; // recomputed as layers shrink
+        let in_ch = |i: usize| {
+            let path = format!("layers.{i}");
+            infos
+                .iter()
+                .find(|f| f.path == path)
+                .map_or(0, |f| f.input[0])
+        };
         for (pair, w) in weighted.windows(2).enumerate() {
             let (a, b) = (w[0], w[1]);
             let between = &spec.layers[a + 1..b];
@@ -109,6 +122,11 @@ pub fn remove_dead_units(
             let out_b = pb.shape[0];
             let fan_b = pb.data.len() / out_b.max(1);
             if out_a == 0 || fan_b % out_a != 0 {
+                continue;
+            }
+            let grouped =
+                |p: &super::params::Param, i: usize| p.shape.len() == 4 && p.shape[1] != in_ch(i);
+            if grouped(pa, a) || grouped(pb, b) {
                 continue;
             }
             // Unit j of A feeds B's columns j·g .. (j+1)·g (a conv's kh·kw taps of input
@@ -205,6 +223,35 @@ pub fn remove_dead_units(
     }
     spec.infer()?;
     Ok((spec, table, report))
+}
+
+/// Drop the centroids no weight uses from every codebook in `quant`, renumbering the
+/// assignments (the weights' values do not change). Returns how many were dropped.
+pub fn trim_codebooks(quant: &mut QuantMap) -> usize {
+    let mut dropped = 0;
+    for (_, q) in quant.values_mut() {
+        let mut used = vec![false; q.codebook.len()];
+        for k in q.assign.iter().flatten() {
+            used[*k as usize] = true;
+        }
+        if used.iter().all(|u| *u) {
+            continue;
+        }
+        let mut new_index = vec![u16::MAX; q.codebook.len()];
+        let mut codebook = Vec::new();
+        for (i, c) in q.codebook.iter().enumerate() {
+            if used[i] {
+                new_index[i] = codebook.len() as u16;
+                codebook.push(*c);
+            }
+        }
+        dropped += q.codebook.len() - codebook.len();
+        for a in q.assign.iter_mut().flatten() {
+            *a = new_index[*a as usize];
+        }
+        q.codebook = codebook;
+    }
+    dropped
 }
 
 /// Bytes of a vector of `n` values as a compressed tensor with a `2^bits` codebook
@@ -347,6 +394,22 @@ mod tests {
         for (a, b) in got.iter().zip(&want) {
             assert!((a - b).abs() < 1e-4, "{got:?} vs {want:?}");
         }
+    }
+
+    #[test]
+    fn unused_centroids_go_and_values_stay() {
+        let w = [0.5f32, 0.0, -0.25, 0.5, 0.0, 0.125];
+        let mask = [true, false, true, true, false, true];
+        let q = quantize::quantize_layer(&w, &mask, 8, CentroidInit::Linear, 1);
+        assert_eq!(q.codebook.len(), 256);
+        let before = q.values();
+        let mut m = QuantMap::new();
+        m.insert("w".into(), (vec![6], q));
+        assert_eq!(trim_codebooks(&mut m), 256 - 3);
+        let q = &m["w"].1;
+        assert_eq!(q.codebook.len(), 3);
+        assert_eq!(q.values(), before);
+        assert_eq!(trim_codebooks(&mut m), 0);
     }
 
     #[test]

@@ -99,6 +99,9 @@ pub struct CompressConfig {
     /// Store biases as codebooks of this many bits where smaller than float32 (none:
     /// float32).
     pub bias_bits: Option<u8>,
+    /// Drop the centroids no weight uses (layers with fewer kept weights than
+    /// `2^bits`), so that the file does not store them.
+    pub trim_codebooks: bool,
 }
 
 /// The sparsification stage of the pipeline.
@@ -138,6 +141,7 @@ impl Default for CompressConfig {
             sparse_vd: sparse_vd::SparseVdConfig::default(),
             remove_units: false,
             bias_bits: None,
+            trim_codebooks: false,
         }
     }
 }
@@ -795,6 +799,12 @@ pub fn compress(
 
     // 4. Weight sharing: k-means per layer, then fine-tune the centroids.
     let (mut qtable, mut quant) = quantize_stage(&stage, &pspec, &ptable)?;
+    if cfg.trim_codebooks {
+        let n = compact::trim_codebooks(&mut quant);
+        say(format!(
+            "      {n} unused centroids dropped from the codebooks"
+        ));
+    }
     if let Some(bits) = cfg.bias_bits {
         let shared = compact::share_vectors(&mut qtable, &mut quant, bits, train_cfg.seed);
         say(format!(

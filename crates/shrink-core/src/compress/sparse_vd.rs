@@ -129,6 +129,8 @@ enum Step {
     },
     Conv {
         slot: usize,
+        /// Input channels (a grouped convolution is refused: its weight has fewer).
+        in_ch: usize,
         kernel: usize,
         stride: usize,
         padding: usize,
@@ -160,6 +162,7 @@ impl VdNet {
     pub fn new(spec: &ModelSpec) -> Result<VdNet> {
         let mut steps = Vec::new();
         let mut names = Vec::new();
+        let (infos, _) = spec.infer()?;
         for (i, l) in spec.layers.iter().enumerate() {
             let step = match l {
                 Layer::Linear {
@@ -177,9 +180,15 @@ impl VdNet {
                     dilation,
                     ..
                 } => {
-                    names.push(format!("layers.{i}"));
+                    let path = format!("layers.{i}");
+                    let in_ch = infos
+                        .iter()
+                        .find(|f| f.path == path)
+                        .map_or(0, |f| f.input[0]);
+                    names.push(path);
                     Step::Conv {
                         slot: names.len() - 1,
+                        in_ch,
                         kernel: *kernel,
                         stride: *stride,
                         padding: *padding,
@@ -219,12 +228,24 @@ impl VdNet {
         device: &Device,
     ) -> Result<VdParams> {
         let mut layers = Vec::new();
-        for name in &self.names {
+        for (slot, name) in self.names.iter().enumerate() {
             let w = table
                 .get(&format!("{name}.weight"))
                 .ok_or_else(|| anyhow!("no {name}.weight in the parameters"))?;
             let out = w.shape[0];
             let fan_in = w.data.len() / out.max(1);
+            let conv = self.steps.iter().find_map(|s| match s {
+                Step::Conv {
+                    slot: k,
+                    in_ch,
+                    kernel,
+                    ..
+                } if *k == slot => Some(in_ch * kernel * kernel),
+                _ => None,
+            });
+            if conv.is_some_and(|n| n != fan_in) {
+                bail!("sparse_vd: {name} is a grouped convolution, which is not supported");
+            }
             let theta =
                 Tensor::<2>::from_data(TensorData::new(w.data.clone(), [out, fan_in]), device);
             let log_sigma2 = Tensor::<2>::full([out, fan_in], init_log_sigma2, device);
@@ -267,6 +288,7 @@ impl VdNet {
                 }
                 Step::Conv {
                     slot,
+                    in_ch,
                     kernel,
                     stride,
                     padding,
@@ -274,8 +296,8 @@ impl VdNet {
                 } => {
                     let l = &p.layers[*slot];
                     let h = x.image(); // [b, c, h, w]
-                    let [out, fan_in] = l.theta.val().dims();
-                    let shape = [out, fan_in / (kernel * kernel), *kernel, *kernel];
+                    let [out, _] = l.theta.val().dims();
+                    let shape = [out, *in_ch, *kernel, *kernel];
                     let opts = || ConvOptions::new([*stride; 2], [*padding; 2], [*dilation; 2], 1);
                     let mu = conv2d(
                         h.clone(),

@@ -135,6 +135,9 @@ pub struct QuantizeFlags {
     /// Store biases as codebooks of this many bits where smaller than float32 (`shrink compress`).
     #[arg(long)]
     pub bias_bits: Option<u8>,
+    /// Drop centroids no weight uses from the codebooks (`shrink compress`).
+    #[arg(long)]
+    pub trim_codebooks: bool,
 }
 
 impl QuantizeFlags {
@@ -159,6 +162,9 @@ impl QuantizeFlags {
         }
         if let Some(v) = self.bias_bits {
             cfg.bias_bits = Some(v);
+        }
+        if self.trim_codebooks {
+            cfg.trim_codebooks = true;
         }
     }
 }
