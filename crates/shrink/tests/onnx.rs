@@ -112,41 +112,26 @@ fn export_writes_onnx_from_a_directory_and_from_a_shrk_and_it_imports_back() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("lenet5");
     let onnx = data_dir().join("lenet5.onnx");
-    let out = run(&[
+    run_ok(&[
         "import",
         onnx.to_str().unwrap(),
         "--out",
         dir.to_str().unwrap(),
     ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
     let again = tmp.path().join("again.onnx");
-    let out = run(&[
+    run_ok(&[
         "export",
         dir.to_str().unwrap(),
         "--onnx",
         again.to_str().unwrap(),
     ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
     let back = tmp.path().join("back");
-    let out = run(&[
+    run_ok(&[
         "import",
         again.to_str().unwrap(),
         "--out",
         back.to_str().unwrap(),
     ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
     let a = std::fs::read(dir.join("model.safetensors")).unwrap();
     let b = std::fs::read(back.join("model.safetensors")).unwrap();
     assert_eq!(a, b, "weights changed through export and import");
@@ -163,17 +148,12 @@ fn export_writes_onnx_from_a_directory_and_from_a_shrk_and_it_imports_back() {
         shrink_core::compress::encode::to_shrk(&spec, &table, &Default::default(), 5).unwrap();
     shrink_core::compress::encode::write_shrk(&shrk, &file).unwrap();
     let from_shrk = tmp.path().join("from_shrk.onnx");
-    let out = run(&[
+    run_ok(&[
         "export",
         shrk.to_str().unwrap(),
         "--onnx",
         from_shrk.to_str().unwrap(),
     ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
     assert_eq!(
         std::fs::read(&from_shrk).unwrap(),
         std::fs::read(&again).unwrap()

@@ -21,6 +21,17 @@ pub fn run(args: &[&str]) -> Output {
     shrink().args(args).output().expect("run shrink")
 }
 
+/// Runs the binary and asserts it succeeded, showing its stderr when it did not.
+pub fn run_ok(args: &[&str]) -> Output {
+    let out = run(args);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
 pub fn stdout_json(out: &Output) -> serde_json::Value {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
