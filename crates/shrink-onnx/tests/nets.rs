@@ -90,8 +90,8 @@ fn every_committed_network_imports_and_runs_like_onnx_runtime() {
         let got = model.predict(&x, shape[0]).unwrap();
         // The reference is after a final (Log)Softmax; shrink outputs the logits.
         let got = match v["ops"].as_array().unwrap().last().unwrap().as_str() {
-            Some("Softmax") => softmax(&got, want.len() / shape[0], false),
-            Some("LogSoftmax") => softmax(&got, want.len() / shape[0], true),
+            Some("Softmax") => shrink_testkit::softmax(&got, want.len() / shape[0], false),
+            Some("LogSoftmax") => shrink_testkit::softmax(&got, want.len() / shape[0], true),
             _ => got,
         };
         assert_eq!(got.len(), want.len(), "{name}");
@@ -107,24 +107,6 @@ fn every_committed_network_imports_and_runs_like_onnx_runtime() {
         checked += 1;
     }
     assert!(checked >= 10, "only {checked} networks checked");
-}
-
-fn softmax(x: &[f32], classes: usize, log: bool) -> Vec<f32> {
-    x.chunks(classes)
-        .flat_map(|row| {
-            let m = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-            let s: f32 = row.iter().map(|v| (v - m).exp()).sum();
-            row.iter()
-                .map(move |v| {
-                    if log {
-                        v - m - s.ln()
-                    } else {
-                        (v - m).exp() / s
-                    }
-                })
-                .collect::<Vec<_>>()
-        })
-        .collect()
 }
 
 #[test]

@@ -51,24 +51,6 @@ fn burn_logits(dir: &Path, x: &[f32], n: usize) -> Vec<f32> {
         .unwrap()
 }
 
-fn softmax(x: &[f32], classes: usize, log: bool) -> Vec<f32> {
-    x.chunks(classes)
-        .flat_map(|row| {
-            let m = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-            let s: f32 = row.iter().map(|v| (v - m).exp()).sum();
-            row.iter()
-                .map(move |v| {
-                    if log {
-                        v - m - s.ln()
-                    } else {
-                        (v - m).exp() / s
-                    }
-                })
-                .collect::<Vec<_>>()
-        })
-        .collect()
-}
-
 #[test]
 fn every_committed_network_imports_and_burn_gives_the_reference_logits() {
     let tmp = tempfile::tempdir().unwrap();
@@ -91,8 +73,8 @@ fn every_committed_network_imports_and_burn_gives_the_reference_logits() {
         let got = burn_logits(&dir, &floats(&v["input"]), batch);
         let want = floats(&v["output"]);
         let got = match v["ops"].as_array().unwrap().last().unwrap().as_str() {
-            Some("Softmax") => softmax(&got, want.len() / batch, false),
-            Some("LogSoftmax") => softmax(&got, want.len() / batch, true),
+            Some("Softmax") => shrink_testkit::softmax(&got, want.len() / batch, false),
+            Some("LogSoftmax") => shrink_testkit::softmax(&got, want.len() / batch, true),
             _ => got,
         };
         assert_eq!(got.len(), want.len(), "{name}");
