@@ -109,7 +109,7 @@ impl Opened {
     pub fn into_runtime(self) -> Result<RuntimeModel> {
         match self {
             Opened::Shrk { path, bytes } => {
-                RuntimeModel::from_bytes(&bytes).map_err(|e| anyhow!("{}: {e:#}", path.display()))
+                RuntimeModel::from_bytes(&bytes).with_context(|| path.display().to_string())
             }
             Opened::Dir(p) => Err(anyhow!(
                 "{} is a model directory, not a .shrk file (compress it with `shrink compress`)",

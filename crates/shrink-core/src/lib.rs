@@ -9,9 +9,13 @@
 //! - [`compress`]: Deep Compression (prune, k-means weight sharing, encode to `.shrk`);
 //! - [`distill`]: mimic learning, knowledge distillation, transfer sets (teachers,
 //!   cached teacher logits, MUNGE/RANDOM/augmented sets);
+//! - [`info`]: what a spec, model directory or `.shrk` holds (`shrink info`);
 //! - [`workflow`]: the steps the commands share (load data for a spec, train a spec);
 //! - [`tables`]: tabular data's encoding carried by model directories and `.shrk` files;
 //! - [`bench`]: training throughput, measured through the training loop's own step;
+//! - [`spec_file`]: a spec file parsed once: the spec, `[train]`, `[compress]`;
+//! - [`standalone`]: one stage of the pipeline on a model directory (`shrink prune`,
+//!   `shrink quantize`);
 //! - [`store`]: the one resumable-step store (steps keyed by their inputs);
 //! - [`onnx`]: ONNX files in and out of model directories and `.shrk` files (over
 //!   `shrink-onnx`);
@@ -28,9 +32,12 @@ pub mod classifier;
 pub mod compress;
 pub mod device;
 pub mod distill;
+pub mod info;
 pub mod limits;
 pub mod model;
 pub mod onnx;
+pub mod spec_file;
+pub mod standalone;
 pub mod store;
 pub mod tables;
 pub mod train;

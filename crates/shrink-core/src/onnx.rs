@@ -11,7 +11,7 @@
 //! Not here: the ONNX mapping itself (`shrink-onnx`), the command-line flags (`cli`).
 
 use crate::model::io::read_shrk;
-use crate::model::io::{load_model, read_spec_file, save_model_with, write_atomic, SPEC_FILE};
+use crate::model::io::{load_model, save_model_with, write_atomic, SPEC_FILE};
 use crate::model::params::{Param, ParamTable};
 use crate::model::Net;
 use anyhow::{bail, Context, Result};
@@ -54,13 +54,12 @@ pub fn import_onnx(onnx: &Path, out: &Path, settings: Option<&Path>) -> Result<I
         shrink_onnx::import_file(onnx, &limits).with_context(|| format!("{}", onnx.display()))?;
     let mut extra = toml::Table::new();
     if let Some(s) = settings {
-        let file = read_spec_file(s)?;
-        if let Some(t) = file.train {
-            extra.insert("train".into(), t);
-        }
-        if let Some(c) = file.compress {
-            extra.insert("compress".into(), c);
-        }
+        // `[train]` and `[compress]` as written.
+        let text = std::fs::read_to_string(s)
+            .with_context(|| format!("cannot read spec {}", s.display()))?;
+        let (_, tables) = crate::model::io::parse_spec_text(&text)
+            .with_context(|| format!("spec {}", s.display()))?;
+        extra.extend(tables);
     }
     let device = Device::flex();
     let mut net = Net::new(&m.spec, &device).with_context(|| format!("{}", onnx.display()))?;

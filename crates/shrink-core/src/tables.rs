@@ -36,7 +36,7 @@ pub fn load_data(data: &str, label: Option<String>) -> Result<DataSource> {
         test_fraction: 0.2,
         seed: SPLIT_SEED,
     };
-    shrink_data::load(data, &opts).map_err(|e| anyhow::anyhow!("{e}"))
+    Ok(shrink_data::load(data, &opts)?)
 }
 
 /// Write `schema` into the model directory `dir` (atomically).
@@ -57,7 +57,7 @@ pub fn dir_table(dir: &Path) -> Result<Option<TableSchema>> {
         .with_context(|| format!("cannot read {}", path.display()))?;
     let schema: TableSchema = serde_json::from_str(&text)
         .map_err(|e| anyhow!("{}: not a table encoding: {e}", path.display()))?;
-    check_schema(&schema).map_err(|e| anyhow!("{}: {e}", path.display()))?;
+    check_schema(&schema).with_context(|| path.display().to_string())?;
     Ok(Some(schema))
 }
 
@@ -89,8 +89,8 @@ pub fn model_table(path: &Path) -> Result<Option<TableSchema>> {
         return dir_table(path);
     }
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let file = shrink_format::read(&bytes).map_err(|e| anyhow!("{}: {e}", path.display()))?;
-    shrk_table(&file).map_err(|e| anyhow!("{}: {e}", path.display()))
+    let file = shrink_format::read(&bytes).with_context(|| path.display().to_string())?;
+    shrk_table(&file).with_context(|| path.display().to_string())
 }
 
 /// Load `--data` for a model with table encoding `table`: encoded with it (same
@@ -109,7 +109,7 @@ pub fn load_data_for(
                 test_fraction: 0.2,
                 seed: SPLIT_SEED,
             };
-            shrink_data::load_with_schema(data, &opts, schema).map_err(|e| anyhow!("{e}"))
+            Ok(shrink_data::load_with_schema(data, &opts, schema)?)
         }
     }
 }

@@ -131,11 +131,11 @@ pub fn check_training_cost(spec: &ModelSpec, batch_size: usize) -> Result<()> {
 }
 
 /// Train `spec` on `src` and save the model directory `out` (with `compress`, the
-/// spec's `[compress]` table, kept in its spec.toml).
-pub fn train_model(
+/// spec file's compression settings, kept in its spec.toml as `[compress]`).
+pub fn train_model<C: serde::Serialize>(
     mut spec: ModelSpec,
     cfg: &TrainConfig,
-    compress: Option<&toml::Value>,
+    compress: Option<&C>,
     src: &DataSource,
     out: &Path,
     device: &Device,
@@ -207,10 +207,13 @@ pub fn train_model(
     let mut extra = toml::Table::new();
     extra.insert(
         "train".into(),
-        toml::Value::try_from(cfg).map_err(|e| anyhow::anyhow!("{e}"))?,
+        toml::Value::try_from(cfg).context("[train] as TOML")?,
     );
     if let Some(c) = compress {
-        extra.insert("compress".into(), c.clone());
+        extra.insert(
+            "compress".into(),
+            toml::Value::try_from(c).context("[compress] as TOML")?,
+        );
     }
     io::save_model_with(out, &spec, &outcome.net, &extra)?;
     if let Some(schema) = &src.schema {

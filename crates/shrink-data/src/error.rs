@@ -10,13 +10,15 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 pub enum DataError {
     /// The file or folder could not be read (missing, permissions, I/O).
-    #[error("{}: {source}", path.display())]
+    ///
+    /// The message holds the I/O error's own (not also as a `source()`, so that a
+    /// cause chain printed in full says it once).
+    #[error("{}: {error}", path.display())]
     Io {
         /// The file or folder.
         path: PathBuf,
         /// The underlying error.
-        #[source]
-        source: std::io::Error,
+        error: std::io::Error,
     },
 
     /// A path given to [`crate::load`] does not exist.
@@ -208,7 +210,7 @@ impl DataError {
     pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         DataError::Io {
             path: path.into(),
-            source,
+            error: source,
         }
     }
 

@@ -292,6 +292,13 @@ pub struct IdxExamples {
     pub x: Vec<f32>,
 }
 
+/// The labels of a labels IDX file (`[n]` unsigned bytes, raw or gzip), read by the same
+/// checked reader as [`read_idx_examples`].
+pub fn read_idx_labels(path: &Path) -> Result<Vec<u32>, DataError> {
+    let a = parse_idx(path, read_idx_bytes(path)?)?;
+    labels_from(path, &a)
+}
+
 /// Every example (or the first `limit`) of one IDX file of unsigned bytes with 2 to 4
 /// dimensions, raw or gzip: the same checked reader `shrink data check` uses, so a
 /// header whose sizes overflow, declare too much or disagree with the data is an

@@ -62,7 +62,7 @@ use serde::{Deserialize, Serialize};
 pub use augment::Augment;
 pub use dataset::Dataset;
 pub use error::DataError;
-pub use idx::{read_idx_examples, IdxExamples, MAX_IDX_ELEMENTS, MNIST_FILES};
+pub use idx::{read_idx_examples, read_idx_labels, IdxExamples, MAX_IDX_ELEMENTS, MNIST_FILES};
 pub use inputs::{decode_image, read_image, read_inputs, InputKind, Inputs};
 pub use munge::{
     munge, nearest_neighbours, nearest_neighbours_mixed, random_marginals, write_csv, write_idx,

@@ -8,10 +8,10 @@ use shrink_format::FormatError;
 #[derive(Debug, thiserror::Error)]
 pub enum RuntimeError {
     /// The bytes are not a valid `.shrk` container.
-    #[error("{0}")]
+    #[error(transparent)]
     Format(#[from] FormatError),
     /// The spec in the file does not parse or does not describe a valid network.
-    #[error("{0}")]
+    #[error(transparent)]
     Spec(#[from] SpecError),
     /// A tensor the spec needs is not in the file.
     #[error("the file has no tensor {name} (needed by layer {layer})")]

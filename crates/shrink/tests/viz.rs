@@ -219,7 +219,6 @@ fn occluding_blank_background_keeps_the_prediction() {
     let device = Device::flex();
     let norm = shrink_core::model::io::read_spec_file(&fixture().run.join("spec.toml"))
         .unwrap()
-        .spec
         .normalize;
     const BAND: usize = 4;
     let mut checked = 0;

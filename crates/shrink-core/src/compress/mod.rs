@@ -630,21 +630,40 @@ pub fn quantize_stage(
     }
 }
 
-/// Run the whole pipeline. `base` is a trained model directory, or `None` to train
-/// `spec` first. Everything is written under `out`.
-#[allow(clippy::too_many_arguments)]
-pub fn compress(
-    spec: ModelSpec,
-    compress_table: Option<&toml::Value>,
-    base: Option<&Path>,
-    train_cfg: &TrainConfig,
-    cfg: &CompressConfig,
-    src: &DataSource,
-    out: &Path,
-    device: &Device,
-    resume: bool,
-    quiet: bool,
-) -> Result<CompressReport> {
+/// What one run of the pipeline takes.
+pub struct Job<'a> {
+    /// The network (trained first when `base` is `None`).
+    pub spec: ModelSpec,
+    /// A trained model directory to start from.
+    pub base: Option<&'a Path>,
+    /// Training settings (dense training, retraining, fine-tuning).
+    pub train: &'a TrainConfig,
+    /// Compression settings.
+    pub cfg: &'a CompressConfig,
+    pub src: &'a DataSource,
+    /// Everything is written under this directory.
+    pub out: &'a Path,
+    pub device: &'a Device,
+    /// Skip the stages finished there with the same settings.
+    pub resume: bool,
+    /// No progress on stderr.
+    pub quiet: bool,
+}
+
+/// Run the whole pipeline: the dense model (given or trained), sparsification, weight
+/// sharing, the `.shrk` file and its report.
+pub fn compress(job: Job) -> Result<CompressReport> {
+    let Job {
+        spec,
+        base,
+        train: train_cfg,
+        cfg,
+        src,
+        out,
+        device,
+        resume,
+        quiet,
+    } = job;
     cfg.validate()?;
     let started = Instant::now();
     std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
@@ -684,15 +703,8 @@ pub fn compress(
                 quiet,
                 snapshot_every: None,
             };
-            let (_, s, n) = workflow::train_model(
-                spec,
-                train_cfg,
-                compress_table,
-                src,
-                &base_dir,
-                device,
-                &opts,
-            )?;
+            let (_, s, n) =
+                workflow::train_model(spec, train_cfg, Some(cfg), src, &base_dir, device, &opts)?;
             Store::at(&base_dir, resume).put(STAGE, &stage_key, &())?;
             (s, n)
         }

@@ -225,7 +225,7 @@ pub fn one_shot(
             Some(dir) => io::load_model(dir, device)?,
             None => {
                 device.seed(seed);
-                let net = Net::new(&spec, device).map_err(|e| anyhow!("{e}"))?;
+                let net = Net::new(&spec, device)?;
                 (spec, net)
             }
         };
@@ -279,7 +279,7 @@ pub fn one_shot(
             "oneshot".into(),
             "weights not trained on data: no accuracy measured".into(),
         ));
-        shrink_format::write(&model).map_err(|e| anyhow!("cannot encode: {e}"))
+        shrink_format::write(&model).context("cannot encode")
     })?;
     drop(quant);
     drop(table);
@@ -299,11 +299,11 @@ pub fn one_shot(
         std::fs::read(&shrk_path).with_context(|| format!("cannot read {}", shrk_path.display()))
     })?;
     let file = st.run("parse", |_| {
-        shrink_format::read(&bytes).map_err(|e| anyhow!("{}: {e}", shrk_path.display()))
+        shrink_format::read(&bytes).with_context(|| shrk_path.display().to_string())
     })?;
     drop(bytes);
     let model = st.run("runtime load", |_| {
-        shrink_runtime::Model::from_shrk_with(&file, &limits).map_err(|e| anyhow!("{e}"))
+        Ok(shrink_runtime::Model::from_shrk_with(&file, &limits)?)
     })?;
     let len = model.input_len();
     let mut ws = shrink_runtime::Workspace::default();
@@ -312,7 +312,7 @@ pub fn one_shot(
     st.run("runtime forward b1", |_| {
         model
             .forward(&x1, 1, &mut ws, &mut logits)
-            .map_err(|e| anyhow!("{e}"))
+            .map_err(anyhow::Error::from)
     })?;
     let runtime_logits = logits.clone();
     for &b in &batches {
@@ -320,7 +320,7 @@ pub fn one_shot(
         st.run(&format!("runtime forward b{b}"), |_| {
             model
                 .forward(&xb, b, &mut ws, &mut logits)
-                .map_err(|e| anyhow!("{e}"))
+                .map_err(anyhow::Error::from)
         })?;
     }
     let runtime_model_bytes = model.memory_bytes() as u64;
@@ -329,7 +329,7 @@ pub fn one_shot(
 
     // The decoded dense model, run by Burn on the same input.
     let net = st.run("burn load (decoded dense)", |_| {
-        let mut net = Net::new(&spec, device).map_err(|e| anyhow!("{e}"))?;
+        let mut net = Net::new(&spec, device)?;
         let mut dense = ParamTable::default();
         for t in &file.tensors {
             let (shape, data) = match &t.data {

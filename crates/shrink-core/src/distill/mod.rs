@@ -20,6 +20,7 @@
 //! reproduce the papers' tables (`experiments::mimic`, `experiments::munge`).
 
 pub mod cache;
+pub mod munge_file;
 pub mod teacher;
 pub mod transfer;
 
@@ -285,7 +286,7 @@ pub fn mimic(
     let mut extra = toml::Table::new();
     extra.insert(
         "train".into(),
-        toml::Value::try_from(&cfg).map_err(|e| anyhow::anyhow!("{e}"))?,
+        toml::Value::try_from(&cfg).context("[train] as TOML")?,
     );
     io::save_model_with(out, &student, &outcome.net, &extra)?;
     if let Some(schema) = &src.schema {

@@ -524,7 +524,7 @@ out = 3
 "#,
         )
         .unwrap()
-        .spec;
+        .0;
         let dev = Device::flex();
         dev.seed(3);
         let n = Net::new(&spec, &dev).unwrap();

@@ -11,7 +11,7 @@
 
 use super::params::{Param, ParamTable};
 use super::Net;
-use anyhow::{anyhow, bail, Context, Result};
+use anyhow::{bail, Context, Result};
 use burn::prelude::*;
 use burn::store::{KeyRemapper, ModuleSnapshot, PyTorchToBurnAdapter, SafetensorsStore};
 use shrink_format::spec::ModelSpec;
@@ -55,26 +55,22 @@ pub fn list_snapshots(dir: &Path) -> Result<Vec<(usize, PathBuf)>> {
     Ok(out)
 }
 
-/// A spec file as users write it: the model spec plus an optional `[train]` table of
-/// default training settings for that network.
-pub struct SpecFile {
-    pub spec: ModelSpec,
-    pub train: Option<toml::Value>,
-    /// Default Deep Compression settings (`[compress]`).
-    pub compress: Option<toml::Value>,
-}
-
-/// Read and validate a spec file (`zoo/lenet-5.toml`, or a model directory's spec.toml).
-pub fn read_spec_file(path: &Path) -> Result<SpecFile> {
+/// Read and validate the model spec of a spec file (`zoo/lenet-5.toml`, or a model
+/// directory's spec.toml), leaving its `[train]` and `[compress]` tables aside (the
+/// whole file, typed: `crate::spec_file::SpecFile`).
+pub fn read_spec_file(path: &Path) -> Result<ModelSpec> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read spec {}", path.display()))?;
-    parse_spec_text(&text).with_context(|| format!("spec {}", path.display()))
+    Ok(parse_spec_text(&text)
+        .with_context(|| format!("spec {}", path.display()))?
+        .0)
 }
 
-/// Parse spec text that may carry a `[train]` table, within the limits in force
-/// ([`crate::limits::get`]): the text's size before parsing, then the network's layer
-/// count, nesting, parameters, activations and multiply-adds before anything is built.
-pub fn parse_spec_text(text: &str) -> Result<SpecFile> {
+/// Parse spec text within the limits in force ([`crate::limits::get`]): the text's size
+/// before parsing, then the network's layer count, nesting, parameters, activations and
+/// multiply-adds before anything is built. Returns the spec and the file's other
+/// top-level tables (`train`, `compress`), untouched.
+pub fn parse_spec_text(text: &str) -> Result<(ModelSpec, toml::Table)> {
     let limits = crate::limits::get();
     if text.len() as u64 > limits.max_spec_bytes {
         bail!(
@@ -89,19 +85,19 @@ pub fn parse_spec_text(text: &str) -> Result<SpecFile> {
             shrink_format::limits::excerpt(e.message(), 400)
         )
     })?;
-    let train = value.remove("train");
-    let compress = value.remove("compress");
+    let mut rest = toml::Table::new();
+    for key in ["train", "compress"] {
+        if let Some(v) = value.remove(key) {
+            rest.insert(key.into(), v);
+        }
+    }
     let spec: ModelSpec = toml::Value::Table(value)
         .try_into()
         .map_err(|e: toml::de::Error| {
             anyhow::anyhow!("{}", shrink_format::limits::excerpt(e.message(), 400))
         })?;
     spec.check(&limits)?;
-    Ok(SpecFile {
-        spec,
-        train,
-        compress,
-    })
+    Ok((spec, rest))
 }
 
 /// Write `bytes` to `path` through a temporary file and a rename; on failure the
@@ -225,7 +221,7 @@ pub fn save_model_with(dir: &Path, spec: &ModelSpec, net: &Net, extra: &toml::Ta
     let mut text = spec.to_toml();
     if !extra.is_empty() {
         text.push('\n');
-        text.push_str(&toml::to_string(extra).map_err(|e| anyhow::anyhow!("{e}"))?);
+        text.push_str(&toml::to_string(extra).context("the spec's settings as TOML")?);
     }
     write_atomic(&dir.join(SPEC_FILE), text.as_bytes())?;
     Ok(())
@@ -244,7 +240,7 @@ pub fn load_model(dir: &Path, device: &Device) -> Result<(ModelSpec, Net)> {
             dir.display()
         );
     }
-    let spec = read_spec_file(&dir.join(SPEC_FILE))?.spec;
+    let spec = read_spec_file(&dir.join(SPEC_FILE))?;
     let mut net = Net::new(&spec, device)?;
     load_weights(&mut net, &dir.join(WEIGHTS_FILE), None)?;
     Ok((spec, net))
@@ -268,11 +264,11 @@ pub fn import_pytorch(spec: &ModelSpec, path: &Path, device: &Device) -> Result<
 /// `shrink run` accepts, before anything is expanded to dense.
 pub fn read_shrk(path: &Path) -> Result<(ModelSpec, ParamTable, ShrkModel)> {
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let model = shrink_format::read(&bytes).map_err(|e| anyhow!("{}: {e}", path.display()))?;
+    let model = shrink_format::read(&bytes).with_context(|| path.display().to_string())?;
     shrink_runtime::Model::from_shrk_with(&model, &crate::limits::get())
-        .map_err(|e| anyhow!("{}: {e}", path.display()))?;
+        .with_context(|| path.display().to_string())?;
     let spec =
-        ModelSpec::from_toml(&model.spec_toml).map_err(|e| anyhow!("{}: {e}", path.display()))?;
+        ModelSpec::from_toml(&model.spec_toml).with_context(|| path.display().to_string())?;
     let mut table = ParamTable::default();
     for t in &model.tensors {
         let (shape, data) = match &t.data {
@@ -291,10 +287,10 @@ pub fn read_shrk(path: &Path) -> Result<(ModelSpec, ParamTable, ShrkModel)> {
 /// Decode a `.shrk` into a Burn model (inference copy) on `device`.
 pub fn load_shrk(path: &Path, device: &Device) -> Result<(ModelSpec, Net)> {
     let (spec, table, _) = read_shrk(path)?;
-    let mut net = Net::new(&spec, device).map_err(|e| anyhow!("{}: {e}", path.display()))?;
+    let mut net = Net::new(&spec, device).with_context(|| path.display().to_string())?;
     table
         .load_into(&mut net)
-        .map_err(|e| anyhow!("{}: {e}", path.display()))?;
+        .with_context(|| path.display().to_string())?;
     // Every parameter of the spec must come from the file.
     let expected = ParamTable::from_net(&net)?;
     for p in &expected.params {

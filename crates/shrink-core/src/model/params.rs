@@ -5,7 +5,7 @@
 //! names and layouts are exactly those of `model.safetensors` files.
 
 use crate::model::Net;
-use anyhow::{anyhow, bail, Result};
+use anyhow::{anyhow, bail, Context, Result};
 use burn::store::{BurnToPyTorchAdapter, ModuleSnapshot, PyTorchToBurnAdapter, SafetensorsStore};
 
 /// One named tensor.
@@ -33,7 +33,7 @@ impl ParamTable {
         let bytes = store
             .get_bytes()
             .map_err(|e| anyhow!("cannot read parameters: {e}"))?;
-        let st = safetensors::SafeTensors::deserialize(&bytes).map_err(|e| anyhow!("{e}"))?;
+        let st = safetensors::SafeTensors::deserialize(&bytes).context("cannot read parameters")?;
         let mut params = Vec::new();
         for (name, view) in st.tensors() {
             if view.dtype() != safetensors::Dtype::F32 {
@@ -89,10 +89,10 @@ impl ParamTable {
             .map(|(p, r)| {
                 safetensors::tensor::TensorView::new(safetensors::Dtype::F32, p.shape.clone(), r)
                     .map(|v| (p.name.clone(), v))
-                    .map_err(|e| anyhow!("{}: {e}", p.name))
+                    .with_context(|| p.name.clone())
             })
             .collect::<Result<_>>()?;
-        safetensors::serialize(views, None).map_err(|e| anyhow!("{e}"))
+        safetensors::serialize(views, None).context("cannot write parameters")
     }
 
     pub fn get(&self, name: &str) -> Option<&Param> {

@@ -96,7 +96,27 @@ impl Default for TrainConfig {
     }
 }
 
+/// Settings a command line may give over a spec's `[train]` table (None: the table's).
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    pub epochs: Option<usize>,
+    pub lr: Option<f64>,
+    pub batch_size: Option<usize>,
+    pub seed: Option<u64>,
+}
+
 impl TrainConfig {
+    /// These settings with `o` laid over them, validated.
+    pub fn with(&self, o: &Overrides) -> Result<TrainConfig> {
+        let mut c = self.clone();
+        c.epochs = o.epochs.unwrap_or(c.epochs);
+        c.lr = o.lr.unwrap_or(c.lr);
+        c.batch_size = o.batch_size.unwrap_or(c.batch_size);
+        c.seed = o.seed.unwrap_or(c.seed);
+        c.validate()?;
+        Ok(c)
+    }
+
     /// Settings from a spec's `[train]` table (missing keys take the defaults).
     pub fn from_table(table: Option<&toml::Value>) -> Result<Self> {
         match table {

@@ -690,6 +690,41 @@ seed would show: treat the ranking as an anecdote (use --seeds 3)."
     r
 }
 
+/// `shrink experiment ablation` (settings: `ablation.toml` beside this file).
+pub struct AblationExperiment;
+
+/// What `ablation.toml` holds (each also a flag of `shrink experiment ablation`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AblationFile {
+    /// Number of seeds (1, 2, …).
+    pub seeds: usize,
+    /// Epochs per run.
+    pub epochs: usize,
+    /// Base learning rate (SGD, momentum 0.9, cosine).
+    pub lr: f64,
+    /// Run only these variants (empty: all).
+    #[serde(default)]
+    pub only: Vec<String>,
+}
+
+impl super::runner::Experiment for AblationExperiment {
+    const NAME: &'static str = "ablation";
+    const SETTINGS: &'static str = include_str!("ablation.toml");
+    type Settings = AblationFile;
+
+    fn run(common: &Common, f: AblationFile) -> Result<serde_json::Value> {
+        let (src, data) = common.load()?;
+        let settings = AblationSettings {
+            seeds: super::seed_list(f.seeds)?,
+            train: base_config(f.epochs, f.lr),
+            only: f.only,
+            data,
+        };
+        run(common, settings, &src)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -16,7 +16,8 @@ use serde::{Deserialize, Serialize};
 use shrink_core::distill::{
     self, MimicReport, MimicSettings, Teacher, TransferKind, TransferOptions,
 };
-use shrink_core::model::io::{self, parse_spec_text};
+use shrink_core::model::io;
+use shrink_core::spec_file::SpecFile;
 use shrink_core::train::{DistillLoss, TrainConfig};
 use shrink_core::workflow::{self, RunOpts};
 use shrink_data::DataSource;
@@ -265,8 +266,8 @@ fn train_teacher(
     src: &DataSource,
 ) -> Result<PathBuf> {
     let dir = common.out.join("teacher");
-    let file = parse_spec_text(TEACHER_SPEC)?;
-    let mut cfg = TrainConfig::from_table(file.train.as_ref())?;
+    let file = SpecFile::parse(TEACHER_SPEC)?;
+    let mut cfg = file.train.clone();
     cfg.epochs = s.teacher_epochs;
     cfg.seed = s.seed;
     // Reused under --resume when trained with these settings on this data.
@@ -287,7 +288,15 @@ fn train_teacher(
         quiet: common.quiet,
         ..Default::default()
     };
-    let (r, _, _) = workflow::train_model(file.spec, &cfg, None, src, &dir, &common.device, &opts)?;
+    let (r, _, _) = workflow::train_model(
+        file.spec,
+        &cfg,
+        None::<&()>,
+        src,
+        &dir,
+        &common.device,
+        &opts,
+    )?;
     store.put("trained", &key, &r.test_error)?;
     Ok(dir)
 }
@@ -608,4 +617,66 @@ pub(crate) fn write_text(
         text.push('\n');
     }
     io::write_atomic(&dir.join("results.txt"), text.as_bytes())
+}
+
+/// `shrink experiment mimic` (settings: `mimic.toml` beside this file).
+pub struct MimicExperiment;
+
+/// What `mimic.toml` holds (each also a flag of `shrink experiment mimic`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MimicFile {
+    /// Trained teachers (empty: zoo/teacher-cnn.toml is trained first).
+    #[serde(default)]
+    pub teachers: Vec<PathBuf>,
+    /// Epochs of the teacher trained here.
+    pub teacher_epochs: usize,
+    pub width: usize,
+    pub bottleneck: usize,
+    pub augment: usize,
+    pub munge: usize,
+    pub epochs: usize,
+    pub transfer_epochs: usize,
+    pub lr_labels: f64,
+    pub lr_logits: f64,
+    pub lr_kd: f64,
+    pub bottleneck_lr_scale: f64,
+    pub temperature: f64,
+    pub alpha: f64,
+    pub batch_size: usize,
+    pub seed: u64,
+    /// Run only these ids (empty: all).
+    #[serde(default)]
+    pub only: Vec<String>,
+}
+
+impl super::runner::Experiment for MimicExperiment {
+    const NAME: &'static str = "mimic";
+    const SETTINGS: &'static str = include_str!("mimic.toml");
+    type Settings = MimicFile;
+
+    fn run(common: &Common, f: MimicFile) -> Result<serde_json::Value> {
+        let (src, data) = common.load()?;
+        let settings = MimicExperimentSettings {
+            teachers: f.teachers,
+            teacher_epochs: f.teacher_epochs,
+            width: f.width,
+            bottleneck: f.bottleneck,
+            augment: f.augment,
+            munge: f.munge,
+            epochs: f.epochs,
+            transfer_epochs: f.transfer_epochs,
+            lr_labels: f.lr_labels,
+            lr_logits: f.lr_logits,
+            lr_kd: f.lr_kd,
+            bottleneck_lr_scale: f.bottleneck_lr_scale,
+            temperature: f.temperature,
+            alpha: f.alpha,
+            batch_size: f.batch_size,
+            seed: f.seed,
+            only: f.only,
+            data,
+        };
+        run(common, settings, &src)
+    }
 }

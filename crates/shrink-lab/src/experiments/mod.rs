@@ -8,6 +8,9 @@
 //! - [`mimic`]: Ba & Caruana Table 1 — a deep teacher and shallow mimic nets;
 //! - [`munge`]: Buciluǎ et al. — MUNGE vs RANDOM transfer sets for an ensemble.
 //!
+//! Each is an [`runner::Experiment`] with its settings (quick and full) in a TOML file
+//! beside its module (`norm.toml`, …), run by [`runner::run`].
+//!
 //! What they share lives here: options every experiment takes, loading (and
 //! subsampling) the data, the per-run result store that makes long experiments
 //! resumable, and small statistics.
@@ -18,6 +21,7 @@ pub mod ablation;
 pub mod mimic;
 pub mod munge;
 pub mod norm;
+pub mod runner;
 pub mod transfer;
 
 use anyhow::{bail, Result};
@@ -90,18 +94,11 @@ pub fn subsample(ds: &Dataset, limit: Option<usize>) -> Dataset {
 }
 
 impl Common {
-    /// Load `--data` and apply the limits (`quick_limits` are the defaults under
-    /// `--quick`).
-    pub fn load(&self, quick_limits: (usize, usize)) -> Result<(DataSource, DataSettings)> {
+    /// Load `--data` and apply the limits (a `--quick` run's come from its settings
+    /// file's `[quick]` table).
+    pub fn load(&self) -> Result<(DataSource, DataSettings)> {
         let mut src = workflow::load_data(&self.data, self.label.clone())?;
-        let (lt, le) = if self.quick {
-            (
-                Some(self.limit_train.unwrap_or(quick_limits.0)),
-                Some(self.limit_test.unwrap_or(quick_limits.1)),
-            )
-        } else {
-            (self.limit_train, self.limit_test)
-        };
+        let (lt, le) = (self.limit_train, self.limit_test);
         if lt == Some(0) || le == Some(0) {
             bail!("--limit-train and --limit-test must be at least 1");
         }
@@ -198,6 +195,12 @@ pub fn train_plain(
     device: &Device,
 ) -> Result<(TrainOutcome, Batcher)> {
     train_spec(spec, cfg, src, device, &mut Plain)
+}
+
+/// Seeds 1..=n (`n` from a settings file or `--seeds`).
+pub fn seed_list(n: usize) -> Result<Vec<u64>> {
+    anyhow::ensure!(n >= 1, "--seeds must be at least 1");
+    Ok((1..=n as u64).collect())
 }
 
 /// Mean and sample standard deviation (0 for fewer than two values).

@@ -430,8 +430,15 @@ pub(crate) fn train_or_reuse(
         quiet: true,
         ..Default::default()
     };
-    let (r, _, _) =
-        workflow::train_model(spec.clone(), cfg, None, src, dir, &common.device, &opts)?;
+    let (r, _, _) = workflow::train_model(
+        spec.clone(),
+        cfg,
+        None::<&()>,
+        src,
+        dir,
+        &common.device,
+        &opts,
+    )?;
     store.put("trained", &key, &r.test_error)?;
     Ok(r.test_error)
 }
@@ -520,4 +527,90 @@ fn findings(
         ));
     }
     f
+}
+
+/// `shrink experiment munge` (settings: `munge.toml` beside this file).
+pub struct MungeExperiment;
+
+/// What `munge.toml` holds (each also a flag of `shrink experiment munge`, except the
+/// epoch clamps).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MungeFile {
+    /// Train everything on a seeded subset of this many rows (absent: all).
+    #[serde(default)]
+    pub train_size: Option<usize>,
+    /// N of munge:N and random:N.
+    pub sizes: Vec<usize>,
+    /// MLPs in the teacher ensemble.
+    pub members: usize,
+    pub teacher_width: usize,
+    pub teacher_epochs: usize,
+    pub student_width: usize,
+    /// Examples each student sees (epochs = this / transfer-set size).
+    pub example_budget: usize,
+    /// Clamps on those epochs.
+    pub min_epochs: usize,
+    pub max_epochs: usize,
+    /// `logits` or `kd`.
+    pub loss: String,
+    pub temperature: f64,
+    pub alpha: f64,
+    /// Adam's learning rate.
+    pub lr: f64,
+    pub batch_size: usize,
+    pub weight_decay: f64,
+    pub munge_p: f64,
+    pub munge_s: f64,
+    /// RANDOM and MUNGE sets that start with the training rows.
+    #[serde(default)]
+    pub with_train: bool,
+    /// Student seeds.
+    pub seeds: usize,
+}
+
+impl super::runner::Experiment for MungeExperiment {
+    const NAME: &'static str = "munge";
+    const SETTINGS: &'static str = include_str!("munge.toml");
+    type Settings = MungeFile;
+
+    fn run(common: &Common, f: MungeFile) -> Result<serde_json::Value> {
+        let mut common = common.clone();
+        if common.data.eq_ignore_ascii_case("mnist") || common.data == "credit" {
+            // MNIST is no table: take the bundled credit table.
+            common.data = shrink_core::data::repo_data_dir()
+                .join("credit/credit.csv")
+                .display()
+                .to_string();
+        }
+        let (mut src, mut data) = common.load()?;
+        if let Some(n) = f.train_size {
+            scarce_labels(&mut src, &mut data, n)?;
+        }
+        let loss = distill::parse_loss(&f.loss, f.temperature, f.alpha)?.ok_or_else(|| {
+            anyhow::anyhow!(
+                "--loss labels: the students learn from the teacher here; use logits or kd"
+            )
+        })?;
+        let settings = MungeExperimentSettings {
+            sizes: f.sizes,
+            members: f.members,
+            teacher_width: f.teacher_width,
+            teacher_epochs: f.teacher_epochs,
+            student_width: f.student_width,
+            example_budget: f.example_budget,
+            min_epochs: f.min_epochs,
+            max_epochs: f.max_epochs,
+            loss,
+            lr: f.lr,
+            batch_size: f.batch_size,
+            weight_decay: f.weight_decay,
+            munge_p: f.munge_p,
+            munge_s: f.munge_s,
+            synthetic_only: !f.with_train,
+            seeds: super::seed_list(f.seeds)?,
+            data,
+        };
+        run(&common, settings, &src)
+    }
 }

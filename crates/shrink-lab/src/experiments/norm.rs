@@ -779,6 +779,63 @@ positive white. One row per variant.",
     Ok(r)
 }
 
+/// `shrink experiment norm` (settings: `norm.toml` beside this file).
+pub struct NormExperiment;
+
+/// What `norm.toml` holds (each also a flag of `shrink experiment norm`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NormFile {
+    /// Training steps (mini-batches) per variant.
+    pub steps: usize,
+    /// Evaluate every this many steps.
+    pub eval_every: usize,
+    /// Base learning rate (plain SGD, constant).
+    pub lr: f64,
+    pub batch_size: usize,
+    /// Learning-rate multipliers of the sweep (empty: no sweep).
+    pub sweep: Vec<f64>,
+    /// Steps of each sweep run.
+    pub sweep_steps: usize,
+    /// The probed unit of the last hidden layer.
+    pub unit: usize,
+    /// Test examples the unit's percentiles are taken over.
+    pub probe_examples: usize,
+    pub seed: u64,
+    /// Hidden units per layer.
+    pub width: usize,
+    pub hidden_layers: usize,
+    /// Also write the first-layer weights into results.json.
+    #[serde(default)]
+    pub weights: bool,
+}
+
+impl super::runner::Experiment for NormExperiment {
+    const NAME: &'static str = "norm";
+    const SETTINGS: &'static str = include_str!("norm.toml");
+    type Settings = NormFile;
+
+    fn run(common: &Common, f: NormFile) -> Result<serde_json::Value> {
+        let (src, data) = common.load()?;
+        let settings = NormSettings {
+            steps: f.steps,
+            eval_every: f.eval_every,
+            batch_size: f.batch_size,
+            lr: f.lr,
+            width: f.width,
+            hidden_layers: f.hidden_layers,
+            sweep: f.sweep,
+            sweep_steps: f.sweep_steps,
+            unit: f.unit,
+            probe_examples: f.probe_examples,
+            seed: f.seed,
+            weights_in_results: f.weights,
+            data,
+        };
+        run(common, settings, &src)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -706,6 +706,55 @@ and frozen, or copied and fine-tuned (BnB+, AnB+); the layers above are re-initi
     r
 }
 
+/// `shrink experiment transfer` (settings: `transfer.toml` beside this file).
+pub struct TransferExperiment;
+
+/// What `transfer.toml` holds (each also a flag of `shrink experiment transfer`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TransferFile {
+    /// Number of seeds (1, 2, …).
+    pub seeds: usize,
+    /// Classes of task A (absent: a random half, from `split_seed`).
+    #[serde(default)]
+    pub split_a: Option<Vec<u32>>,
+    pub split_seed: u64,
+    /// Hidden units per layer.
+    pub width: usize,
+    /// Weight layers L (n runs over 1..L-1).
+    pub depth: usize,
+    /// Epochs of every base and transfer net.
+    pub epochs: usize,
+    pub lr: f64,
+}
+
+impl super::runner::Experiment for TransferExperiment {
+    const NAME: &'static str = "transfer";
+    const SETTINGS: &'static str = include_str!("transfer.toml");
+    type Settings = TransferFile;
+
+    fn run(common: &Common, f: TransferFile) -> Result<serde_json::Value> {
+        let (src, data) = common.load()?;
+        let classes = src.train.classes.max(src.test.classes);
+        let (split_a, split_b) = split_classes(classes, f.split_a.as_deref(), f.split_seed)?;
+        let settings = TransferSettings {
+            split_a,
+            split_b,
+            seeds: super::seed_list(f.seeds)?,
+            width: f.width,
+            depth: f.depth,
+            train: TrainConfig {
+                epochs: f.epochs,
+                lr: f.lr,
+                val_fraction: 0.0,
+                ..TrainConfig::default()
+            },
+            data,
+        };
+        run(common, settings, &src)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

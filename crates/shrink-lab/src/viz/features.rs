@@ -417,7 +417,7 @@ mod tests {
             .unwrap(),
         )
         .unwrap()
-        .spec
+        .0
     }
 
     #[test]
@@ -430,7 +430,7 @@ mod tests {
             .unwrap(),
         )
         .unwrap()
-        .spec;
+        .0;
         assert_eq!(default_layers(&teacher), vec![3, 6, 9, 11]);
     }
 

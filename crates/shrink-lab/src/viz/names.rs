@@ -70,7 +70,7 @@ mod tests {
         let spec =
             shrink_core::model::io::parse_spec_text(include_str!("../../../../zoo/lenet-5.toml"))
                 .unwrap()
-                .spec;
+                .0;
         let names = layer_names(&spec);
         assert_eq!(
             names,

@@ -86,7 +86,7 @@ pub fn run(c: Cmd) -> Result<()> {
         println!("threads: {threads} (Burn's Flex pool; PyTorch the same)");
     }
     for path in &specs {
-        let spec = read_spec_file(path)?.spec;
+        let spec = read_spec_file(path)?;
         for &b in &batches {
             let t = shrink_core::bench::train_throughput(&spec, b, seconds, steps_wanted, &device)?;
             let mut case = Case {
@@ -218,7 +218,6 @@ fn process_threads() -> Option<usize> {
 }
 
 fn run_inference(a: RunArgs) -> Result<()> {
-    use anyhow::anyhow;
     // Burn's Flex backend runs on rayon's global pool, sized from RAYON_NUM_THREADS when
     // first used: set it before any Burn call.
     if std::env::var_os("RAYON_NUM_THREADS").is_none() {
@@ -308,7 +307,7 @@ fn run_inference(a: RunArgs) -> Result<()> {
                 spec.normalize.as_ref(),
                 &device,
             );
-            let got = model.predict(&ds.x, ds.len()).map_err(|e| anyhow!("{e}"))?;
+            let got = model.predict(&ds.x, ds.len())?;
             let k = model.classes();
             let max_abs_logit_diff = got
                 .iter()

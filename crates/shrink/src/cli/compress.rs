@@ -2,11 +2,11 @@
 
 use super::compress_flags::{PruneFlags, QuantizeFlags};
 use super::print_json;
-use anyhow::{anyhow, Context, Result};
-use shrink_core::compress::{compress, render_table, CompressConfig};
+use anyhow::Result;
+use shrink_core::compress::{compress, render_table, Job};
 use shrink_core::device::parse_device;
-use shrink_core::model::io::{read_spec_file, SPEC_FILE};
-use shrink_core::train::TrainConfig;
+use shrink_core::model::io::SPEC_FILE;
+use shrink_core::spec_file::SpecFile;
 use std::path::{Path, PathBuf};
 
 #[derive(clap::Args)]
@@ -70,10 +70,8 @@ pub fn run(a: Args) -> Result<()> {
     } else {
         a.model.clone()
     };
-    let file = read_spec_file(&spec_path)?;
-    let mut tcfg = TrainConfig::from_table(file.train.as_ref())
-        .with_context(|| format!("spec {}", spec_path.display()))?;
-    let mut cfg = CompressConfig::from_table(file.compress.as_ref())?;
+    let file = SpecFile::read(&spec_path)?;
+    let (mut tcfg, mut cfg) = (file.train, file.compress);
     if let Some(v) = a.epochs {
         tcfg.epochs = v;
     }
@@ -87,8 +85,7 @@ pub fn run(a: Args) -> Result<()> {
         let base = is_dir.then_some(a.model.as_path());
         let r = shrink_core::compress::oneshot::one_shot(
             file.spec, base, &cfg, tcfg.seed, &a.out, &a.batches, &device, a.quiet,
-        )
-        .map_err(|e| anyhow!("{e:#}"))?;
+        )?;
         return if a.json {
             print_json(&r)
         } else {
@@ -105,19 +102,17 @@ pub fn run(a: Args) -> Result<()> {
     };
     let src = shrink_core::tables::load_data_for(data, a.label.clone(), table.as_ref())?;
     let base: Option<&Path> = is_dir.then_some(a.model.as_path());
-    let report = compress(
-        file.spec,
-        file.compress.as_ref(),
+    let report = compress(Job {
+        spec: file.spec,
         base,
-        &tcfg,
-        &cfg,
-        &src,
-        &a.out,
-        &device,
-        a.resume,
-        a.quiet,
-    )
-    .map_err(|e| anyhow!("{e:#}"))?;
+        train: &tcfg,
+        cfg: &cfg,
+        src: &src,
+        out: &a.out,
+        device: &device,
+        resume: a.resume,
+        quiet: a.quiet,
+    })?;
     if a.json {
         print_json(&report)
     } else {

@@ -76,11 +76,11 @@ pub fn run(a: Args) -> Result<()> {
 fn record(path: &Path, r: &workflow::EvalReport) -> Result<()> {
     use shrink_core::compress::encode;
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let mut file = shrink_format::read(&bytes).map_err(|e| anyhow!("{}: {e}", path.display()))?;
+    let mut file = shrink_format::read(&bytes).with_context(|| path.display().to_string())?;
     let before = file.tensors.clone();
     encode::set_test_meta(&mut file, r.test_error, r.n, &r.data);
-    let (new_bytes, _) = shrink_format::write(&file)
-        .map_err(|e| anyhow!("cannot encode {}: {e}", path.display()))?;
+    let (new_bytes, _) =
+        shrink_format::write(&file).with_context(|| format!("cannot encode {}", path.display()))?;
     let back = shrink_format::read(&new_bytes).map_err(|e| anyhow!("internal: {e}"))?;
     anyhow::ensure!(
         back.tensors == before,

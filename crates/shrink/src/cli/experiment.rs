@@ -1,13 +1,18 @@
 //! `shrink experiment norm|transfer|ablation|mimic|munge`: reproduce the papers' figures, each into
-//! `--out DIR` as results.json + report.html (+ runs/ for --resume).
+//! `--out DIR` as results.json + report.html (+ runs/ for --resume). Each experiment's
+//! settings (quick and full) are in its TOML file beside its module in shrink-lab
+//! (`crates/shrink-lab/src/experiments/NAME.toml`); a flag given here overrides one.
 
+mod args;
 mod distill;
 
 use super::print_json;
 use anyhow::Result;
+use args::{AblationArgs, CommonArgs, NormArgs, TransferArgs};
+use serde::Serialize;
 use shrink_core::device::parse_device;
-use shrink_core::train::TrainConfig;
-use shrink_lab::experiments::{ablation, norm, parse_list, transfer, Common};
+use shrink_lab::experiments::runner::{self, Experiment, Options};
+use shrink_lab::experiments::{ablation, mimic, munge, norm, transfer};
 use std::path::PathBuf;
 
 #[derive(clap::Subcommand)]
@@ -46,227 +51,48 @@ pub enum Cmd {
     Munge(distill::MungeArgs),
 }
 
-#[derive(clap::Args)]
-pub struct CommonArgs {
-    /// `mnist` (bundled), or a path: an IDX or CIFAR directory, a CSV file, an image folder.
-    #[arg(long, default_value = "mnist")]
-    pub data: String,
-    /// Label column of a CSV file.
-    #[arg(long)]
-    pub label: Option<String>,
-    /// Output directory (default: runs/experiments/<experiment>).
-    #[arg(long)]
-    pub out: Option<PathBuf>,
-    /// A minutes-long version: a subset of the data, few steps or epochs, one seed.
-    #[arg(long)]
-    pub quick: bool,
-    /// Keep the finished runs in OUT/runs and skip them.
-    #[arg(long)]
-    pub resume: bool,
-    /// Train on a seeded random subset of this many examples (--quick: 2000-3000 by experiment).
-    #[arg(long)]
-    pub limit_train: Option<usize>,
-    /// Test on a seeded random subset of this many examples (--quick: 500-1000).
-    #[arg(long)]
-    pub limit_test: Option<usize>,
-    /// flex (CPU, default), cuda[:N], wgpu.
-    #[arg(long, default_value = "flex")]
-    pub device: String,
-    /// Print results.json on stdout.
-    #[arg(long)]
-    pub json: bool,
-    /// No progress output.
-    #[arg(long, short)]
-    pub quiet: bool,
-}
-
-#[derive(clap::Args)]
-pub struct NormArgs {
-    #[command(flatten)]
-    pub common: CommonArgs,
-    /// Training steps (mini-batches) per variant [default: 50000; --quick: 600].
-    #[arg(long)]
-    pub steps: Option<usize>,
-    /// Evaluate every this many steps [default: 500; --quick: 100].
-    #[arg(long)]
-    pub eval_every: Option<usize>,
-    /// Base learning rate (plain SGD, constant). 0.1: the unnormalised net trains
-    /// steadily (0.5 works too but leaves less to gain).
-    #[arg(long, default_value_t = 0.1)]
-    pub lr: f64,
-    #[arg(long, default_value_t = 60)]
-    pub batch_size: usize,
-    /// Learning-rate multipliers of the sweep (empty: no sweep).
-    #[arg(long, default_value = "1,5,30,100")]
-    pub sweep: String,
-    /// Steps of each sweep run [default: 5000; --quick: 300].
-    #[arg(long)]
-    pub sweep_steps: Option<usize>,
-    /// The probed unit of the last hidden layer.
-    #[arg(long, default_value_t = 0)]
-    pub unit: usize,
-    /// Test examples the unit's percentiles are taken over.
-    #[arg(long, default_value_t = 1000)]
-    pub probe_examples: usize,
-    #[arg(long, default_value_t = 1)]
-    pub seed: u64,
-    /// Hidden units per layer.
-    #[arg(long, default_value_t = 100)]
-    pub width: usize,
-    #[arg(long, default_value_t = 3)]
-    pub hidden_layers: usize,
-    /// Also write the first-layer weights the report pictures into results.json
-    /// (they are always in OUT/runs/*.json).
-    #[arg(long)]
-    pub weights: bool,
-}
-
-#[derive(clap::Args)]
-pub struct TransferArgs {
-    #[command(flatten)]
-    pub common: CommonArgs,
-    /// Number of seeds (1, 2, …) [default: 3; --quick: 1].
-    #[arg(long)]
-    pub seeds: Option<usize>,
-    /// Classes of task A, e.g. 0,1,2,3,4 (default: a random half, from --split-seed).
-    #[arg(long)]
-    pub split_a: Option<String>,
-    #[arg(long, default_value_t = 0)]
-    pub split_seed: u64,
-    /// Hidden units per layer [default: 200; --quick: 64].
-    #[arg(long)]
-    pub width: Option<usize>,
-    /// Weight layers L (n runs over 1..L-1).
-    #[arg(long, default_value_t = 6)]
-    pub depth: usize,
-    /// Epochs of every base and transfer net [default: 4; --quick: 1].
-    #[arg(long)]
-    pub epochs: Option<usize>,
-    #[arg(long, default_value_t = 0.02)]
-    pub lr: f64,
-}
-
-#[derive(clap::Args)]
-pub struct AblationArgs {
-    #[command(flatten)]
-    pub common: CommonArgs,
-    /// Number of seeds (1, 2, …) [default: 3; --quick: 1].
-    #[arg(long)]
-    pub seeds: Option<usize>,
-    /// Epochs per run.
-    #[arg(long, default_value_t = 2)]
-    pub epochs: usize,
-    /// Base learning rate (SGD, momentum 0.9, cosine); at 0.05 PReLU diverges.
-    #[arg(long, default_value_t = 0.02)]
-    pub lr: f64,
-    /// Run only these variants (comma-separated names, e.g. base,maxout).
-    #[arg(long)]
-    pub only: Option<String>,
-}
-
-fn common(a: &CommonArgs, name: &str) -> Result<Common> {
-    Ok(Common {
-        data: a.data.clone(),
-        label: a.label.clone(),
-        out: a
-            .out
-            .clone()
-            .unwrap_or_else(|| PathBuf::from("runs/experiments").join(name)),
-        quick: a.quick,
-        resume: a.resume,
-        limit_train: a.limit_train,
-        limit_test: a.limit_test,
-        device: parse_device(&a.device)?,
-        quiet: a.quiet,
-    })
-}
-
-fn seeds(n: Option<usize>, quick: bool, full: usize) -> Result<Vec<u64>> {
-    let n = n.unwrap_or(if quick { 1 } else { full });
-    anyhow::ensure!(n >= 1, "--seeds must be at least 1");
-    Ok((1..=n as u64).collect())
-}
-
-pub fn run(cmd: Cmd) -> Result<()> {
-    let (json, out, print) = match cmd {
-        Cmd::Norm(a) => {
-            let c = common(&a.common, "norm")?;
-            let (src, data) = c.load((2000, 1000))?;
-            let q = c.quick;
-            let settings = norm::NormSettings {
-                steps: a.steps.unwrap_or(if q { 600 } else { 50_000 }),
-                eval_every: a.eval_every.unwrap_or(if q { 100 } else { 500 }),
-                batch_size: a.batch_size,
-                lr: a.lr,
-                width: a.width,
-                hidden_layers: a.hidden_layers,
-                sweep: parse_list(&a.sweep)?,
-                sweep_steps: a.sweep_steps.unwrap_or(if q { 300 } else { 5000 }),
-                unit: a.unit,
-                probe_examples: a.probe_examples,
-                seed: a.seed,
-                weights_in_results: a.weights,
-                data,
-            };
-            (norm::run(&c, settings, &src)?, c.out, a.common.json)
-        }
-        Cmd::Transfer(a) => {
-            let c = common(&a.common, "transfer")?;
-            let (src, data) = c.load((3000, 1000))?;
-            let q = c.quick;
-            let given = a.split_a.as_deref().map(parse_list::<u32>).transpose()?;
-            let classes = src.train.classes.max(src.test.classes);
-            let (split_a, split_b) =
-                transfer::split_classes(classes, given.as_deref(), a.split_seed)?;
-            let settings = transfer::TransferSettings {
-                split_a,
-                split_b,
-                seeds: seeds(a.seeds, q, 3)?,
-                width: a.width.unwrap_or(if q { 64 } else { 200 }),
-                depth: a.depth,
-                train: TrainConfig {
-                    epochs: a.epochs.unwrap_or(if q { 1 } else { 4 }),
-                    lr: a.lr,
-                    val_fraction: 0.0,
-                    ..TrainConfig::default()
-                },
-                data,
-            };
-            (transfer::run(&c, settings, &src)?, c.out, a.common.json)
-        }
-        Cmd::Ablation(a) => {
-            let c = common(&a.common, "ablation")?;
-            let (src, data) = c.load((2000, 500))?;
-            let q = c.quick;
-            let settings = ablation::AblationSettings {
-                seeds: seeds(a.seeds, q, 3)?,
-                train: ablation::base_config(a.epochs, a.lr),
-                only: a
-                    .only
-                    .as_deref()
-                    .map(|s| {
-                        s.split(',')
-                            .map(|t| t.trim().to_string())
-                            .filter(|t| !t.is_empty())
-                            .collect()
-                    })
-                    .unwrap_or_default(),
-                data,
-            };
-            (ablation::run(&c, settings, &src)?, c.out, a.common.json)
-        }
-        Cmd::Mimic(a) => distill::mimic(a)?,
-        Cmd::Munge(a) => distill::munge(a)?,
+/// Run experiment `E` with the shared options and `args` (the flags given) as overrides;
+/// print where the results are (or results.json with `--json`).
+fn run_one<E: Experiment>(c: &CommonArgs, args: &impl Serialize) -> Result<()> {
+    let opts = Options {
+        out: c.out.clone(),
+        quick: c.quick,
+        resume: c.resume,
+        label: c.label.clone(),
+        device: parse_device(&c.device)?,
+        quiet: c.quiet,
+        settings_file: c.settings.clone(),
     };
-    if print {
+    let mut overrides = serde_json::to_value(args)?;
+    if let Some(m) = overrides.as_object_mut() {
+        m.insert("data".into(), serde_json::json!(c.data));
+        m.insert("limit_train".into(), serde_json::json!(c.limit_train));
+        m.insert("limit_test".into(), serde_json::json!(c.limit_test));
+    }
+    let json = runner::run::<E>(&opts, overrides)?;
+    if c.json {
         print_json(&json)?;
     } else {
+        let out = c
+            .out
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("runs/experiments").join(E::NAME));
         println!(
             "{}: results in {}, report in {}",
-            json["experiment"].as_str().unwrap_or("experiment"),
+            E::NAME,
             out.join("results.json").display(),
             out.join("report.html").display()
         );
     }
     Ok(())
+}
+
+pub fn run(cmd: Cmd) -> Result<()> {
+    match cmd {
+        Cmd::Norm(a) => run_one::<norm::NormExperiment>(&a.common, &a),
+        Cmd::Transfer(a) => run_one::<transfer::TransferExperiment>(&a.common, &a),
+        Cmd::Ablation(a) => run_one::<ablation::AblationExperiment>(&a.common, &a),
+        Cmd::Mimic(a) => run_one::<mimic::MimicExperiment>(&a.common, &a),
+        Cmd::Munge(a) => run_one::<munge::MungeExperiment>(&a.common, &a),
+    }
 }

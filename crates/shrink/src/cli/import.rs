@@ -42,7 +42,7 @@ pub fn run(a: Args) -> Result<()> {
         weights,
         out: a.out,
     };
-    let spec = read_spec_file(&a.spec)?.spec;
+    let spec = read_spec_file(&a.spec)?;
     let device = burn::prelude::Device::flex();
     let net = import_pytorch(&spec, &a.weights, &device)?;
     save_model(&a.out, &spec, &net)?;

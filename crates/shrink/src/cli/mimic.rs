@@ -3,11 +3,11 @@
 //! knowledge distillation, Buciluǎ's MUNGE transfer sets).
 
 use super::print_json;
-use anyhow::{Context, Result};
+use super::train_flags::TrainFlags;
+use anyhow::Result;
 use shrink_core::device::parse_device;
 use shrink_core::distill::{self, MimicSettings, Teacher, TransferKind, TransferOptions};
-use shrink_core::model::io::read_spec_file;
-use shrink_core::train::TrainConfig;
+use shrink_core::spec_file::SpecFile;
 use shrink_core::workflow;
 use std::path::PathBuf;
 
@@ -72,14 +72,8 @@ pub struct Args {
     /// Output model directory (default: runs/mimic-<student name>).
     #[arg(long)]
     pub out: Option<PathBuf>,
-    #[arg(long)]
-    pub epochs: Option<usize>,
-    #[arg(long)]
-    pub lr: Option<f64>,
-    #[arg(long)]
-    pub batch_size: Option<usize>,
-    #[arg(long)]
-    pub seed: Option<u64>,
+    #[command(flatten)]
+    pub train: TrainFlags,
     /// flex (CPU, default), cuda[:N], wgpu.
     #[arg(long, default_value = "flex")]
     pub device: String,
@@ -102,22 +96,8 @@ pub fn run(a: Args) -> Result<()> {
     // Cheap checks first: a bad flag must not wait for a teacher to load.
     let transfer = TransferKind::parse(&a.transfer)?;
     let loss = distill::parse_loss(&a.loss, a.temperature, a.alpha)?;
-    let file = read_spec_file(&a.student)?;
-    let mut cfg = TrainConfig::from_table(file.train.as_ref())
-        .with_context(|| format!("spec {}", a.student.display()))?;
-    if let Some(v) = a.epochs {
-        cfg.epochs = v;
-    }
-    if let Some(v) = a.lr {
-        cfg.lr = v;
-    }
-    if let Some(v) = a.batch_size {
-        cfg.batch_size = v;
-    }
-    if let Some(v) = a.seed {
-        cfg.seed = v;
-    }
-    cfg.validate()?;
+    let file = SpecFile::read(&a.student)?;
+    let cfg = file.train.with(&a.train.overrides())?;
     let device = parse_device(&a.device)?;
     let teacher = Teacher::load(&a.teachers, &device)?;
     // The teachers' table encoding (one for all of them), so that they see the
@@ -135,14 +115,7 @@ pub fn run(a: Args) -> Result<()> {
         table = this;
     }
     let src = shrink_core::tables::load_data_for(&a.data, a.label.clone(), table.as_ref())?;
-    let name = if file.spec.name.is_empty() {
-        a.student
-            .file_stem()
-            .map(|s| s.to_string_lossy().to_string())
-            .unwrap_or_else(|| "student".into())
-    } else {
-        file.spec.name.clone()
-    };
+    let name = file.name(&a.student, "student");
     let out = a
         .out
         .clone()

@@ -5,6 +5,7 @@ mod bench;
 mod compress;
 mod compress_flags;
 mod data;
+mod demo; // H1: `shrink demo` (was in train.rs)
 mod eval;
 mod experiment;
 mod export;
@@ -19,6 +20,7 @@ mod prune;
 mod quantize;
 mod run;
 mod train;
+mod train_flags; // H1: --epochs/--lr/--batch-size/--seed of train and mimic
 mod viz;
 
 use anyhow::Result;
@@ -74,7 +76,7 @@ pub enum Command {
     Bench(bench::Cmd),
     /// The main job: train LeNet-300-100 on the bundled MNIST, compress it into a .shrk
     /// file, evaluate the file, print the table.
-    Demo(train::DemoArgs),
+    Demo(demo::DemoArgs),
 }
 
 pub fn run(cli: Cli) -> Result<()> {
@@ -110,7 +112,7 @@ fn run_command(command: Command) -> Result<()> {
         Command::Experiment(c) => experiment::run(c),
         Command::Viz(a) => viz::run(a),
         Command::Bench(c) => bench::run(c),
-        Command::Demo(a) => train::demo(a),
+        Command::Demo(a) => demo::run(a),
     }
 }
 

@@ -9,7 +9,7 @@
 //! block (as in training's test split) and is named on stderr and in `--json`.
 
 use super::print_json;
-use anyhow::{anyhow, bail, Context, Result};
+use anyhow::{bail, Context, Result};
 use serde::Serialize;
 use shrink_runtime::{Model, Workspace};
 use std::path::{Path, PathBuf};
@@ -100,7 +100,7 @@ pub fn run(a: Args) -> Result<()> {
                     &mut ws,
                     &mut logits,
                 )
-                .map_err(|e| anyhow!("{}: {e}", input.display()))?;
+                .with_context(|| input.display().to_string())?;
             for (i, row) in logits.chunks(model.classes()).enumerate() {
                 out.push(Prediction {
                     input: input.display().to_string(),
@@ -168,10 +168,8 @@ fn read_input(path: &Path, model: &Model, a: &Args) -> Result<Examples> {
         shrink_data::InputKind::Csv => Some(table_encoding(path, a)?),
         _ => None,
     };
-    // The DataError's message names the file and says everything (its I/O source is
-    // part of it, so the chain would only repeat it).
-    let ex = shrink_data::read_inputs(path, model.input_shape(), table.as_ref(), a.limit)
-        .map_err(|e| anyhow!("{e}"))?;
+    // The DataError's message names the file and says everything.
+    let ex = shrink_data::read_inputs(path, model.input_shape(), table.as_ref(), a.limit)?;
     let mut unseen = vec![Vec::new(); ex.n];
     for u in &ex.unseen {
         unseen[u.row].push(format!("{}={}", u.column, u.value));

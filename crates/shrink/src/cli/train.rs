@@ -1,10 +1,10 @@
-//! `shrink train SPEC --data D --out DIR` and the main job `shrink demo`.
+//! `shrink train SPEC --data D --out DIR`.
 
 use super::print_json;
-use anyhow::{Context, Result};
+use super::train_flags::TrainFlags;
+use anyhow::Result;
 use shrink_core::device::parse_device;
-use shrink_core::model::io::read_spec_file;
-use shrink_core::train::TrainConfig;
+use shrink_core::spec_file::SpecFile;
 use shrink_core::workflow;
 use std::path::PathBuf;
 
@@ -21,14 +21,8 @@ pub struct Args {
     /// Output model directory (default: runs/<spec name>).
     #[arg(long)]
     pub out: Option<PathBuf>,
-    #[arg(long)]
-    pub epochs: Option<usize>,
-    #[arg(long)]
-    pub lr: Option<f64>,
-    #[arg(long)]
-    pub batch_size: Option<usize>,
-    #[arg(long)]
-    pub seed: Option<u64>,
+    #[command(flatten)]
+    pub train: TrainFlags,
     /// Label column of a CSV file.
     #[arg(long)]
     pub label: Option<String>,
@@ -55,35 +49,14 @@ pub struct Args {
 }
 
 pub fn run(a: Args) -> Result<()> {
-    let file = read_spec_file(&a.spec)?;
-    let mut cfg = TrainConfig::from_table(file.train.as_ref())
-        .with_context(|| format!("spec {}", a.spec.display()))?;
-    if let Some(v) = a.epochs {
-        cfg.epochs = v;
-    }
-    if let Some(v) = a.lr {
-        cfg.lr = v;
-    }
-    if let Some(v) = a.batch_size {
-        cfg.batch_size = v;
-    }
-    if let Some(v) = a.seed {
-        cfg.seed = v;
-    }
-    cfg.validate()?;
+    let file = SpecFile::read(&a.spec)?;
+    let cfg = file.train.with(&a.train.overrides())?;
     if a.snapshot_every == Some(0) {
         anyhow::bail!("--snapshot-every must be at least 1");
     }
     let device = parse_device(&a.device)?;
     let src = workflow::load_data(&a.data, a.label.clone())?;
-    let name = if file.spec.name.is_empty() {
-        a.spec
-            .file_stem()
-            .map(|s| s.to_string_lossy().to_string())
-            .unwrap_or_else(|| "model".into())
-    } else {
-        file.spec.name.clone()
-    };
+    let name = file.name(&a.spec, "model");
     let out = a
         .out
         .clone()
@@ -107,7 +80,7 @@ pub fn run(a: Args) -> Result<()> {
     let (report, _, _) = workflow::train_model(
         file.spec,
         &cfg,
-        file.compress.as_ref(),
+        Some(&file.compress),
         &src,
         &out,
         &device,
@@ -128,40 +101,4 @@ pub fn run(a: Args) -> Result<()> {
         );
     }
     Ok(())
-}
-
-#[derive(clap::Args)]
-pub struct DemoArgs {
-    /// Where to put the runs.
-    #[arg(long, default_value = "runs/demo")]
-    pub out: PathBuf,
-    #[arg(long)]
-    pub json: bool,
-}
-
-/// The main job: Deep Compression of LeNet-300-100 on the bundled MNIST.
-pub fn demo(a: DemoArgs) -> Result<()> {
-    let spec = shrink_core::data::repo_data_dir().join("../zoo/lenet-300-100.toml");
-    let spec = if spec.is_file() {
-        spec
-    } else {
-        PathBuf::from("zoo/lenet-300-100.toml")
-    };
-    super::compress::run(super::compress::Args {
-        model: spec,
-        data: Some("mnist".into()),
-        label: None,
-        out: a.out.join("lenet-300-100"),
-        prune: Default::default(),
-        quantize: Default::default(),
-        epochs: None,
-        seed: None,
-        device: "flex".into(),
-        resume: false,
-        replace: true,
-        one_shot: false,
-        batches: Vec::new(),
-        json: a.json,
-        quiet: false,
-    })
 }
