@@ -5,7 +5,9 @@
 
 use libfuzzer_sys::arbitrary::{Result, Unstructured};
 use libfuzzer_sys::fuzz_target;
-use shrink_format::{inspect, read, write, CompressedTensor, NamedTensor, ShrkModel, TensorData};
+use shrink_format::{
+    inspect, read, write, write_compact, CompressedTensor, NamedTensor, ShrkModel, TensorData,
+};
 
 fn text(u: &mut Unstructured) -> Result<String> {
     let len = u.int_in_range(0..=24)?;
@@ -84,6 +86,12 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let (bytes, report) = write(&model).expect("a valid model must be writable");
+    assert!(read(&bytes).expect("written file must read").bit_eq(&model));
+    assert_eq!(inspect(&bytes).unwrap(), report);
+    let tensor_bytes: u64 = report.tensors.iter().map(|t| t.bytes).sum();
+    assert_eq!(report.header_bytes + tensor_bytes, bytes.len() as u64);
+    // Format version 2: lossless as well, and its sizes add up the same way.
+    let (bytes, report) = write_compact(&model).expect("a valid model must be writable");
     assert!(read(&bytes).expect("written file must read").bit_eq(&model));
     assert_eq!(inspect(&bytes).unwrap(), report);
     let tensor_bytes: u64 = report.tensors.iter().map(|t| t.bytes).sum();

@@ -16,8 +16,15 @@ use crate::{sparse, FormatError};
 
 /// The first four bytes of every `.shrk` file.
 pub const MAGIC: [u8; 4] = *b"SHRK";
-/// The format version this crate writes and reads.
-pub const VERSION: u16 = 1;
+/// The newest format version this crate reads (it reads 1 and 2), and the one
+/// [`write_compact`] writes.
+pub const VERSION: u16 = 2;
+/// The version [`write`] writes: every reader since the first reads it.
+pub const VERSION_1: u16 = 1;
+/// Most bytes a deflated spec or meta section of a version-2 file may inflate to (and
+/// the most [`write_compact`] deflates): a hostile file cannot make a reader allocate
+/// more than this for its header, whatever ratio its deflate stream claims.
+pub const MAX_INFLATED: u64 = 1 << 20;
 
 const HEADER_LEN: u64 = 16;
 /// Section frame: kind u8, 3 reserved bytes, payload length u32.
@@ -30,6 +37,14 @@ const KIND_TENSOR: u8 = 3;
 
 const TENSOR_DENSE: u8 = 0;
 const TENSOR_COMPRESSED: u8 = 1;
+/// Version 2: dense values as IEEE half precision.
+const TENSOR_DENSE_F16: u8 = 2;
+/// Version 2: a compressed tensor whose codebook is half precision.
+const TENSOR_COMPRESSED_F16: u8 = 3;
+
+/// Version 2 header sections: the payload as is, or deflated.
+const HEADER_RAW: u8 = 0;
+const HEADER_DEFLATE: u8 = 1;
 
 /// Where every byte of a `.shrk` file goes:
 /// `header_bytes + Σ tensors[i].bytes == total_bytes`, exactly.
@@ -46,8 +61,9 @@ pub struct SizeReport {
 
 /// The size accounting of one tensor (one row of Deep Compression's Tables 2–3).
 ///
-/// For a dense tensor: `kept = numel`, `weight_bits_* = 32`, `index_bits_* = 0`, and the
-/// values count as `weight_stream_bytes`.
+/// For a dense tensor: `kept = numel`, `weight_bits_* = 32` (16 when stored in half
+/// precision, version 2), `index_bits_* = 0`, and the values count as
+/// `weight_stream_bytes`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct TensorSize {
     /// Tensor name.
@@ -63,7 +79,7 @@ pub struct TensorSize {
     /// All bytes of the tensor's section: frame, name, shape, fields, codebook, tables,
     /// streams, dense payload and CRC.
     pub bytes: u64,
-    /// Codebook bytes (4 per centroid).
+    /// Codebook bytes (4 per centroid; 2 for a half-precision codebook, version 2).
     pub codebook_bytes: u64,
     /// Width of a weight symbol in fixed-width coding: `ceil(log2(k + f))` with `k` the
     /// codebook length and `f = 1` if the tensor has fillers (the filler symbol), else 0.
@@ -88,36 +104,65 @@ pub struct TensorSize {
     pub fixed_payload_bytes: u64,
 }
 
-/// Serialises `model` (after [`ShrkModel::validate`]) and accounts for every byte.
+/// Serialises `model` (after [`ShrkModel::validate`]) as format version 1 and accounts
+/// for every byte.
 pub fn write(model: &ShrkModel) -> Result<(Vec<u8>, SizeReport), FormatError> {
+    write_version(model, VERSION_1)
+}
+
+/// Serialises `model` as format version 2, which stores the same model in fewer bytes:
+/// the spec and meta sections deflated (where that is smaller), dense tensors and
+/// codebooks whose values are all exactly half-precision numbers as 16 bits each
+/// (lossless: [`read`] gives back `model`; a producer that wants half precision rounds
+/// first, [`crate::half::round_to_f16`]). Readers of version 1 only refuse the file.
+pub fn write_compact(model: &ShrkModel) -> Result<(Vec<u8>, SizeReport), FormatError> {
+    write_version(model, VERSION)
+}
+
+/// The version field of a `.shrk` file (`None` when it is not one or is shorter than
+/// its header); nothing else is checked.
+pub fn file_version(bytes: &[u8]) -> Option<u16> {
+    (bytes.len() >= HEADER_LEN as usize && bytes[..4] == MAGIC)
+        .then(|| u16::from_le_bytes([bytes[4], bytes[5]]))
+}
+
+fn write_version(model: &ShrkModel, version: u16) -> Result<(Vec<u8>, SizeReport), FormatError> {
     model.validate()?;
+    let v2 = version >= 2;
     let sections = u32::try_from(model.tensors.len() + 2)
         .map_err(|_| FormatError::InvalidInput("more than 2^32 - 3 tensors".into()))?;
     let mut out = Vec::new();
     out.extend_from_slice(&MAGIC);
-    out.extend_from_slice(&VERSION.to_le_bytes());
+    out.extend_from_slice(&version.to_le_bytes());
     out.extend_from_slice(&0u16.to_le_bytes());
     out.extend_from_slice(&sections.to_le_bytes());
     let crc = crc32(&out);
     out.extend_from_slice(&crc.to_le_bytes());
 
-    write_section(&mut out, KIND_SPEC, "spec", |out| {
-        out.extend_from_slice(model.spec_toml.as_bytes());
-        Ok(())
-    })?;
-    write_section(&mut out, KIND_META, "meta", |out| {
-        put_len(out, model.meta.len(), "meta entry count")?;
-        for (key, value) in &model.meta {
-            put_len(out, key.len(), "meta key")?;
-            out.extend_from_slice(key.as_bytes());
-            put_len(out, value.len(), "meta value")?;
-            out.extend_from_slice(value.as_bytes());
-        }
-        Ok(())
-    })?;
+    let mut meta = Vec::new();
+    put_len(&mut meta, model.meta.len(), "meta entry count")?;
+    for (key, value) in &model.meta {
+        put_len(&mut meta, key.len(), "meta key")?;
+        meta.extend_from_slice(key.as_bytes());
+        put_len(&mut meta, value.len(), "meta value")?;
+        meta.extend_from_slice(value.as_bytes());
+    }
+    for (kind, name, payload) in [
+        (KIND_SPEC, "spec", model.spec_toml.as_bytes()),
+        (KIND_META, "meta", &meta[..]),
+    ] {
+        write_section(&mut out, kind, name, |out| {
+            if v2 {
+                put_header_payload(out, payload);
+            } else {
+                out.extend_from_slice(payload);
+            }
+            Ok(())
+        })?;
+    }
     for tensor in &model.tensors {
         write_section(&mut out, KIND_TENSOR, &tensor.name, |out| {
-            write_tensor(out, tensor);
+            write_tensor(out, tensor, v2);
             Ok(())
         })?;
     }
@@ -143,6 +188,27 @@ fn put_len(out: &mut Vec<u8>, len: usize, what: &str) -> Result<(), FormatError>
     Ok(())
 }
 
+/// A version-2 spec or meta payload: an encoding byte, then the bytes as they are or
+/// (where smaller) their inflated length (u32) and a raw deflate stream.
+fn put_header_payload(out: &mut Vec<u8>, payload: &[u8]) {
+    if payload.len() as u64 <= MAX_INFLATED {
+        let deflated = miniz_oxide::deflate::compress_to_vec(payload, 10);
+        if deflated.len() + 4 < payload.len() {
+            out.push(HEADER_DEFLATE);
+            out.extend_from_slice(&(payload.len() as u32).to_le_bytes());
+            out.extend_from_slice(&deflated);
+            return;
+        }
+    }
+    out.push(HEADER_RAW);
+    out.extend_from_slice(payload);
+}
+
+/// The half-precision bits of every value, if all are exactly halves.
+fn all_f16(values: &[f32]) -> Option<Vec<u16>> {
+    values.iter().map(|v| crate::half::f16_exact(*v)).collect()
+}
+
 /// Appends a framed section whose payload `body` writes, then its CRC-32.
 fn write_section(
     out: &mut Vec<u8>,
@@ -163,32 +229,52 @@ fn write_section(
     Ok(())
 }
 
-/// Tensor payload; the model was validated, so every count fits its field.
-fn write_tensor(out: &mut Vec<u8>, tensor: &NamedTensor) {
+/// Tensor payload; the model was validated, so every count fits its field. In version
+/// 2 (`v2`) values and codebooks that are all exact halves are stored as halves.
+fn write_tensor(out: &mut Vec<u8>, tensor: &NamedTensor, v2: bool) {
     out.extend_from_slice(&(tensor.name.len() as u16).to_le_bytes());
     out.extend_from_slice(tensor.name.as_bytes());
     let shape = tensor.data.shape();
-    let kind = match tensor.data {
-        TensorData::Dense { .. } => TENSOR_DENSE,
-        TensorData::Compressed(_) => TENSOR_COMPRESSED,
+    let halves = match &tensor.data {
+        _ if !v2 => None,
+        TensorData::Dense { values, .. } => all_f16(values),
+        TensorData::Compressed(c) => all_f16(&c.codebook),
+    };
+    let kind = match (&tensor.data, halves.is_some()) {
+        (TensorData::Dense { .. }, false) => TENSOR_DENSE,
+        (TensorData::Compressed(_), false) => TENSOR_COMPRESSED,
+        (TensorData::Dense { .. }, true) => TENSOR_DENSE_F16,
+        (TensorData::Compressed(_), true) => TENSOR_COMPRESSED_F16,
     };
     out.extend_from_slice(&[kind, shape.len() as u8]);
     for &dim in shape {
         out.extend_from_slice(&dim.to_le_bytes());
     }
     match &tensor.data {
-        TensorData::Dense { values, .. } => {
-            out.reserve(values.len() * 4);
-            for v in values {
-                out.extend_from_slice(&v.to_le_bytes());
+        TensorData::Dense { values, .. } => match &halves {
+            Some(h) => h
+                .iter()
+                .for_each(|h| out.extend_from_slice(&h.to_le_bytes())),
+            None => {
+                out.reserve(values.len() * 4);
+                for v in values {
+                    out.extend_from_slice(&v.to_le_bytes());
+                }
             }
-        }
+        },
         TensorData::Compressed(c) => {
             let codebook_len = c.codebook.len() as u16;
             out.extend_from_slice(&[c.bits, c.index_bits]);
             out.extend_from_slice(&codebook_len.to_le_bytes());
-            for v in &c.codebook {
-                out.extend_from_slice(&v.to_le_bytes());
+            match &halves {
+                Some(h) => h
+                    .iter()
+                    .for_each(|h| out.extend_from_slice(&h.to_le_bytes())),
+                None => {
+                    for v in &c.codebook {
+                        out.extend_from_slice(&v.to_le_bytes());
+                    }
+                }
             }
             // Deep Compression §2: relative indices, fillers for long gaps; the filler
             // weight symbol is `codebook_len`.
@@ -215,7 +301,7 @@ fn parse(bytes: &[u8], decode: bool) -> Result<(ShrkModel, SizeReport), FormatEr
     let mut file = Cursor::new(bytes, 0, "file header".into());
     let header = file.take(HEADER_LEN)?;
     let version = u16::from_le_bytes([header[4], header[5]]);
-    if version != VERSION {
+    if !(VERSION_1..=VERSION).contains(&version) {
         return Err(FormatError::UnsupportedVersion {
             found: version,
             supported: VERSION,
@@ -282,8 +368,30 @@ fn parse(bytes: &[u8], decode: bool) -> Result<(ShrkModel, SizeReport), FormatEr
             });
         }
         let section_bytes = FRAME_LEN + len + CRC_LEN;
-        let mut cur = Cursor::new(payload, start + FRAME_LEN, section);
+        let mut cur = Cursor::new(payload, start + FRAME_LEN, section.clone());
+        let inflated;
+        let mut header_cur = if expected_kind != KIND_TENSOR && version >= 2 {
+            inflated = read_header_payload(&mut cur)?;
+            match &inflated {
+                Some(bytes) => Cursor::new(bytes, 0, format!("{section} (inflated)")),
+                None => {
+                    let at = cur.offset();
+                    Cursor::new(cur.take(cur.remaining())?, at, section)
+                }
+            }
+        } else {
+            Cursor::new(&[], 0, section)
+        };
         match expected_kind {
+            KIND_SPEC if version >= 2 => {
+                model.spec_toml = header_cur.utf8(header_cur.remaining(), "spec")?;
+                report.header_bytes += section_bytes;
+            }
+            KIND_META if version >= 2 => {
+                model.meta = read_meta(&mut header_cur)?;
+                header_cur.expect_end()?;
+                report.header_bytes += section_bytes;
+            }
             KIND_SPEC => {
                 model.spec_toml = cur.utf8(len, "spec")?;
                 report.header_bytes += section_bytes;
@@ -294,7 +402,7 @@ fn parse(bytes: &[u8], decode: bool) -> Result<(ShrkModel, SizeReport), FormatEr
             }
             _ => {
                 let name_at = cur.offset();
-                let (tensor, mut size) = read_tensor(&mut cur, decode)?;
+                let (tensor, mut size) = read_tensor(&mut cur, decode, version)?;
                 if !names.insert(size.name.clone()) {
                     return Err(
                         cur.corrupt_at(name_at, format!("duplicate tensor name '{}'", size.name))
@@ -310,6 +418,50 @@ fn parse(bytes: &[u8], decode: bool) -> Result<(ShrkModel, SizeReport), FormatEr
     file.set_section("file".into());
     file.expect_end()?;
     Ok((model, report))
+}
+
+/// A version-2 spec or meta payload: `None` when stored as is (the cursor then stands
+/// at the bytes), else the inflated bytes, at most [`MAX_INFLATED`] and exactly the
+/// length the section declares.
+fn read_header_payload(cur: &mut Cursor) -> Result<Option<Vec<u8>>, FormatError> {
+    let at = cur.offset();
+    match cur.u8()? {
+        HEADER_RAW => Ok(None),
+        HEADER_DEFLATE => {
+            let len_at = cur.offset();
+            let len = cur.u32()? as u64;
+            if len > MAX_INFLATED {
+                return Err(cur.corrupt_at(
+                    len_at,
+                    format!("deflated section declares {len} bytes, more than {MAX_INFLATED}"),
+                ));
+            }
+            let stream_at = cur.offset();
+            let stream = cur.take(cur.remaining())?;
+            // The limit bounds the allocation whatever the stream holds.
+            let bytes = miniz_oxide::inflate::decompress_to_vec_with_limit(stream, len as usize)
+                .map_err(|e| {
+                    cur.corrupt_at(
+                        stream_at,
+                        format!(
+                            "the deflate stream does not inflate to the declared {len} bytes ({:?})",
+                            e.status
+                        ),
+                    )
+                })?;
+            if bytes.len() as u64 != len {
+                return Err(cur.corrupt_at(
+                    len_at,
+                    format!(
+                        "deflated section declares {len} bytes, inflates to {}",
+                        bytes.len()
+                    ),
+                ));
+            }
+            Ok(Some(bytes))
+        }
+        other => Err(cur.corrupt_at(at, format!("unknown section encoding {other}"))),
+    }
 }
 
 fn read_meta(cur: &mut Cursor) -> Result<Vec<(String, String)>, FormatError> {
@@ -331,6 +483,7 @@ fn read_meta(cur: &mut Cursor) -> Result<Vec<(String, String)>, FormatError> {
 fn read_tensor(
     cur: &mut Cursor,
     decode: bool,
+    version: u16,
 ) -> Result<(Option<NamedTensor>, TensorSize), FormatError> {
     let name_len = cur.u16()? as u64;
     let name = cur.utf8(name_len, "tensor name")?;
@@ -368,12 +521,24 @@ fn read_tensor(
         fixed_payload_bytes: 4 * numel,
     };
     match kind {
-        TENSOR_DENSE => {
+        TENSOR_DENSE | TENSOR_DENSE_F16 if kind == TENSOR_DENSE || version >= 2 => {
+            let half = kind == TENSOR_DENSE_F16;
+            let mut size = size;
+            if half {
+                size.weight_bits_fixed = 16.0;
+                size.weight_bits_huffman = 16.0;
+                size.weight_stream_bytes = 2 * numel;
+                size.fixed_payload_bytes = 2 * numel;
+            }
             let data = if decode {
-                let values = cur.f32s(numel)?;
+                let values = if half {
+                    f16s(cur, numel)?
+                } else {
+                    cur.f32s(numel)?
+                };
                 Some(TensorData::Dense { shape, values })
             } else {
-                cur.take(4 * numel)?;
+                cur.take(if half { 2 } else { 4 } * numel)?;
                 None
             };
             let tensor = data.map(|data| NamedTensor {
@@ -382,9 +547,25 @@ fn read_tensor(
             });
             Ok((tensor, size))
         }
-        TENSOR_COMPRESSED => read_compressed(cur, shape, numel, decode, size),
-        other => Err(cur.corrupt_at(kind_at, format!("unknown tensor kind {other}"))),
+        TENSOR_COMPRESSED => read_compressed(cur, shape, numel, decode, size, false),
+        TENSOR_COMPRESSED_F16 if version >= 2 => {
+            read_compressed(cur, shape, numel, decode, size, true)
+        }
+        other => Err(cur.corrupt_at(
+            kind_at,
+            format!("unknown tensor kind {other} (in a version {version} file)"),
+        )),
     }
+}
+
+/// `n` half-precision values as f32 (bounds-checked by the take: no allocation beyond
+/// what the payload holds).
+fn f16s(cur: &mut Cursor, n: u64) -> Result<Vec<f32>, FormatError> {
+    let bytes = cur.take(2 * n)?;
+    Ok(bytes
+        .chunks_exact(2)
+        .map(|b| crate::half::f16_to_f32(u16::from_le_bytes([b[0], b[1]])))
+        .collect())
 }
 
 fn read_compressed(
@@ -393,7 +574,9 @@ fn read_compressed(
     numel: u64,
     decode: bool,
     mut size: TensorSize,
+    half_codebook: bool,
 ) -> Result<(Option<NamedTensor>, TensorSize), FormatError> {
+    let value_bytes: u64 = if half_codebook { 2 } else { 4 };
     let bits_at = cur.offset();
     let bits = cur.u8()?;
     if !(1..=8).contains(&bits) {
@@ -413,11 +596,13 @@ fn read_compressed(
             format!("codebook of {codebook_len} entries for {bits} bits"),
         ));
     }
-    let codebook = if decode {
-        cur.f32s(codebook_len as u64)?
-    } else {
-        cur.take(4 * codebook_len as u64)?;
+    let codebook = if !decode {
+        cur.take(value_bytes * codebook_len as u64)?;
         Vec::new()
+    } else if half_codebook {
+        f16s(cur, codebook_len as u64)?
+    } else {
+        cur.f32s(codebook_len as u64)?
     };
     let counts_at = cur.offset();
     let kept = cur.u32()? as u64;
@@ -455,7 +640,7 @@ fn read_compressed(
     size.kept = kept;
     size.fillers = fillers;
     size.compressed = true;
-    size.codebook_bytes = 4 * codebook_len as u64;
+    size.codebook_bytes = value_bytes * codebook_len as u64;
     size.weight_bits_fixed = weight_width as f64;
     size.weight_bits_huffman = per_entry(weights.bit_len);
     size.index_bits_fixed = index_bits as f64;

@@ -32,11 +32,11 @@ pub enum FormatError {
         found: Vec<u8>,
     },
     /// The file is a `.shrk` file of a version this reader does not read.
-    #[error("unsupported .shrk version {found}; this reader reads version {supported}")]
+    #[error("unsupported .shrk version {found}; this reader reads versions 1 to {supported}")]
     UnsupportedVersion {
         /// Version field of the file.
         found: u16,
-        /// The version this crate reads and writes.
+        /// The newest version this crate reads (it reads 1 up to this).
         supported: u16,
     },
     /// A field or payload runs past the end of its section or of the file.

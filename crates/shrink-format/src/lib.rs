@@ -22,13 +22,17 @@ pub mod checksum;
 mod container;
 mod cursor;
 mod error;
+pub mod half;
 mod huffman;
 mod model;
 mod prelude;
 mod sparse;
 mod stream;
 
-pub use container::{inspect, read, write, SizeReport, TensorSize, MAGIC, VERSION};
+pub use container::{
+    file_version, inspect, read, write, write_compact, SizeReport, TensorSize, MAGIC, MAX_INFLATED,
+    VERSION, VERSION_1,
+};
 pub use error::FormatError;
 pub use limits::Limits;
 pub use model::{CompressedTensor, NamedTensor, ShrkModel, TensorData};

@@ -175,11 +175,11 @@ fn errors_say_what_and_where() {
         }
     );
     let mut future = bytes.clone();
-    future[4] = 2;
+    future[4] = 3;
     assert_eq!(
         read(&future).unwrap_err(),
         FormatError::UnsupportedVersion {
-            found: 2,
+            found: 3,
             supported: VERSION
         }
     );

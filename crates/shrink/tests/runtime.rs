@@ -291,6 +291,36 @@ fn compressed_model_matches_burn_on_every_test_example_and_runs_from_the_cli() {
     assert!(text.status.success());
     assert_eq!(String::from_utf8_lossy(&text.stdout).lines().count(), 1);
 
+    // `shrink run` on a model directory (the pruned stage, dense Burn weights): every test
+    // image's logits are the Burn network's, in file order.
+    let dir = shrk.parent().unwrap().join("pruned");
+    let (dspec, dnet) = shrink_core::model::io::load_model(&dir, &device).unwrap();
+    let dwant =
+        shrink_core::batch::logits_of(&dnet, ds, &dspec.input, dspec.normalize.as_ref(), &device);
+    let r = stdout_json(&run(&[
+        "run",
+        dir.to_str().unwrap(),
+        idx.to_str().unwrap(),
+        "--logits",
+        "--top-k",
+        "1",
+        "--json",
+    ]));
+    let preds = r["predictions"].as_array().unwrap();
+    assert_eq!(preds.len(), ds.len());
+    for (i, p) in preds.iter().enumerate() {
+        assert_eq!(p["example"], i);
+        let got: Vec<f32> = p["logits"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_f64().unwrap() as f32)
+            .collect();
+        let row = &dwant[i * 4..(i + 1) * 4];
+        assert_close(&got, row, &format!("model directory, example {i}"));
+        assert_eq!(p["top"][0]["index"], shrink_core::batch::argmax(row));
+    }
+
     // A PNG of the wrong size is refused, naming the file.
     let big = tmp.path().join("big.png");
     image::GrayImage::new(12, 10).save(&big).unwrap();

@@ -13,6 +13,7 @@
 
 pub mod deconv;
 pub mod io;
+pub mod kernels;
 pub mod params;
 
 use burn::module::{Module, Param};
@@ -594,7 +595,7 @@ impl Block {
             Block::Linear(l) => Feat::Flat(l.forward(x.flat())),
             // [b, in] → [b, k] → [b, out]
             Block::Bottleneck(b) => Feat::Flat(b.v.forward(b.u.forward(x.flat()))),
-            Block::Conv(c) => Feat::Image(c.forward(x.image())),
+            Block::Conv(c) => Feat::Image(kernels::conv2d(c, x.image())),
             Block::ConvT(c) => Feat::Image(c.forward(x.image())),
             Block::BatchNorm(bn) => x.map(|t| bn.forward(t), |t| bn.forward(t)),
             Block::LayerNorm(ln) => match x {

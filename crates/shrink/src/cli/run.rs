@@ -1,5 +1,6 @@
-//! `shrink run FILE.shrk INPUT…`: class predictions of a `.shrk` model, computed by
-//! shrink-runtime on the compressed weights as they are stored (no Burn, no dense copy).
+//! `shrink run MODEL INPUT…`: class predictions of a model for each example. A `.shrk`
+//! file runs on shrink-runtime on the compressed weights as they are stored (no Burn, no
+//! dense copy); a model directory (`shrink train`, `shrink import`) runs on Burn.
 //!
 //! Inputs: PNG/JPEG images (grey or RGB as the model takes, exactly its size, pixels
 //! / 255), IDX image files (raw or `.gz`, every image), and CSV tables: every row, in
@@ -11,7 +12,8 @@
 use super::print_json;
 use anyhow::{bail, Context, Result};
 use serde::Serialize;
-use shrink_runtime::{Model, Workspace};
+use shrink_core::classifier::{open, Classifier};
+use shrink_core::device::parse_device;
 use std::path::{Path, PathBuf};
 
 #[derive(clap::Args)]
@@ -19,7 +21,8 @@ use std::path::{Path, PathBuf};
     after_help = "Examples:\n  shrink run runs/c300/model.shrk digit.png\n  shrink run runs/c300/model.shrk data/mnist/t10k-images-idx3-ubyte.gz --limit 5 --json --logits\n  shrink run runs/table/model.shrk table.csv --label income --top-k 1"
 )]
 pub struct Args {
-    /// A `.shrk` file (from `shrink compress` or `shrink quantize`).
+    /// A `.shrk` file (from `shrink compress` or `shrink quantize`), or a model
+    /// directory (from `shrink train` or `shrink import`).
     pub model: PathBuf,
     /// PNG/JPEG images, IDX image files (raw or .gz), or CSV tables.
     #[arg(required = true)]
@@ -33,9 +36,12 @@ pub struct Args {
     /// CSV: the label column (as for `train`).
     #[arg(long)]
     pub label: Option<String>,
-    /// Threads for large layers.
+    /// Threads for large layers (`.shrk` files).
     #[arg(long, default_value_t = 1)]
     pub threads: usize,
+    /// The Burn device for a model directory.
+    #[arg(long, default_value = "flex")]
+    pub device: String,
     /// Also give each example's raw outputs (logits, before softmax).
     #[arg(long)]
     pub logits: bool,
@@ -80,33 +86,33 @@ struct Examples {
 }
 
 pub fn run(a: Args) -> Result<()> {
-    let mut model = shrink_core::classifier::open(&a.model)?
-        .into_runtime()?
-        .model;
-    model.set_threads(a.threads);
-    let mut ws = Workspace::default();
-    let mut logits = Vec::new();
+    let opened = open(&a.model)?;
+    let mut model: Box<dyn Classifier> = if opened.is_shrk() {
+        let mut m = opened.into_runtime()?;
+        m.model.set_threads(a.threads);
+        Box::new(m)
+    } else {
+        Box::new(opened.into_burn(&parse_device(&a.device)?)?)
+    };
+    let input_shape = model.spec().input.clone();
+    let names = model.spec().class_names.clone();
+    let len: usize = input_shape.iter().product();
+    let batch = model.batch_size().clamp(1, 64);
     let mut out = Vec::new();
     for input in &a.inputs {
-        let ex = read_input(input, &model, &a)?;
-        let len = model.input_len();
-        const BATCH: usize = 64;
-        for start in (0..ex.n).step_by(BATCH) {
-            let end = (start + BATCH).min(ex.n);
-            model
-                .forward(
-                    &ex.x[start * len..end * len],
-                    end - start,
-                    &mut ws,
-                    &mut logits,
-                )
+        let ex = read_input(input, &input_shape, &a)?;
+        for start in (0..ex.n).step_by(batch) {
+            let end = (start + batch).min(ex.n);
+            let logits = model
+                .logits(&ex.x[start * len..end * len], end - start)
                 .with_context(|| input.display().to_string())?;
-            for (i, row) in logits.chunks(model.classes()).enumerate() {
+            let classes = logits.len() / (end - start);
+            for (i, row) in logits.chunks(classes.max(1)).enumerate() {
                 out.push(Prediction {
                     input: input.display().to_string(),
                     example: ex.index[start + i],
                     label: ex.label[start + i].clone(),
-                    top: top_k(row, a.top_k, model.class_names()),
+                    top: top_k(row, a.top_k, &names),
                     logits: a.logits.then(|| row.to_vec()),
                     unseen: ex.unseen[start + i].clone(),
                 });
@@ -163,13 +169,13 @@ fn top_k(logits: &[f32], k: usize, names: &[String]) -> Vec<Scored> {
 /// The examples of one input, read by shrink-data (the one image decoder and IDX
 /// reader); a CSV input with the model's table encoding, its unseen category values
 /// noted on stderr.
-fn read_input(path: &Path, model: &Model, a: &Args) -> Result<Examples> {
+fn read_input(path: &Path, input_shape: &[usize], a: &Args) -> Result<Examples> {
     let table = match shrink_data::InputKind::of(path) {
         shrink_data::InputKind::Csv => Some(table_encoding(path, a)?),
         _ => None,
     };
     // The DataError's message names the file and says everything.
-    let ex = shrink_data::read_inputs(path, model.input_shape(), table.as_ref(), a.limit)?;
+    let ex = shrink_data::read_inputs(path, input_shape, table.as_ref(), a.limit)?;
     let mut unseen = vec![Vec::new(); ex.n];
     for u in &ex.unseen {
         unseen[u.row].push(format!("{}={}", u.column, u.value));

@@ -1,0 +1,209 @@
+//! The own conv2d against Burn's: forward values and the three gradients on random
+//! shapes (stride, asymmetric padding, dilation, groups), and the same bits at 1 and 2
+//! threads.
+
+use super::conv2d::ConvKernels;
+use burn::backend::Dispatch;
+use burn::prelude::*;
+use burn::tensor::module::conv2d as burn_conv2d;
+use burn::tensor::ops::ConvOptions;
+use burn::tensor::{Distribution, TensorData};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+struct Case {
+    x: [usize; 4],
+    w: [usize; 4],
+    options: ConvOptions<2>,
+}
+
+fn own(x: Tensor<4>, w: Tensor<4>, b: Tensor<1>, options: ConvOptions<2>) -> Tensor<4> {
+    Tensor::from_dispatch(<Dispatch as ConvKernels>::shrink_conv2d(
+        x.into_dispatch(),
+        w.into_dispatch(),
+        b.into_dispatch(),
+        options,
+    ))
+}
+
+fn values<const D: usize>(t: Tensor<D>) -> Vec<f32> {
+    t.into_data().try_to_vec::<f32>().unwrap()
+}
+
+fn assert_close(what: &str, a: &[f32], b: &[f32]) {
+    assert_eq!(a.len(), b.len(), "{what}: lengths");
+    let scale = b.iter().fold(1.0f32, |m, v| m.max(v.abs()));
+    for (i, (x, y)) in a.iter().zip(b).enumerate() {
+        assert!(
+            (x - y).abs() <= 1e-4 * scale,
+            "{what}[{i}]: own {x} vs burn {y} (scale {scale})"
+        );
+    }
+}
+
+/// Forward and all three gradients of the own kernel and of Burn's, for one case, with
+/// the loss `sum(y · r)` for a random `r`.
+fn check(case: &Case, seed: u64) {
+    let dev = Device::flex().autodiff();
+    dev.seed(seed);
+    let x = Tensor::<4>::random(case.x, Distribution::Normal(0.0, 1.0), &dev);
+    let w = Tensor::<4>::random(case.w, Distribution::Normal(0.0, 0.5), &dev);
+    let b = Tensor::<1>::random([case.w[0]], Distribution::Normal(0.0, 0.5), &dev);
+    let run = |ours: bool| {
+        let (x, w, b) = (
+            x.clone().require_grad(),
+            w.clone().require_grad(),
+            b.clone().require_grad(),
+        );
+        let y = if ours {
+            own(x.clone(), w.clone(), b.clone(), case.options.clone())
+        } else {
+            burn_conv2d(x.clone(), w.clone(), Some(b.clone()), case.options.clone())
+        };
+        let r = Tensor::<4>::from_data(
+            TensorData::new(
+                (0..y.dims().iter().product::<usize>())
+                    .map(|i| ((i * 7919) % 13) as f32 / 13.0 - 0.5)
+                    .collect::<Vec<f32>>(),
+                y.dims(),
+            ),
+            &dev,
+        );
+        let grads = (y.clone() * r).sum().backward();
+        (
+            values(y),
+            values(x.grad(&grads).unwrap()),
+            values(w.grad(&grads).unwrap()),
+            values(b.grad(&grads).unwrap()),
+        )
+    };
+    let (ours, theirs) = (run(true), run(false));
+    let name = format!("x {:?} w {:?} {:?}", case.x, case.w, case.options);
+    assert_close(&format!("{name} forward"), &ours.0, &theirs.0);
+    assert_close(&format!("{name} dx"), &ours.1, &theirs.1);
+    assert_close(&format!("{name} dw"), &ours.2, &theirs.2);
+    assert_close(&format!("{name} db"), &ours.3, &theirs.3);
+}
+
+#[test]
+fn lenet5_layers_match_burn() {
+    let plain = ConvOptions::new([1, 1], [0, 0], [1, 1], 1);
+    for case in [
+        Case {
+            x: [3, 1, 28, 28],
+            w: [20, 1, 5, 5],
+            options: plain.clone(),
+        },
+        Case {
+            x: [3, 20, 12, 12],
+            w: [50, 20, 5, 5],
+            options: plain.clone(),
+        },
+    ] {
+        check(&case, 1);
+    }
+}
+
+#[test]
+fn random_shapes_match_burn() {
+    let mut rng = ChaCha8Rng::seed_from_u64(12);
+    let mut checked = 0;
+    while checked < 24 {
+        let groups = [1, 1, 2, 3][rng.gen_range(0..4)];
+        let cin = groups * rng.gen_range(1..4);
+        let cout = groups * rng.gen_range(1..4);
+        let (kh, kw) = (rng.gen_range(1..5), rng.gen_range(1..5));
+        let options = ConvOptions::new_with_padding(
+            [rng.gen_range(1..4), rng.gen_range(1..4)],
+            [
+                (rng.gen_range(0..3), rng.gen_range(0..3)),
+                (rng.gen_range(0..3), rng.gen_range(0..3)),
+            ],
+            [rng.gen_range(1..3), rng.gen_range(1..3)],
+            groups,
+        );
+        let case = Case {
+            x: [
+                rng.gen_range(1..4),
+                cin,
+                rng.gen_range(1..11),
+                rng.gen_range(1..11),
+            ],
+            w: [cout, cin / groups, kh, kw],
+            options,
+        };
+        // Shapes whose output would be empty are not convolutions; draw again.
+        if super::conv2d::Geometry::new(case.x, case.w, &case.options).is_none() {
+            continue;
+        }
+        check(&case, 100 + checked);
+        checked += 1;
+    }
+}
+
+#[test]
+fn same_bits_at_one_and_two_threads() {
+    let run = |threads: usize| {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap()
+            .install(|| {
+                let dev = Device::flex().autodiff();
+                dev.seed(5);
+                let x = Tensor::<4>::random([64, 20, 12, 12], Distribution::Default, &dev);
+                let w =
+                    Tensor::<4>::random([50, 20, 5, 5], Distribution::Default, &dev).require_grad();
+                let b = Tensor::<1>::random([50], Distribution::Default, &dev).require_grad();
+                let x = x.require_grad();
+                let y = own(
+                    x.clone(),
+                    w.clone(),
+                    b.clone(),
+                    ConvOptions::new([1, 1], [0, 0], [1, 1], 1),
+                );
+                let grads = (y.clone() * y.clone()).sum().backward();
+                let bits = |v: Vec<f32>| v.iter().map(|f| f.to_bits()).collect::<Vec<u32>>();
+                (
+                    bits(values(y)),
+                    bits(values(x.grad(&grads).unwrap())),
+                    bits(values(w.grad(&grads).unwrap())),
+                    bits(values(b.grad(&grads).unwrap())),
+                )
+            })
+    };
+    assert!(
+        run(1) == run(2),
+        "the own conv2d differs between 1 and 2 threads"
+    );
+}
+
+#[test]
+fn conv_layer_through_kernels_matches_its_own_forward() {
+    use burn::nn::conv::Conv2dConfig;
+    use burn::nn::PaddingConfig2d;
+    let dev = Device::flex().autodiff();
+    assert_eq!(
+        super::own_kernels_apply(&Tensor::<4>::zeros([1, 1, 4, 4], &dev)),
+        !super::burn_only()
+    );
+    dev.seed(9);
+    for (padding, bias) in [
+        (PaddingConfig2d::Valid, true),
+        (PaddingConfig2d::Explicit(2, 1, 0, 1), false),
+        (PaddingConfig2d::Same, true),
+    ] {
+        let conv = Conv2dConfig::new([4, 6], [3, 2])
+            .with_stride([2, 1])
+            .with_groups(2)
+            .with_padding(padding.clone())
+            .with_bias(bias)
+            .init(&dev);
+        let x = Tensor::<4>::random([2, 4, 9, 7], Distribution::Default, &dev);
+        assert_close(
+            &format!("{padding:?}"),
+            &values(super::conv2d(&conv, x.clone())),
+            &values(conv.forward(x)),
+        );
+    }
+}
