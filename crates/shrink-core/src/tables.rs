@@ -15,10 +15,10 @@
 //!
 //! Not here: reading and encoding CSV files (`shrink-data`'s `table` module).
 
-use anyhow::{anyhow, bail, Context, Result};
+use anyhow::{bail, Context, Result};
 use shrink_data::{DataSource, LoadOptions, TableSchema};
 use shrink_format::ShrkModel;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// File of a model directory holding the table encoding.
 pub const TABLE_FILE: &str = "table.json";
@@ -56,7 +56,7 @@ pub fn dir_table(dir: &Path) -> Result<Option<TableSchema>> {
     let text = std::fs::read_to_string(&path)
         .with_context(|| format!("cannot read {}", path.display()))?;
     let schema: TableSchema = serde_json::from_str(&text)
-        .map_err(|e| anyhow!("{}: not a table encoding: {e}", path.display()))?;
+        .with_context(|| format!("{}: not a table encoding", path.display()))?;
     check_schema(&schema).with_context(|| path.display().to_string())?;
     Ok(Some(schema))
 }
@@ -67,7 +67,7 @@ pub fn shrk_table(model: &ShrkModel) -> Result<Option<TableSchema>> {
         return Ok(None);
     };
     let schema: TableSchema = serde_json::from_str(text)
-        .map_err(|e| anyhow!("metadata {META_TABLE:?} is not a table encoding: {e}"))?;
+        .with_context(|| format!("metadata {META_TABLE:?} is not a table encoding"))?;
     check_schema(&schema)?;
     Ok(Some(schema))
 }
@@ -160,4 +160,22 @@ pub fn check_has_test(src: &DataSource) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// The table encoding of a teacher ensemble (one for all of them: the student keeps it),
+/// or None for teachers not trained on a table.
+pub fn teachers_table(teachers: &[PathBuf]) -> Result<Option<TableSchema>> {
+    let mut table = None;
+    for (i, t) in teachers.iter().enumerate() {
+        let this = model_table(t)?;
+        if i > 0 && this != table {
+            bail!(
+                "teachers {} and {} were trained on different table encodings",
+                teachers[0].display(),
+                t.display()
+            );
+        }
+        table = this;
+    }
+    Ok(table)
 }

@@ -37,7 +37,7 @@ use crate::batch::{self, Prepared};
 use crate::train::{self, LossKind};
 use anyhow::{anyhow, bail, Result};
 use burn::module::{Module, Param};
-use burn::optim::{AdamConfig, GradientsParams};
+use burn::optim::AdamConfig;
 use burn::prelude::*;
 use burn::tensor::activation;
 use burn::tensor::module::{conv2d, max_pool2d};
@@ -476,8 +476,14 @@ pub fn sparsify(
             if !ce.is_finite() {
                 bail!("sparse_vd: the loss became {ce} at epoch {}, batch {}; try a lower sparse_vd.lr", epoch + 1, bi + 1);
             }
-            let grads = GradientsParams::from_grads(loss.backward(), &params);
-            params = optim.step(lr, params, grads);
+            params = match train::update(params, &mut optim, loss, lr, |_, _| {}) {
+                Ok((p, _)) => p,
+                Err(train::NonFinite(v)) => bail!(
+                    "sparse_vd: the loss became {v} at epoch {}, batch {}; try a lower sparse_vd.lr",
+                    epoch + 1,
+                    bi + 1
+                ),
+            };
             ce_sum += ce * chunk.len() as f64;
             seen += chunk.len();
             if bi + 1 == steps_per_epoch {

@@ -224,16 +224,32 @@ pub fn step(
             l = l + w.l1() * cfg.l1;
         }
     }
-    let value: f64 = l.clone().into_scalar::<f32>() as f64;
-    if !value.is_finite() {
-        return Err(NonFinite(value));
-    }
-    let mut grads = GradientsParams::from_grads(l.backward(), &net);
-    hooks.grads(&net, &mut grads, lr);
-    net = optim.step(lr, net, grads);
+    let value;
+    (net, value) = update(net, optim, l, lr, |net, grads| hooks.grads(net, grads, lr))?;
     net = hooks.after_step(net);
     let correct = batch.correct(logits.inner());
     Ok((net, value, correct))
+}
+
+/// The optimiser update every training procedure here takes, for any module and any
+/// loss: the loss's value (NaN or infinite: no step, [`NonFinite`]), its gradients,
+/// `fix` on them (masks, tied weights), the optimiser's step at rate `lr`. [`step`] uses
+/// it for a [`Net`]; sparse variational dropout for its variational parameters
+/// (`compress::sparse_vd`). Returns the updated module and the loss.
+pub fn update<M: Module>(
+    module: M,
+    optim: &mut ModuleOptimizer,
+    loss: Tensor<1>,
+    lr: f64,
+    fix: impl FnOnce(&M, &mut GradientsParams),
+) -> Result<(M, f64), NonFinite> {
+    let value: f64 = loss.clone().into_scalar::<f32>() as f64;
+    if !value.is_finite() {
+        return Err(NonFinite(value));
+    }
+    let mut grads = GradientsParams::from_grads(loss.backward(), &module);
+    fix(&module, &mut grads);
+    Ok((optim.step(lr, module, grads), value))
 }
 
 impl Diverged {

@@ -13,6 +13,7 @@
 pub mod draw;
 pub mod evolution;
 pub mod features;
+pub mod job;
 pub mod names;
 pub mod occlusion;
 pub mod weights;

@@ -100,20 +100,8 @@ pub fn run(a: Args) -> Result<()> {
     let cfg = file.train.with(&a.train.overrides())?;
     let device = parse_device(&a.device)?;
     let teacher = Teacher::load(&a.teachers, &device)?;
-    // The teachers' table encoding (one for all of them), so that they see the
-    // features they were trained on; the student keeps it.
-    let mut table = None;
-    for (i, t) in a.teachers.iter().enumerate() {
-        let this = shrink_core::tables::model_table(t)?;
-        if i > 0 && this != table {
-            anyhow::bail!(
-                "teachers {} and {} were trained on different table encodings",
-                a.teachers[0].display(),
-                t.display()
-            );
-        }
-        table = this;
-    }
+    // The teachers' table encoding, so that they see the features they were trained on.
+    let table = shrink_core::tables::teachers_table(&a.teachers)?;
     let src = shrink_core::tables::load_data_for(&a.data, a.label.clone(), table.as_ref())?;
     let name = file.name(&a.student, "student");
     let out = a

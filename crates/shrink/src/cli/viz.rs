@@ -2,14 +2,11 @@
 //! maps, weight histograms and feature evolution in one report.html (see `shrink_lab::viz`).
 
 use super::print_json;
-use anyhow::{bail, Context, Result};
-use shrink_core::classifier::{open, BurnModel};
-use shrink_core::compress::encode::read_shrk;
+use anyhow::Result;
 use shrink_core::device::parse_device;
-use shrink_core::workflow;
-use shrink_lab::viz::{self, Compressed, Subject, VizOptions};
-use std::path::{Path, PathBuf};
-use std::time::Instant;
+use shrink_lab::viz::job::{self, VizJob};
+use shrink_lab::viz::VizOptions;
+use std::path::PathBuf;
 
 #[derive(clap::Args)]
 #[command(after_help = "Examples:\n  \
@@ -72,57 +69,8 @@ pub struct Args {
     pub quiet: bool,
 }
 
-fn is_shrk(p: &Path) -> bool {
-    p.extension().is_some_and(|e| e == "shrk")
-}
-
 pub fn run(a: Args) -> Result<()> {
-    let t0 = Instant::now();
-    if a.k == 0 {
-        bail!("--k must be at least 1");
-    }
-    if a.occluder_size == Some(0) || a.occluder_stride == Some(0) {
-        bail!("--occluder-size and --occluder-stride must be at least 1");
-    }
     let device = parse_device(&a.device)?;
-    let name = viz::display_path(&a.model);
-    let subject = if is_shrk(&a.model) {
-        let BurnModel { spec, net, .. } = open(&a.model)?.into_burn(&device)?;
-        let (_, _, file) = read_shrk(&a.model)?;
-        Subject {
-            name,
-            spec,
-            net,
-            shrk: Some(file),
-            run_dir: None,
-        }
-    } else {
-        let BurnModel { spec, net, .. } = open(&a.model)?.into_burn(&device)?;
-        Subject {
-            name,
-            spec,
-            net,
-            shrk: None,
-            run_dir: Some(a.model.clone()),
-        }
-    };
-    let compressed = match &a.compressed {
-        Some(p) => {
-            if !is_shrk(p) {
-                bail!("--compressed {}: expected a .shrk file", p.display());
-            }
-            let (spec, table, shrk) = read_shrk(p)?;
-            Some(Compressed::new(
-                viz::display_path(p),
-                &spec,
-                table,
-                shrk,
-                &subject,
-            )?)
-        }
-        None => None,
-    };
-    let src = workflow::load_data(&a.data, a.label.clone())?;
     let opts = VizOptions {
         layers: a.layers.clone(),
         features: a.features.clone(),
@@ -136,43 +84,26 @@ pub fn run(a: Args) -> Result<()> {
         epochs: a.epochs.clone(),
         quiet: a.quiet || a.json,
     };
-    let (report, results) = viz::visualize(
-        &subject,
-        compressed.as_ref(),
-        &src.test,
-        &src.name,
-        &opts,
-        &device,
-    )?;
-    if let Some(c) = compressed.as_ref().filter(|c| !c.check.same_model) {
-        eprintln!(
-            "warning: {} does not look like a compression of {} (its kept weights hardly correlate \
-             with the model's); the report says so",
-            c.name, subject.name
-        );
-    }
-    let seconds = t0.elapsed().as_secs_f64();
-    // The settings as used (defaults filled in), not the options as given.
-    let mut results = results;
-    let settings = results
-        .as_object_mut()
-        .and_then(|o| o.remove("settings"))
-        .unwrap_or_default();
-    let envelope = shrink_lab::report::envelope("viz", &settings, &results, seconds);
-    report
-        .write(&a.out, &envelope)
-        .with_context(|| format!("cannot write the report to {}", a.out.display()))?;
-    let html = a.out.join("report.html");
+    let done = job::run(VizJob {
+        model: &a.model,
+        compressed: a.compressed.as_deref(),
+        data: &a.data,
+        label: a.label.clone(),
+        opts,
+        out: &a.out,
+        device: &device,
+    })?;
+    let (html, results) = (&done.html, &done.results);
     if a.json {
         print_json(&serde_json::json!({
             "report": html,
             "results": a.out.join("results.json"),
             "examples": results["examples"],
             "layers": results["layers"].as_array().map(|l| l.iter().map(|x| x["layer"].clone()).collect::<Vec<_>>()),
-            "seconds": seconds,
-        }))?;
+            "seconds": done.seconds,
+        }))
     } else {
-        println!("{} ({:.0}s)", html.display(), seconds);
+        println!("{} ({:.0}s)", html.display(), done.seconds);
+        Ok(())
     }
-    Ok(())
 }

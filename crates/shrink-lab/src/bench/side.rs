@@ -8,7 +8,7 @@
 //! line saying why, and shrink's own timings stand alone. Threads: one count for both
 //! sides, Burn's Flex pool (rayon, `RAYON_NUM_THREADS`) and `torch.set_num_threads`.
 //!
-//! Not here: shrink's own timings and their printing (`cli/bench.rs`).
+//! Not here: shrink's own timings (`bench`), the flags (the binary's `cli/bench.rs`).
 
 use anyhow::{bail, Context, Result};
 use serde::de::DeserializeOwned;
@@ -16,14 +16,12 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// Which Python times the other engines.
-#[derive(clap::Args, Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct PythonArgs {
     /// Python that times PyTorch (and ONNX Runtime for `bench run`) side by side
-    /// [default: $SHRINK_PYTHON, else python3].
-    #[arg(long, value_name = "PATH")]
+    /// (None: `$SHRINK_PYTHON`, else python3).
     pub python: Option<PathBuf>,
     /// Time shrink only (no Python side).
-    #[arg(long)]
     pub no_python: bool,
 }
 
