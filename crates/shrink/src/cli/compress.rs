@@ -28,6 +28,9 @@ pub struct Args {
     pub prune: PruneFlags,
     #[command(flatten)]
     pub quantize: QuantizeFlags,
+    // issue 14 (H3): --max-error / --max-error-increase / --max-bytes
+    #[command(flatten)]
+    pub budget: super::compress_budget::BudgetFlags,
     /// Training epochs of the dense model (when training from a spec).
     #[arg(long)]
     pub epochs: Option<usize>,
@@ -82,6 +85,7 @@ pub fn run(a: Args) -> Result<()> {
     }
     a.prune.apply(&mut cfg);
     a.quantize.apply(&mut cfg);
+    a.budget.apply(&mut cfg);
     let device = parse_device(&a.device)?;
     if a.one_shot {
         let base = is_dir.then_some(a.model.as_path());
@@ -105,6 +109,11 @@ pub fn run(a: Args) -> Result<()> {
     };
     let src = shrink_core::tables::load_data_for(data, a.label.clone(), table.as_ref())?;
     let base: Option<&Path> = is_dir.then_some(a.model.as_path());
+    if let Some(budget) = a.budget.budget() {
+        return super::compress_budget::run(
+            &budget, file.spec, base, &tcfg, &cfg, &src, &a.out, &device, a.quiet, a.json,
+        );
+    }
     let report = compress(
         file.spec,
         file.compress.as_ref(),

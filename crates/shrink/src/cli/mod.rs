@@ -3,6 +3,7 @@
 
 mod bench;
 mod compress;
+mod compress_budget;
 mod compress_flags;
 mod data;
 mod eval;

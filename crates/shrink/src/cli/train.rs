@@ -154,6 +154,7 @@ pub fn demo(a: DemoArgs) -> Result<()> {
         out: a.out.join("lenet-300-100"),
         prune: Default::default(),
         quantize: Default::default(),
+        budget: Default::default(),
         epochs: None,
         seed: None,
         device: "flex".into(),
