@@ -162,8 +162,8 @@ pub fn train_model<C: serde::Serialize>(
     fit_normalization(&mut spec, src);
     check_training_cost(&spec, cfg.batch_size)?;
     let train_dev = device.clone().autodiff();
-    train_dev.seed(cfg.seed);
-    let net = Net::new(&spec, &train_dev)?;
+    // The same starting weights for one seed on every device (issue 18).
+    let net = crate::device::init_net(&spec, cfg.seed, &train_dev)?;
     let data = Batcher::new(
         &src.train,
         &src.test,

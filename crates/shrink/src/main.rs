@@ -18,6 +18,8 @@ fn main() -> ExitCode {
     unsafe {
         signal(13, 0);
     }
+    // Training reuses freed buffers instead of faulting in fresh pages each step (issue 12).
+    shrink_core::model::kernels::keep_freed_memory();
     // A bug must still end in one line, not a backtrace wall.
     std::panic::set_hook(Box::new(|info| {
         let msg = info

@@ -249,8 +249,8 @@ pub fn mimic(
         },
     };
     let train_dev = device.clone().autodiff();
-    train_dev.seed(cfg.seed);
-    let net = Net::new(&student, &train_dev)?;
+    // The same starting weights for one seed on every device (issue 18).
+    let net = crate::device::init_net(&student, cfg.seed, &train_dev)?;
     say(&format!(
         "training {} ({} parameters) from {} ({} parameters) on {total} examples, loss {}",
         if student.name.is_empty() {

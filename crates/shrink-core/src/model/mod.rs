@@ -24,7 +24,7 @@ use burn::nn::{
 };
 use burn::prelude::*;
 use burn::tensor::activation;
-use burn::tensor::module::{avg_pool2d, max_pool2d, max_pool2d_with_indices};
+use burn::tensor::module::{avg_pool2d, max_pool2d_with_indices};
 use burn::tensor::ops::{AvgPoolOptions, MaxPoolOptions, PadMode};
 use burn::tensor::Distribution;
 use shrink_format::spec::{Init, Layer, ModelSpec, SpecError};
@@ -661,12 +661,7 @@ impl Op {
                 kernel,
                 stride,
                 padding,
-            } => Feat::Image(max_pool2d(
-                x.image(),
-                MaxPoolOptions::new([*kernel, *kernel])
-                    .with_stride([*stride, *stride])
-                    .with_padding([*padding, *padding]),
-            )),
+            } => Feat::Image(kernels::max_pool2d(x.image(), *kernel, *stride, *padding)),
             Op::AvgPool {
                 kernel,
                 stride,

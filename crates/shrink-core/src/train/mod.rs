@@ -14,6 +14,7 @@
 
 pub mod checkpoint;
 pub mod config;
+pub mod parallel;
 pub mod progress;
 
 pub use crate::batch::{DistillLoss, Targets};
@@ -130,20 +131,38 @@ pub fn train(net: Net, job: Job<'_>) -> Result<TrainOutcome> {
     let total_steps = steps_per_epoch * epochs;
     let started = Instant::now();
     let mut stopped_early = false;
+    // `--device a,b,…`: every step split over the devices (issue 18).
+    let parallel = parallel::DataParallel::from_replicas(device);
+    let on = match &parallel {
+        Some(p) => p.label(device),
+        None => crate::device::label(device),
+    };
 
     for epoch in start.epoch..epochs {
         let epoch_seed = mix(cfg.seed, epoch + 1);
         device.seed(epoch_seed);
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(epoch_seed);
         let order = shrink_data::shuffled_indices(n, epoch_seed);
-        let bar = progress::bar(n as u64, &format!("epoch {}/{}", epoch + 1, epochs), quiet);
+        let bar = progress::bar(
+            n as u64,
+            &format!("epoch {}/{} on {on}", epoch + 1, epochs),
+            quiet,
+        );
         let (t0, mut tally, mut lr, mut stop) = (Instant::now(), Tally::default(), cfg.lr, false);
         for (bi, chunk) in order.chunks(cfg.batch_size).enumerate() {
             let steps = epoch * steps_per_epoch + bi;
             lr = cfg.lr_at(steps, total_steps, steps_per_epoch);
-            let batch = data.train_batch(chunk, &targets, cfg.augment.as_ref(), &mut rng, device);
-            let (next, loss, correct) = match step(net, &mut optim, &batch, cfg, lr, hooks, device)
-            {
+            let stepped = match &parallel {
+                Some(p) => p.step(
+                    net, &mut optim, data, chunk, &targets, &mut rng, cfg, lr, hooks, device,
+                ),
+                None => {
+                    let batch =
+                        data.train_batch(chunk, &targets, cfg.augment.as_ref(), &mut rng, device);
+                    step(net, &mut optim, &batch, cfg, lr, hooks, device)
+                }
+            };
+            let (next, loss, correct) = match stepped {
                 Ok(s) => s,
                 Err(NonFinite(loss)) => {
                     bar.finish_and_clear();

@@ -150,8 +150,8 @@ pub fn train_spec(
     hooks: &mut dyn TrainHooks,
 ) -> Result<(TrainOutcome, Batcher)> {
     let dev = device.clone().autodiff();
-    dev.seed(cfg.seed);
-    let net = Net::new(spec, &dev)?;
+    // The same starting weights for one seed on every device (issue 18).
+    let net = shrink_core::device::init_net(spec, cfg.seed, &dev)?;
     train_net(net, spec, cfg, src, device, hooks)
 }
 

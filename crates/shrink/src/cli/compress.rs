@@ -28,6 +28,9 @@ pub struct Args {
     pub prune: PruneFlags,
     #[command(flatten)]
     pub quantize: QuantizeFlags,
+    // issue 14 (H3): --max-error / --max-error-increase / --max-bytes
+    #[command(flatten)]
+    pub budget: super::compress_budget::BudgetFlags,
     /// Training epochs of the dense model (when training from a spec).
     #[arg(long)]
     pub epochs: Option<usize>,
@@ -80,6 +83,7 @@ pub fn run(a: Args) -> Result<()> {
     }
     a.prune.apply(&mut cfg);
     a.quantize.apply(&mut cfg);
+    a.budget.apply(&mut cfg);
     let device = parse_device(&a.device)?;
     if a.one_shot {
         let base = is_dir.then_some(a.model.as_path());
@@ -102,7 +106,7 @@ pub fn run(a: Args) -> Result<()> {
     };
     let src = shrink_core::tables::load_data_for(data, a.label.clone(), table.as_ref())?;
     let base: Option<&Path> = is_dir.then_some(a.model.as_path());
-    let report = compress(Job {
+    let job = Job {
         spec: file.spec,
         base,
         train: &tcfg,
@@ -112,7 +116,11 @@ pub fn run(a: Args) -> Result<()> {
         device: &device,
         resume: a.resume,
         quiet: a.quiet,
-    })?;
+    };
+    if let Some(budget) = a.budget.budget() {
+        return super::compress_budget::run(&budget, job, a.json);
+    }
+    let report = compress(job)?;
     if a.json {
         print_json(&report)
     } else {

@@ -28,6 +28,7 @@ pub fn run(a: DemoArgs) -> Result<()> {
         out: a.out.join("lenet-300-100"),
         prune: Default::default(),
         quantize: Default::default(),
+        budget: Default::default(),
         epochs: None,
         seed: None,
         device: "flex".into(),

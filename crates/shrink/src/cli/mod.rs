@@ -3,6 +3,7 @@
 
 mod bench;
 mod compress;
+mod compress_budget;
 mod compress_flags;
 mod data;
 mod demo; // H1: `shrink demo` (was in train.rs)

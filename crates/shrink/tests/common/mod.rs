@@ -116,3 +116,29 @@ pub fn csv_table(path: &Path, n: usize) {
     }
     std::fs::write(path, s).unwrap();
 }
+
+/// The first `n_train` training and `n_test` test images of the bundled MNIST, written
+/// as an IDX directory (issue 18's device tests: real digits, small enough for seconds).
+pub fn mnist_subset(dir: &Path, n_train: usize, n_test: usize) {
+    std::fs::create_dir_all(dir).unwrap();
+    let mnist = repo_root().join("data/mnist");
+    let src =
+        shrink_data::load(mnist.to_str().unwrap(), &Default::default()).expect("bundled MNIST");
+    let write = |ds: &shrink_data::Dataset, n: usize, prefix: &str| {
+        let px: Vec<u8> = ds.x[..n * 784]
+            .iter()
+            .map(|v| (v * 255.0).round() as u8)
+            .collect();
+        let y: Vec<u8> = ds.y[..n].iter().map(|&c| c as u8).collect();
+        write_idx_images(
+            &dir.join(format!("{prefix}-images-idx3-ubyte")),
+            &px,
+            n,
+            28,
+            28,
+        );
+        write_idx_labels(&dir.join(format!("{prefix}-labels-idx1-ubyte")), &y);
+    };
+    write(&src.train, n_train, "train");
+    write(&src.test, n_test, "t10k");
+}

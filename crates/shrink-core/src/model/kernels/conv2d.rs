@@ -382,20 +382,20 @@ pub trait ConvKernels: Backend {
 
 /// The values of a Flex tensor as a contiguous `f32` slice (copied only when it is a
 /// strided view).
-fn contiguous(t: &FlexTensor) -> std::borrow::Cow<'_, [f32]> {
+pub(super) fn contiguous(t: &FlexTensor) -> std::borrow::Cow<'_, [f32]> {
     match t.as_slice::<f32>() {
         Some(s) => std::borrow::Cow::Borrowed(s),
         None => std::borrow::Cow::Owned(t.to_contiguous().as_slice::<f32>().unwrap().to_vec()),
     }
 }
 
-fn dims4(t: &FlexTensor) -> [usize; 4] {
+pub(super) fn dims4(t: &FlexTensor) -> [usize; 4] {
     let s = t.layout().shape();
     assert_eq!(s.num_dims(), 4, "conv2d: expected a 4-d tensor, got {s:?}");
     [s[0], s[1], s[2], s[3]]
 }
 
-fn tensor(values: Vec<f32>, shape: impl Into<Shape>) -> FlexTensor {
+pub(super) fn tensor(values: Vec<f32>, shape: impl Into<Shape>) -> FlexTensor {
     FlexTensor::from_data(TensorData::new(values, shape.into()))
 }
 

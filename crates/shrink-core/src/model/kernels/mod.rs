@@ -6,18 +6,22 @@
 //! input gradient; issue 12, crates/shrink/PERF.md). On any other backend (wgpu, CUDA) or
 //! dtype it calls Burn's `conv2d`, so a model runs everywhere Burn does. Setting the
 //! environment variable `SHRINK_KERNELS=burn` forces Burn's ops on Flex too (to compare
-//! the two in one build).
+//! the two in one build). [`max_pool2d`] likewise, with the kernel of [`pool`].
 //!
 //! Not here: the layers themselves (`model`), Burn's backend-extension plumbing details
 //! (the `conv2d` submodule).
 
 pub mod conv2d;
+pub mod memory;
+pub mod pool;
+
+pub use memory::keep_freed_memory;
 
 use burn::backend::DispatchDevice;
 use burn::nn::conv::Conv2d;
 use burn::nn::PaddingConfig2d;
 use burn::prelude::*;
-use burn::tensor::ops::ConvOptions;
+use burn::tensor::ops::{ConvOptions, MaxPoolOptions};
 use burn::tensor::DType;
 use std::sync::OnceLock;
 
@@ -25,6 +29,27 @@ use std::sync::OnceLock;
 fn burn_only() -> bool {
     static BURN_ONLY: OnceLock<bool> = OnceLock::new();
     *BURN_ONLY.get_or_init(|| std::env::var("SHRINK_KERNELS").is_ok_and(|v| v == "burn"))
+}
+
+/// `max_pool2d(x)` with square windows: on Flex (`f32`) through this crate's kernel,
+/// elsewhere through Burn's.
+pub fn max_pool2d(x: Tensor<4>, kernel: usize, stride: usize, padding: usize) -> Tensor<4> {
+    let fits = pool::PoolGeometry::new(x.dims(), [kernel; 2], [stride; 2], [padding; 2]).is_some();
+    if !fits || !own_kernels_apply(&x) {
+        return burn::tensor::module::max_pool2d(
+            x,
+            MaxPoolOptions::new([kernel, kernel])
+                .with_stride([stride, stride])
+                .with_padding([padding, padding]),
+        );
+    }
+    let out = <burn::backend::Dispatch as pool::PoolKernels>::shrink_max_pool2d(
+        x.into_dispatch(),
+        [kernel; 2],
+        [stride; 2],
+        [padding; 2],
+    );
+    Tensor::from_dispatch(out)
 }
 
 /// Whether `x` lives on Flex (with or without autodiff) as `f32`, where the own kernels run.

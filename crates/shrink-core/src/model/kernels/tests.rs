@@ -207,3 +207,62 @@ fn conv_layer_through_kernels_matches_its_own_forward() {
         );
     }
 }
+
+#[test]
+fn max_pool_matches_burn() {
+    use super::pool::{PoolGeometry, PoolKernels};
+    use burn::tensor::module::max_pool2d;
+    use burn::tensor::ops::MaxPoolOptions;
+    let mut rng = ChaCha8Rng::seed_from_u64(3);
+    let dev = Device::flex().autodiff();
+    let mut checked = 0;
+    while checked < 24 {
+        let kernel = [rng.gen_range(1..4), rng.gen_range(1..4)];
+        let stride = [rng.gen_range(1..4), rng.gen_range(1..4)];
+        // Burn takes padding up to half the window.
+        let padding = [
+            rng.gen_range(0..=kernel[0] / 2),
+            rng.gen_range(0..=kernel[1] / 2),
+        ];
+        let shape = [
+            rng.gen_range(1..4),
+            rng.gen_range(1..4),
+            rng.gen_range(1..12),
+            rng.gen_range(1..12),
+        ];
+        if PoolGeometry::new(shape, kernel, stride, padding).is_none() {
+            continue;
+        }
+        dev.seed(40 + checked);
+        let x = Tensor::<4>::random(shape, Distribution::Normal(0.0, 1.0), &dev);
+        let run = |ours: bool| {
+            let x = x.clone().require_grad();
+            let y = if ours {
+                Tensor::<4>::from_dispatch(<Dispatch as PoolKernels>::shrink_max_pool2d(
+                    x.clone().into_dispatch(),
+                    kernel,
+                    stride,
+                    padding,
+                ))
+            } else {
+                max_pool2d(
+                    x.clone(),
+                    MaxPoolOptions::new(kernel)
+                        .with_stride(stride)
+                        .with_padding(padding),
+                )
+            };
+            let r = Tensor::<4>::random(y.dims(), Distribution::Default, &dev);
+            let grads = (y.clone() * r).sum().backward();
+            (values(y), values(x.grad(&grads).unwrap()))
+        };
+        dev.seed(7);
+        let ours = run(true);
+        dev.seed(7);
+        let theirs = run(false);
+        let name = format!("{shape:?} kernel {kernel:?} stride {stride:?} padding {padding:?}");
+        assert_eq!(ours.0, theirs.0, "{name}: forward");
+        assert_close(&format!("{name} dx"), &ours.1, &theirs.1);
+        checked += 1;
+    }
+}
