@@ -2,8 +2,8 @@
 //! timed through the training loop's own optimiser step ([`train::step`]) on a fixed
 //! synthetic batch (the data path is not what is measured).
 //!
-//! Not here: printing (the binary's `cli/bench.rs`), the runtime's inference timings
-//! (`shrink bench run`, in the binary).
+//! Not here: the cases, PyTorch beside them and printing (`shrink_lab::bench`), the
+//! runtime's inference timings (`shrink bench run`, `shrink_lab::bench::run`).
 
 use crate::batch::{to_feat, Prepared};
 use crate::model::Net;

@@ -8,7 +8,8 @@
 //! The projections are computed by the model's own layers
 //! ([`shrink_core::model::deconv`]); this module chooses what to project and draws it.
 //!
-//! Not here: the command line (`cli/viz.rs`), the HTML (`report`).
+//! Not here: the command line (the binary's `cli/viz.rs`; [`job`] does the rest of
+//! `shrink viz`), the HTML (`report`).
 
 pub mod draw;
 pub mod evolution;
