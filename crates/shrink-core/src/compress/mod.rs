@@ -5,7 +5,6 @@
 //! Each stage writes its result under the output directory before the next starts, so an
 //! interrupted run resumes at the stage it was in (`--resume`).
 
-pub mod budget;
 pub mod compact;
 pub mod encode;
 pub mod fold;
@@ -103,6 +102,12 @@ pub struct CompressConfig {
     /// Drop the centroids no weight uses (layers with fewer kept weights than
     /// `2^bits`), so that the file does not store them.
     pub trim_codebooks: bool,
+    /// Round the codebooks and the tensors stored as they are (biases) to half
+    /// precision, so that a `compact` file stores them in 16 bits each (`compact`).
+    pub half: bool,
+    /// Write `.shrk` format version 2 (docs/FORMAT.md): spec and metadata deflated,
+    /// half-precision tensors and codebooks in 16 bits. Readers older than it refuse it.
+    pub compact: bool,
 }
 
 /// The sparsification stage of the pipeline.
@@ -143,6 +148,8 @@ impl Default for CompressConfig {
             remove_units: false,
             bias_bits: None,
             trim_codebooks: false,
+            half: false,
+            compact: false,
         }
     }
 }
@@ -814,6 +821,12 @@ pub fn compress(
             shared.join(", ")
         ));
     }
+    if cfg.half {
+        let n = compact::round_to_half(&mut qtable, &mut quant);
+        say(format!(
+            "      {n} tensors and codebooks rounded to half precision"
+        ));
+    }
     let tuned = net_from(&pspec, &qtable, device)?;
     let tuned_preds = batch::predictions(
         &tuned,
@@ -877,7 +890,7 @@ pub fn encode_and_report(e: &EncodeInputs) -> Result<CompressReport> {
     let mut model = encode::to_shrk(e.spec, e.table, e.quant, e.cfg.index_bits)?;
     // A model of a table carries the table's encoding (`shrink run` reads CSV with it).
     crate::tables::set_table_meta(&mut model, e.src.schema.as_ref())?;
-    encode::write_shrk(e.shrk_path, &model)?;
+    encode::write_shrk_as(e.shrk_path, &model, e.cfg.compact)?;
     if !e.quiet {
         eprintln!("[4/4] wrote {}; evaluating the file", e.shrk_path.display());
     }
@@ -900,7 +913,7 @@ pub fn encode_and_report(e: &EncodeInputs) -> Result<CompressReport> {
             .count() as f64
             / test.len().max(1) as f64;
     encode::set_test_meta(&mut model, test_error_shrk, test.len(), &e.src.name);
-    let size = encode::write_shrk(e.shrk_path, &model)?;
+    let size = encode::write_shrk_as(e.shrk_path, &model, e.cfg.compact)?;
     let file_bytes = std::fs::metadata(e.shrk_path)?.len();
     if file_bytes != size.total_bytes {
         bail!(

@@ -79,8 +79,13 @@ fn record(path: &Path, r: &workflow::EvalReport) -> Result<()> {
     let mut file = shrink_format::read(&bytes).map_err(|e| anyhow!("{}: {e}", path.display()))?;
     let before = file.tensors.clone();
     encode::set_test_meta(&mut file, r.test_error, r.n, &r.data);
-    let (new_bytes, _) = shrink_format::write(&file)
-        .map_err(|e| anyhow!("cannot encode {}: {e}", path.display()))?;
+    // A version-2 file stays version 2 (its header deflated, its halves in 16 bits).
+    let written = if shrink_format::file_version(&bytes) == Some(shrink_format::VERSION_1) {
+        shrink_format::write(&file)
+    } else {
+        shrink_format::write_compact(&file)
+    };
+    let (new_bytes, _) = written.map_err(|e| anyhow!("cannot encode {}: {e}", path.display()))?;
     let back = shrink_format::read(&new_bytes).map_err(|e| anyhow!("internal: {e}"))?;
     anyhow::ensure!(
         back.tensors == before,
