@@ -8,6 +8,7 @@
 pub mod compact;
 pub mod encode;
 pub mod fold;
+pub mod guard;
 pub mod oneshot;
 /// The parameter table compression works on lives with the model ([`crate::model::params`]).
 pub use crate::model::params;
@@ -78,8 +79,10 @@ pub struct CompressConfig {
     /// fractions chosen for 784 inputs leave one weight per unit of a 13-input layer.
     pub min_kept_per_unit: usize,
     /// Most validation accuracy (a fraction) compression may lose against the dense
-    /// model: a pruning round that loses more than half of it is undone (pruning stops
-    /// there), weight sharing that loses more than half is redone with more bits.
+    /// model: a pruning round that may lose more than half of it is undone (pruning stops
+    /// there), weight sharing that may lose more than half is redone with more bits for
+    /// the layers that cause it (`guard`: on a validation split too small for accuracy to
+    /// see half of it, an estimate of how often predictions change is judged instead).
     pub max_val_drop: f64,
     /// Retrain and fine-tune towards the outputs of the model being compressed (soft
     /// targets: distillation at temperature 1) rather than the labels, so that the
@@ -102,12 +105,6 @@ pub struct CompressConfig {
     /// Drop the centroids no weight uses (layers with fewer kept weights than
     /// `2^bits`), so that the file does not store them.
     pub trim_codebooks: bool,
-    /// Round the codebooks and the tensors stored as they are (biases) to half
-    /// precision, so that a `compact` file stores them in 16 bits each (`compact`).
-    pub half: bool,
-    /// Write `.shrk` format version 2 (docs/FORMAT.md): spec and metadata deflated,
-    /// half-precision tensors and codebooks in 16 bits. Readers older than it refuse it.
-    pub compact: bool,
 }
 
 /// The sparsification stage of the pipeline.
@@ -148,8 +145,6 @@ impl Default for CompressConfig {
             remove_units: false,
             bias_bits: None,
             trim_codebooks: false,
-            half: false,
-            compact: false,
         }
     }
 }
@@ -369,19 +364,6 @@ impl Stage<'_> {
         )))
     }
 
-    /// Validation accuracy of (spec, parameters), when there is a validation split.
-    fn val_accuracy(&self, spec: &ModelSpec, table: &ParamTable) -> Result<Option<f64>> {
-        if !self.data.has_val() {
-            return Ok(None);
-        }
-        let net = net_from(spec, table, self.device)?;
-        Ok(Some(self.data.accuracy(
-            &net,
-            batch::Split::Val,
-            self.device,
-        )))
-    }
-
     /// Retraining settings: the training ones at `lr_scale` of the rate, for `epochs`
     /// but at least `min_steps` optimiser steps.
     fn retrain_cfg(
@@ -454,7 +436,7 @@ pub fn prune_stage(
             ));
         }
     }
-    let dense_val = st.val_accuracy(spec, table)?;
+    let dense_val = guard::val_outputs(st, spec, table)?;
     let dense_logits = st.soft_targets(spec, table)?;
     let mut table = table.clone();
     let mut pspec = spec.clone();
@@ -523,20 +505,22 @@ pub fn prune_stage(
             )?;
             table = ParamTable::from_net(&o.net.valid())?;
         }
-        // Han et al. prune until accuracy suffers: a round that costs more than half of
-        // `max_val_drop` of the dense model's validation accuracy is undone.
-        if let Some(dense) = dense_val {
-            let after = st.val_accuracy(&pspec, &table)?.unwrap_or(dense);
-            if after < dense - cfg.max_val_drop / 2.0 {
+        // Han et al. prune until accuracy suffers: a round whose validation predictions
+        // may cost more than half of `max_val_drop` against the dense model's is undone
+        // (`guard`).
+        if let Some(dense) = &dense_val {
+            let after = guard::val_outputs(st, &pspec, &table)?.unwrap_or(dense.clone());
+            let v = guard::Verdict::judge(dense, &after, cfg.max_val_drop / 2.0);
+            if !v.passes() {
                 st.say(format!(
-                    "      round {round} loses validation accuracy ({:.2}% -> {:.2}%): undone; pruning stops at round {}",
-                    100.0 * dense,
-                    100.0 * after,
+                    "      round {round}: {}: undone; pruning stops at round {}",
+                    v.describe(),
                     round - 1
                 ));
                 (table, pspec) = undo;
                 break;
             }
+            st.say(format!("      round {round}: {}: kept", v.describe()));
         }
     }
     Ok((pspec, table))
@@ -563,18 +547,19 @@ pub fn quantize_stage(
         st.train_cfg.lr * cfg.finetune_lr_scale,
         200,
     );
-    // Weight sharing that loses more than half of `max_val_drop` of the input's
-    // validation accuracy is done again with one more bit per layer (up to 8): small
-    // layers may need more centroids than the settings written for MNIST give them.
-    let before = st.val_accuracy(spec, table)?;
+    // Weight sharing whose validation predictions may cost more than half of
+    // `max_val_drop` against the input's is done again with one more bit (up to 8) for
+    // the layers that cause it (`guard`): small layers may need more centroids than the
+    // settings written for MNIST give them.
+    let before = guard::val_outputs(st, spec, table)?;
     let input_logits = st.soft_targets(spec, table)?;
-    let mut extra_bits = 0u8;
+    let mut extra: BTreeMap<String, u8> = BTreeMap::new();
     loop {
         let mut quant: QuantMap = BTreeMap::new();
         for name in &names {
             let p = table.get(name).expect("weight in table");
             let (_, m) = &masks[name];
-            let bits = (layer_bits(cfg, name, p.shape.len()) + extra_bits).min(8);
+            let bits = guard::shared_bits(st, name, p.shape.len(), &extra);
             let q = quantize::quantize_layer(&p.data, m, bits, cfg.init, st.train_cfg.seed);
             quant.insert(name.clone(), (p.shape.clone(), q));
         }
@@ -583,11 +568,10 @@ pub fn quantize_stage(
             cfg.init,
             cfg.conv_bits,
             cfg.fc_bits,
-            if extra_bits > 0 {
-                format!(", +{extra_bits} per layer")
-            } else {
-                String::new()
-            },
+            extra
+                .iter()
+                .map(|(n, b)| format!(", {n} +{b}"))
+                .collect::<String>(),
             if cfg.finetune_epochs > 0 {
                 r.epochs_for(st.data.train_len())
             } else {
@@ -622,17 +606,30 @@ pub fn quantize_stage(
             qtable.get_mut(name).expect("weight in table").data = q.values();
         }
         let all_at_8_bits = quant.values().all(|(_, q)| q.bits >= 8);
-        if let (Some(b), false) = (before, all_at_8_bits) {
-            let after = st.val_accuracy(spec, &qtable)?.unwrap_or(b);
-            if after < b - cfg.max_val_drop / 2.0 {
+        if let (Some(reference), false) = (&before, all_at_8_bits) {
+            let budget = cfg.max_val_drop / 2.0;
+            let after = guard::val_outputs(st, spec, &qtable)?.unwrap_or(reference.clone());
+            let v = guard::Verdict::judge(reference, &after, budget);
+            if !v.passes() {
+                let mut more = guard::sharing_culprits(st, spec, table, reference, &extra, budget)?;
+                if more.is_empty() {
+                    more = quant
+                        .iter()
+                        .filter(|(_, (_, q))| q.bits < 8)
+                        .map(|(n, _)| n.clone())
+                        .collect();
+                }
                 st.say(format!(
-                    "      weight sharing loses validation accuracy ({:.2}% -> {:.2}%): again with one more bit per layer",
-                    100.0 * b,
-                    100.0 * after
+                    "      weight sharing: {}: again with one more bit for {}",
+                    v.describe(),
+                    more.join(", ")
                 ));
-                extra_bits += 1;
+                for n in more {
+                    *extra.entry(n).or_default() += 1;
+                }
                 continue;
             }
+            st.say(format!("      weight sharing: {}: kept", v.describe()));
         }
         return Ok((qtable, quant));
     }
@@ -821,12 +818,6 @@ pub fn compress(
             shared.join(", ")
         ));
     }
-    if cfg.half {
-        let n = compact::round_to_half(&mut qtable, &mut quant);
-        say(format!(
-            "      {n} tensors and codebooks rounded to half precision"
-        ));
-    }
     let tuned = net_from(&pspec, &qtable, device)?;
     let tuned_preds = batch::predictions(
         &tuned,
@@ -890,7 +881,7 @@ pub fn encode_and_report(e: &EncodeInputs) -> Result<CompressReport> {
     let mut model = encode::to_shrk(e.spec, e.table, e.quant, e.cfg.index_bits)?;
     // A model of a table carries the table's encoding (`shrink run` reads CSV with it).
     crate::tables::set_table_meta(&mut model, e.src.schema.as_ref())?;
-    encode::write_shrk_as(e.shrk_path, &model, e.cfg.compact)?;
+    encode::write_shrk(e.shrk_path, &model)?;
     if !e.quiet {
         eprintln!("[4/4] wrote {}; evaluating the file", e.shrk_path.display());
     }
@@ -913,7 +904,7 @@ pub fn encode_and_report(e: &EncodeInputs) -> Result<CompressReport> {
             .count() as f64
             / test.len().max(1) as f64;
     encode::set_test_meta(&mut model, test_error_shrk, test.len(), &e.src.name);
-    let size = encode::write_shrk_as(e.shrk_path, &model, e.cfg.compact)?;
+    let size = encode::write_shrk(e.shrk_path, &model)?;
     let file_bytes = std::fs::metadata(e.shrk_path)?.len();
     if file_bytes != size.total_bytes {
         bail!(
