@@ -6,7 +6,8 @@
 //! - [`ablation`]: the CNN toolbox of Gu et al. — one small CNN, one component changed
 //!   at a time, several seeds;
 //! - [`mimic`]: Ba & Caruana Table 1 — a deep teacher and shallow mimic nets;
-//! - [`munge`]: Buciluǎ et al. — MUNGE vs RANDOM transfer sets for an ensemble.
+//! - [`munge`]: Buciluǎ et al. — MUNGE vs RANDOM transfer sets for an ensemble;
+//! - [`frontier`]: issue 14 — LeNet file size against test error, ours and published.
 //!
 //! What they share lives here: options every experiment takes, loading (and
 //! subsampling) the data, the per-run result store that makes long experiments
@@ -15,6 +16,7 @@
 //! Not here: the training loop (`train`), the HTML (`report`).
 
 pub mod ablation;
+pub mod frontier;
 pub mod mimic;
 pub mod munge;
 pub mod norm;

@@ -2,6 +2,7 @@
 //! `--out DIR` as results.json + report.html (+ runs/ for --resume).
 
 mod distill;
+mod frontier;
 
 use super::print_json;
 use anyhow::Result;
@@ -44,6 +45,13 @@ pub enum Cmd {
         after_help = "Examples:\n  shrink experiment munge --quick\n  shrink experiment munge --data data/credit/credit.csv --train-size 400 --sizes 1,10,100"
     )]
     Munge(distill::MungeArgs),
+    /// Issue 14: LeNet-300-100 and LeNet-5 file size against test error — Deep
+    /// Compression (with and without distillation), sparse VD, byte budgets — with the
+    /// papers' published points on the same axes; each point's command in results.json.
+    #[command(
+        after_help = "Examples:\n  shrink experiment frontier --quick --nets lenet-300-100\n  shrink experiment frontier --points bench/frontier/points.toml"
+    )]
+    Frontier(frontier::FrontierArgs),
 }
 
 #[derive(clap::Args)]
@@ -257,6 +265,7 @@ pub fn run(cmd: Cmd) -> Result<()> {
         }
         Cmd::Mimic(a) => distill::mimic(a)?,
         Cmd::Munge(a) => distill::munge(a)?,
+        Cmd::Frontier(a) => frontier::frontier(a)?,
     };
     if print {
         print_json(&json)?;
