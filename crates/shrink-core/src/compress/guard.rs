@@ -17,8 +17,9 @@
 //!    4 bits did so on a 400-row table with 32 validation rows). So the guard also
 //!    estimates how often the stage changes a prediction at all, at a finer grain than
 //!    `1/n`: each example's *margin* `mᵢ` (the starting model's top logit minus its
-//!    runner-up) and how far the stage *closes* that gap, `dⱼ = mⱼ − (the same two
-//!    logits' difference afterwards)`. A prediction changes when `d ≥ m`; pairing every
+//!    runner-up) and how far the stage *closes* that gap, `dⱼ = mⱼ − (the same top
+//!    class's logit minus the largest other one, afterwards)`. A prediction changes when
+//!    `d ≥ m` (whichever class overtakes); pairing every
 //!    example's closing with every example's margin (they are taken as independent)
 //!    estimates the rate from `n²` pairs:
 //!
@@ -142,15 +143,15 @@ impl Verdict {
     }
 }
 
-/// Margin of `row` for class `t` against the runner-up `s`: `(row[t] − row[s], s)`.
-fn margin(row: &[f32], t: usize) -> (f32, usize) {
-    let mut s = if t == 0 { 1 } else { 0 };
-    for (c, &z) in row.iter().enumerate() {
-        if c != t && z > row[s] {
-            s = c;
-        }
-    }
-    (row[t] - row[s], s)
+/// Margin of class `t` in `row`: `row[t]` minus the largest other logit.
+fn margin(row: &[f32], t: usize) -> f32 {
+    let other = row
+        .iter()
+        .enumerate()
+        .filter(|&(c, _)| c != t)
+        .map(|(_, &z)| z)
+        .fold(f32::NEG_INFINITY, f32::max);
+    row[t] - other
 }
 
 /// The estimated rate of changed predictions (module docs): the larger of the observed
@@ -165,10 +166,9 @@ pub fn flip_rate(before: &ValOutputs, after: &ValOutputs) -> f64 {
     for i in 0..n {
         let r0 = before.row(i);
         let t = argmax(r0);
-        let (m, s) = margin(r0, t);
-        let r1 = after.row(i);
+        let m = margin(r0, t);
         margins.push(m);
-        closings.push(m - (r1[t] - r1[s]));
+        closings.push(m - margin(after.row(i), t));
     }
     let direct = (0..n).filter(|&i| closings[i] >= margins[i]).count() as f64 / n as f64;
     margins.sort_by(f32::total_cmp);
@@ -299,6 +299,21 @@ mod tests {
         assert_eq!(v.changed, 0);
         assert!((v.flip_rate.unwrap() - 31.0 / 1024.0).abs() < 1e-9, "{v:?}");
         assert!(!v.passes());
+    }
+
+    #[test]
+    fn any_class_overtaking_counts() {
+        // Three classes: class 0 leads class 1 by 1; afterwards class 2 leads class 0.
+        let before = ValOutputs {
+            labels: vec![0],
+            logits: vec![2.0, 1.0, 0.0],
+        };
+        let after = ValOutputs {
+            labels: vec![0],
+            logits: vec![2.0, 1.0, 2.5],
+        };
+        assert_eq!(flip_rate(&before, &after), 1.0);
+        assert_eq!(Verdict::judge(&before, &after, 0.5).changed, 1);
     }
 
     #[test]
