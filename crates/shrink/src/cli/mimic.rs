@@ -80,7 +80,8 @@ pub struct Args {
     pub batch_size: Option<usize>,
     #[arg(long)]
     pub seed: Option<u64>,
-    /// flex (CPU, default), cuda[:N], wgpu.
+    /// flex (CPU, default), cuda[:N], wgpu[:N]; a comma-separated list (wgpu:0,wgpu:1)
+    /// trains data-parallel, one replica per device.
     #[arg(long, default_value = "flex")]
     pub device: String,
     /// Continue from the checkpoint in --out.
