@@ -993,7 +993,16 @@ pub fn render_table(r: &CompressReport) -> String {
         } else {
             s.push_str(&format!(
                 "{:<22} {:>8} {:>7} {:>8} {:>8} {:>8} {:>8} {:>9} {:>9} {:>7}\n",
-                l.name, l.weights, "dense", "32", "32", "-", "-", l.bytes_fixed, l.bytes, ""
+                l.name,
+                l.weights,
+                "dense",
+                l.weight_bits,
+                l.weight_bits_huffman,
+                "-",
+                "-",
+                l.bytes_fixed,
+                l.bytes,
+                ""
             ));
         }
     }
@@ -1024,7 +1033,7 @@ pub fn render_table(r: &CompressReport) -> String {
         r.dense_bytes as f64 / r.zstd_pruned_quantized_bytes as f64
     ));
     s.push_str(
-        "biases and any unfolded normalisation parameters are stored as float32 (not quantized).\n",
+        "biases and any unfolded normalisation parameters are stored dense (32 bits, or 16 with `half` and `compact`) unless `bias_bits` shares them.\n",
     );
     s
 }
