@@ -9,6 +9,7 @@
 //! - [`compress`]: Deep Compression (prune, k-means weight sharing, encode to `.shrk`);
 //! - [`distill`]: mimic learning, knowledge distillation, transfer sets (teachers,
 //!   cached teacher logits, MUNGE/RANDOM/augmented sets);
+//! - [`predict`]: class predictions of a model for input files (`shrink run`);
 //! - [`info`]: what a spec, model directory or `.shrk` holds (`shrink info`);
 //! - [`workflow`]: the steps the commands share (load data for a spec, train a spec);
 //! - [`tables`]: tabular data's encoding carried by model directories and `.shrk` files;
@@ -36,6 +37,7 @@ pub mod info;
 pub mod limits;
 pub mod model;
 pub mod onnx;
+pub mod predict;
 pub mod spec_file;
 pub mod standalone;
 pub mod store;

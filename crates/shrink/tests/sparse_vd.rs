@@ -111,6 +111,85 @@ fn sparse_vd_compresses_and_the_file_adds_up() {
     );
 }
 
+/// `shrink compress --json` of the tiny net with `settings`, and the `.shrk` it wrote.
+fn compress_tiny(
+    tmp: &std::path::Path,
+    data: &str,
+    name: &str,
+    settings: &str,
+) -> (serde_json::Value, Vec<u8>) {
+    let spec = tmp.join(format!("{name}.toml"));
+    std::fs::write(&spec, format!("{NET}{settings}")).unwrap();
+    let out = tmp.join(name);
+    let r = stdout_json(&run(&[
+        "compress",
+        spec.to_str().unwrap(),
+        "--data",
+        data,
+        "--out",
+        out.to_str().unwrap(),
+        "--json",
+        "--quiet",
+    ]));
+    (r, std::fs::read(out.join("model.shrk")).unwrap())
+}
+
+#[test]
+fn half_precision_and_format_2_make_the_same_model_smaller() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("blobs");
+    idx_dataset(&data, 400, 200, 10, 10, 4);
+    let d = data.to_str().unwrap();
+    let (r1, v1) = compress_tiny(tmp.path(), d, "v1", SVD);
+    let compact = SVD.replace("[compress]\n", "[compress]\nhalf = true\ncompact = true\n");
+    let (r2, v2) = compress_tiny(tmp.path(), d, "v2", &compact);
+    assert_eq!(shrink_format::file_version(&v1), Some(1));
+    assert_eq!(shrink_format::file_version(&v2), Some(2));
+    // Same pipeline up to the rounding: same kept weights, a smaller file whose rows
+    // still add up, a smaller header, and the file predicts what the rounded model did.
+    assert_eq!(r1["kept_percent"], r2["kept_percent"]);
+    assert!(v2.len() < v1.len(), "{} >= {}", v2.len(), v1.len());
+    let rows: u64 = r2["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["bytes"].as_u64().unwrap())
+        .sum();
+    assert_eq!(rows + r2["header_bytes"].as_u64().unwrap(), v2.len() as u64);
+    assert!(
+        r2["header_bytes"].as_u64() < r1["header_bytes"].as_u64(),
+        "{r1} {r2}"
+    );
+    assert_eq!(r2["identical_predictions"], true);
+    // Every value in the file is a half.
+    let m = shrink_format::read(&v2).unwrap();
+    for t in &m.tensors {
+        let values = match &t.data {
+            shrink_format::TensorData::Dense { values, .. } => values.clone(),
+            shrink_format::TensorData::Compressed(c) => c.codebook.clone(),
+        };
+        assert!(
+            values
+                .iter()
+                .all(|v| shrink_format::half::f16_exact(*v).is_some()),
+            "{}",
+            t.name
+        );
+    }
+    // Half precision moved at most a few of 200 test predictions.
+    let (e1, e2) = (
+        r1["test_error_shrk"].as_f64().unwrap(),
+        r2["test_error_shrk"].as_f64().unwrap(),
+    );
+    assert!((e1 - e2).abs() <= 0.02, "{e1} vs {e2}");
+    // eval --record keeps the file in version 2.
+    let path = tmp.path().join("v2").join("model.shrk");
+    run_ok(&["eval", path.to_str().unwrap(), "--data", d, "--record"]);
+    let after = std::fs::read(&path).unwrap();
+    assert_eq!(shrink_format::file_version(&after), Some(2));
+    assert!(shrink_format::read(&after).unwrap().tensors == m.tensors);
+}
+
 #[test]
 fn sparse_vd_refuses_what_it_cannot_run() {
     let tmp = tempfile::tempdir().unwrap();

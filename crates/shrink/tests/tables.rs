@@ -136,6 +136,38 @@ fn run_on_a_csv_predicts_as_eval_in_file_order_with_or_without_labels() {
     assert_eq!(classes(&unlabelled), got);
     assert!(unlabelled.iter().all(|p| p["label"].is_null()));
 
+    // Row by row as eval scores them, not only as many errors: eval on the rows run got
+    // right finds none wrong, on the rows it got wrong finds all wrong (with two classes,
+    // right or wrong names the predicted class).
+    let text = std::fs::read_to_string(&test).unwrap();
+    let (header, rows) = text.split_once('\n').unwrap();
+    let rows: Vec<&str> = rows.lines().collect();
+    for (right, error) in [(true, 0.0), (false, 1.0)] {
+        let pick: Vec<&str> = (0..rows.len())
+            .filter(|&i| (got[i] == truth[i]) == right)
+            .map(|i| rows[i])
+            .collect();
+        if pick.is_empty() {
+            continue;
+        }
+        let data = d.join(format!("rows-{right}.csv"));
+        std::fs::copy(&csv, &data).unwrap();
+        std::fs::write(
+            d.join(format!("rows-{right}.test.csv")),
+            format!("{header}\n{}\n", pick.join("\n")),
+        )
+        .unwrap();
+        let e = stdout_json(&run(&[
+            "eval",
+            shrk.to_str().unwrap(),
+            "--data",
+            data.to_str().unwrap(),
+            "--json",
+        ]));
+        assert_eq!(e["n"], pick.len());
+        assert_eq!(e["test_error"], error, "rows run got right: {right}");
+    }
+
     // A file holding one colour only encodes it as training did (no refit).
     let text = std::fs::read_to_string(&test).unwrap();
     let mut lines = text.lines();

@@ -12,6 +12,8 @@
 //! * [`share_vectors`]: biases, stored as float32 otherwise, as a small k-means codebook
 //!   plus indices in the container's compressed tensor form (docs/FORMAT.md §3, every
 //!   position kept), where that is smaller than float32.
+//! * [`round_to_half`]: the codebooks and the tensors stored as they are, rounded to
+//!   half precision, which format version 2 stores in 16 bits (`[compress] half`).
 //!
 //! Not here: pruning itself (`prune`, `sparse_vd`), the weights' codebooks (`quantize`).
 
@@ -254,6 +256,27 @@ pub fn trim_codebooks(quant: &mut QuantMap) -> usize {
     dropped
 }
 
+/// Round every codebook in `quant`, and every tensor of `table` that `quant` does not
+/// hold, to the nearest half-precision value; the quantized tensors' values in `table`
+/// follow their codebooks. Returns how many tensors changed. Format version 2
+/// (`shrink_format::write_compact`) then stores those values in 16 bits each.
+pub fn round_to_half(table: &mut ParamTable, quant: &mut QuantMap) -> usize {
+    let half = shrink_format::half::round_to_f16;
+    let mut changed = 0;
+    for p in &mut table.params {
+        let before = p.data.clone();
+        match quant.get_mut(&p.name) {
+            Some((_, q)) => {
+                q.codebook.iter_mut().for_each(|c| *c = half(*c));
+                p.data = q.values();
+            }
+            None => p.data.iter_mut().for_each(|v| *v = half(*v)),
+        }
+        changed += usize::from(p.data != before);
+    }
+    changed
+}
+
 /// Bytes of a vector of `n` values as a compressed tensor with a `2^bits` codebook
 /// (codebook, fixed-width symbols and a one-symbol index stream, stream headers),
 /// against `4n` as float32: an estimate to choose between them.
@@ -410,6 +433,42 @@ mod tests {
         assert_eq!(q.codebook.len(), 3);
         assert_eq!(q.values(), before);
         assert_eq!(trim_codebooks(&mut m), 0);
+    }
+
+    #[test]
+    fn half_rounds_codebooks_and_plain_tensors_only() {
+        use shrink_format::half::f16_exact;
+        let w = [0.1f32, 0.0, -0.3, 0.7];
+        let q =
+            quantize::quantize_layer(&w, &[true, false, true, true], 2, CentroidInit::Linear, 1);
+        let mut t = ParamTable {
+            params: vec![
+                Param {
+                    name: "w".into(),
+                    shape: vec![4],
+                    data: q.values(),
+                },
+                Param {
+                    name: "b".into(),
+                    shape: vec![3],
+                    data: vec![0.1, 0.5, -1.0 / 3.0],
+                },
+            ],
+        };
+        let mut m = QuantMap::new();
+        m.insert("w".into(), (vec![4], q));
+        assert_eq!(round_to_half(&mut t, &mut m), 2);
+        let q = &m["w"].1;
+        assert!(q.codebook.iter().all(|c| f16_exact(*c).is_some()));
+        // The weights follow their codebook; pruned ones stay 0.
+        assert_eq!(t.get("w").unwrap().data, q.values());
+        assert_eq!(t.get("w").unwrap().data[1], 0.0);
+        let b = &t.get("b").unwrap().data;
+        assert!(b.iter().all(|v| f16_exact(*v).is_some()));
+        assert_eq!(b[1], 0.5); // already a half
+        assert!((b[0] - 0.1).abs() < 0.1 / 1024.0 && b[0] != 0.1);
+        // Idempotent.
+        assert_eq!(round_to_half(&mut t, &mut m), 0);
     }
 
     #[test]

@@ -93,8 +93,18 @@ pub fn set_test_meta(model: &mut ShrkModel, test_error: f64, examples: usize, da
 
 /// Encode and write a `.shrk` file atomically; returns where every byte went.
 pub fn write_shrk(path: &Path, model: &ShrkModel) -> Result<SizeReport> {
-    let (bytes, report) =
-        shrink_format::write(model).with_context(|| format!("cannot encode {}", path.display()))?;
+    write_shrk_as(path, model, false)
+}
+
+/// [`write_shrk`] in format version 2 when `compact` (`shrink_format::write_compact`:
+/// header deflated, half-precision values in 16 bits), else version 1.
+pub fn write_shrk_as(path: &Path, model: &ShrkModel, compact: bool) -> Result<SizeReport> {
+    let written = if compact {
+        shrink_format::write_compact(model)
+    } else {
+        shrink_format::write(model)
+    };
+    let (bytes, report) = written.with_context(|| format!("cannot encode {}", path.display()))?;
     crate::model::io::write_atomic(path, &bytes)?;
     Ok(report)
 }

@@ -5,10 +5,10 @@
 //! Each stage writes its result under the output directory before the next starts, so an
 //! interrupted run resumes at the stage it was in (`--resume`).
 
-pub mod budget;
 pub mod compact;
 pub mod encode;
 pub mod fold;
+pub mod guard;
 pub mod oneshot;
 /// The parameter table compression works on lives with the model ([`crate::model::params`]).
 pub use crate::model::params;
@@ -79,8 +79,10 @@ pub struct CompressConfig {
     /// fractions chosen for 784 inputs leave one weight per unit of a 13-input layer.
     pub min_kept_per_unit: usize,
     /// Most validation accuracy (a fraction) compression may lose against the dense
-    /// model: a pruning round that loses more than half of it is undone (pruning stops
-    /// there), weight sharing that loses more than half is redone with more bits.
+    /// model: a pruning round that may lose more than half of it is undone (pruning stops
+    /// there), weight sharing that may lose more than half is redone with more bits for
+    /// the layers that cause it (`guard`: on a validation split too small for accuracy to
+    /// see half of it, an estimate of how often predictions change is judged instead).
     pub max_val_drop: f64,
     /// Retrain and fine-tune towards the outputs of the model being compressed (soft
     /// targets: distillation at temperature 1) rather than the labels, so that the
@@ -362,19 +364,6 @@ impl Stage<'_> {
         )))
     }
 
-    /// Validation accuracy of (spec, parameters), when there is a validation split.
-    fn val_accuracy(&self, spec: &ModelSpec, table: &ParamTable) -> Result<Option<f64>> {
-        if !self.data.has_val() {
-            return Ok(None);
-        }
-        let net = net_from(spec, table, self.device)?;
-        Ok(Some(self.data.accuracy(
-            &net,
-            batch::Split::Val,
-            self.device,
-        )))
-    }
-
     /// Retraining settings: the training ones at `lr_scale` of the rate, for `epochs`
     /// but at least `min_steps` optimiser steps.
     fn retrain_cfg(
@@ -447,7 +436,7 @@ pub fn prune_stage(
             ));
         }
     }
-    let dense_val = st.val_accuracy(spec, table)?;
+    let dense_val = guard::val_outputs(st, spec, table)?;
     let dense_logits = st.soft_targets(spec, table)?;
     let mut table = table.clone();
     let mut pspec = spec.clone();
@@ -516,20 +505,22 @@ pub fn prune_stage(
             )?;
             table = ParamTable::from_net(&o.net.valid())?;
         }
-        // Han et al. prune until accuracy suffers: a round that costs more than half of
-        // `max_val_drop` of the dense model's validation accuracy is undone.
-        if let Some(dense) = dense_val {
-            let after = st.val_accuracy(&pspec, &table)?.unwrap_or(dense);
-            if after < dense - cfg.max_val_drop / 2.0 {
+        // Han et al. prune until accuracy suffers: a round whose validation predictions
+        // may cost more than half of `max_val_drop` against the dense model's is undone
+        // (`guard`).
+        if let Some(dense) = &dense_val {
+            let after = guard::val_outputs(st, &pspec, &table)?.unwrap_or(dense.clone());
+            let v = guard::Verdict::judge(dense, &after, cfg.max_val_drop / 2.0);
+            if !v.passes() {
                 st.say(format!(
-                    "      round {round} loses validation accuracy ({:.2}% -> {:.2}%): undone; pruning stops at round {}",
-                    100.0 * dense,
-                    100.0 * after,
+                    "      round {round}: {}: undone; pruning stops at round {}",
+                    v.describe(),
                     round - 1
                 ));
                 (table, pspec) = undo;
                 break;
             }
+            st.say(format!("      round {round}: {}: kept", v.describe()));
         }
     }
     Ok((pspec, table))
@@ -556,18 +547,19 @@ pub fn quantize_stage(
         st.train_cfg.lr * cfg.finetune_lr_scale,
         200,
     );
-    // Weight sharing that loses more than half of `max_val_drop` of the input's
-    // validation accuracy is done again with one more bit per layer (up to 8): small
-    // layers may need more centroids than the settings written for MNIST give them.
-    let before = st.val_accuracy(spec, table)?;
+    // Weight sharing whose validation predictions may cost more than half of
+    // `max_val_drop` against the input's is done again with one more bit (up to 8) for
+    // the layers that cause it (`guard`): small layers may need more centroids than the
+    // settings written for MNIST give them.
+    let before = guard::val_outputs(st, spec, table)?;
     let input_logits = st.soft_targets(spec, table)?;
-    let mut extra_bits = 0u8;
+    let mut extra: BTreeMap<String, u8> = BTreeMap::new();
     loop {
         let mut quant: QuantMap = BTreeMap::new();
         for name in &names {
             let p = table.get(name).expect("weight in table");
             let (_, m) = &masks[name];
-            let bits = (layer_bits(cfg, name, p.shape.len()) + extra_bits).min(8);
+            let bits = guard::shared_bits(st, name, p.shape.len(), &extra);
             let q = quantize::quantize_layer(&p.data, m, bits, cfg.init, st.train_cfg.seed);
             quant.insert(name.clone(), (p.shape.clone(), q));
         }
@@ -576,11 +568,10 @@ pub fn quantize_stage(
             cfg.init,
             cfg.conv_bits,
             cfg.fc_bits,
-            if extra_bits > 0 {
-                format!(", +{extra_bits} per layer")
-            } else {
-                String::new()
-            },
+            extra
+                .iter()
+                .map(|(n, b)| format!(", {n} +{b}"))
+                .collect::<String>(),
             if cfg.finetune_epochs > 0 {
                 r.epochs_for(st.data.train_len())
             } else {
@@ -615,17 +606,30 @@ pub fn quantize_stage(
             qtable.get_mut(name).expect("weight in table").data = q.values();
         }
         let all_at_8_bits = quant.values().all(|(_, q)| q.bits >= 8);
-        if let (Some(b), false) = (before, all_at_8_bits) {
-            let after = st.val_accuracy(spec, &qtable)?.unwrap_or(b);
-            if after < b - cfg.max_val_drop / 2.0 {
+        if let (Some(reference), false) = (&before, all_at_8_bits) {
+            let budget = cfg.max_val_drop / 2.0;
+            let after = guard::val_outputs(st, spec, &qtable)?.unwrap_or(reference.clone());
+            let v = guard::Verdict::judge(reference, &after, budget);
+            if !v.passes() {
+                let mut more = guard::sharing_culprits(st, spec, table, reference, &extra, budget)?;
+                if more.is_empty() {
+                    more = quant
+                        .iter()
+                        .filter(|(_, (_, q))| q.bits < 8)
+                        .map(|(n, _)| n.clone())
+                        .collect();
+                }
                 st.say(format!(
-                    "      weight sharing loses validation accuracy ({:.2}% -> {:.2}%): again with one more bit per layer",
-                    100.0 * b,
-                    100.0 * after
+                    "      weight sharing: {}: again with one more bit for {}",
+                    v.describe(),
+                    more.join(", ")
                 ));
-                extra_bits += 1;
+                for n in more {
+                    *extra.entry(n).or_default() += 1;
+                }
                 continue;
             }
+            st.say(format!("      weight sharing: {}: kept", v.describe()));
         }
         return Ok((qtable, quant));
     }
@@ -1001,7 +1005,16 @@ pub fn render_table(r: &CompressReport) -> String {
         } else {
             s.push_str(&format!(
                 "{:<22} {:>8} {:>7} {:>8} {:>8} {:>8} {:>8} {:>9} {:>9} {:>7}\n",
-                l.name, l.weights, "dense", "32", "32", "-", "-", l.bytes_fixed, l.bytes, ""
+                l.name,
+                l.weights,
+                "dense",
+                l.weight_bits,
+                l.weight_bits_huffman,
+                "-",
+                "-",
+                l.bytes_fixed,
+                l.bytes,
+                ""
             ));
         }
     }
@@ -1032,7 +1045,7 @@ pub fn render_table(r: &CompressReport) -> String {
         r.dense_bytes as f64 / r.zstd_pruned_quantized_bytes as f64
     ));
     s.push_str(
-        "biases and any unfolded normalisation parameters are stored as float32 (not quantized).\n",
+        "biases and any unfolded normalisation parameters are stored dense (32 bits, or 16 with `half` and `compact`) unless `bias_bits` shares them.\n",
     );
     s
 }

@@ -211,13 +211,12 @@ pub fn build(
                 },
                 Some(&report),
             )
-            .map_err(|e| anyhow::anyhow!("MUNGE: {e}"))?;
+            .context("MUNGE")?;
             bar.finish_and_clear();
             Some(m)
         }
         TransferKind::Random(times) => Some(
-            shrink_data::random_marginals(base, schema, times * n, opts.seed)
-                .map_err(|e| anyhow::anyhow!("RANDOM: {e}"))?,
+            shrink_data::random_marginals(base, schema, times * n, opts.seed).context("RANDOM")?,
         ),
         TransferKind::Path(p) => {
             let data = read_unlabelled(p, base, src)?;
@@ -303,11 +302,11 @@ fn read_unlabelled(path: &Path, base: &Dataset, src: &DataSource) -> Result<Data
             );
         };
         let (x, _) = shrink_data::encode_with_schema(path, schema)
-            .map_err(|e| anyhow::anyhow!("--transfer {shown}: {e}"))?;
+            .with_context(|| format!("--transfer {shown}"))?;
         x
     } else {
         let other = shrink_data::load(&path.to_string_lossy(), &Default::default())
-            .map_err(|e| anyhow::anyhow!("--transfer {shown}: {e}"))?;
+            .with_context(|| format!("--transfer {shown}"))?;
         if other.train.shape != base.shape {
             bail!(
                 "--transfer {shown}: its examples have shape {} but the data's have {}",

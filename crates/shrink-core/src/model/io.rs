@@ -194,7 +194,7 @@ pub fn load_weights(net: &mut Net, path: &Path, remap: Option<KeyRemapper>) -> R
     }
     let result = net
         .load_from(&mut store)
-        .map_err(|e| anyhow::anyhow!("{}: cannot read weights: {e}", path.display()))?;
+        .with_context(|| format!("{}: cannot read weights", path.display()))?;
     if let Some(e) = result.errors.first() {
         bail!("{}: {e:?}", path.display());
     }

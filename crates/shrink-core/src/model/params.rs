@@ -5,7 +5,7 @@
 //! names and layouts are exactly those of `model.safetensors` files.
 
 use crate::model::Net;
-use anyhow::{anyhow, bail, Context, Result};
+use anyhow::{bail, Context, Result};
 use burn::store::{BurnToPyTorchAdapter, ModuleSnapshot, PyTorchToBurnAdapter, SafetensorsStore};
 
 /// One named tensor.
@@ -29,10 +29,8 @@ impl ParamTable {
             .skip_enum_variants(true)
             .with_to_adapter(BurnToPyTorchAdapter);
         net.save_into(&mut store)
-            .map_err(|e| anyhow!("cannot read parameters: {e}"))?;
-        let bytes = store
-            .get_bytes()
-            .map_err(|e| anyhow!("cannot read parameters: {e}"))?;
+            .context("cannot read parameters")?;
+        let bytes = store.get_bytes().context("cannot read parameters")?;
         let st = safetensors::SafeTensors::deserialize(&bytes).context("cannot read parameters")?;
         let mut params = Vec::new();
         for (name, view) in st.tensors() {
@@ -65,7 +63,7 @@ impl ParamTable {
             .validate(true);
         let r = net
             .load_from(&mut store)
-            .map_err(|e| anyhow!("cannot load parameters: {e}"))?;
+            .context("cannot load parameters")?;
         if let Some(e) = r.errors.first() {
             bail!("cannot load parameters: {e:?}");
         }

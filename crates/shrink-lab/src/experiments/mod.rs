@@ -6,7 +6,8 @@
 //! - [`ablation`]: the CNN toolbox of Gu et al. — one small CNN, one component changed
 //!   at a time, several seeds;
 //! - [`mimic`]: Ba & Caruana Table 1 — a deep teacher and shallow mimic nets;
-//! - [`munge`]: Buciluǎ et al. — MUNGE vs RANDOM transfer sets for an ensemble.
+//! - [`munge`]: Buciluǎ et al. — MUNGE vs RANDOM transfer sets for an ensemble;
+//! - [`frontier`]: issue 14 — LeNet file size against test error, ours and published.
 //!
 //! Each is an [`runner::Experiment`] with its settings (quick and full) in a TOML file
 //! beside its module (`norm.toml`, …), run by [`runner::run`].
@@ -18,6 +19,7 @@
 //! Not here: the training loop (`train`), the HTML (`report`).
 
 pub mod ablation;
+pub mod frontier;
 pub mod mimic;
 pub mod munge;
 pub mod norm;

@@ -202,6 +202,9 @@ mod tests {
         let [(c, full), (_, quick)] = both::<munge::MungeExperiment>();
         assert_eq!((full.sizes, quick.sizes), (vec![1, 10, 100], vec![1, 4]));
         assert_eq!(c.data, "credit");
+        let [(_, full), (_, quick)] = both::<crate::experiments::frontier::FrontierExperiment>();
+        assert_eq!(full.nets, ["lenet-300-100", "lenet-5"]);
+        assert_eq!((full.dense_epochs, quick.dense_epochs), (None, Some(1)));
         // A flag wins over the file; a wrong type or an unknown key is an error.
         let (_, s) = prepare::<norm::NormExperiment>(
             &opts(true),

@@ -3,7 +3,7 @@
 //! Burn model instead, for comparison.
 
 use super::print_json;
-use anyhow::{anyhow, Context, Result};
+use anyhow::{Context, Result};
 use shrink_core::classifier::{open, Classifier};
 use shrink_core::device::parse_device;
 use shrink_core::workflow;
@@ -79,9 +79,14 @@ fn record(path: &Path, r: &workflow::EvalReport) -> Result<()> {
     let mut file = shrink_format::read(&bytes).with_context(|| path.display().to_string())?;
     let before = file.tensors.clone();
     encode::set_test_meta(&mut file, r.test_error, r.n, &r.data);
-    let (new_bytes, _) =
-        shrink_format::write(&file).with_context(|| format!("cannot encode {}", path.display()))?;
-    let back = shrink_format::read(&new_bytes).map_err(|e| anyhow!("internal: {e}"))?;
+    // A version-2 file stays version 2 (its header deflated, its halves in 16 bits).
+    let written = if shrink_format::file_version(&bytes) == Some(shrink_format::VERSION_1) {
+        shrink_format::write(&file)
+    } else {
+        shrink_format::write_compact(&file)
+    };
+    let (new_bytes, _) = written.with_context(|| format!("cannot encode {}", path.display()))?;
+    let back = shrink_format::read(&new_bytes).context("internal")?;
     anyhow::ensure!(
         back.tensors == before,
         "internal: re-encoding {} would change its weights; nothing written",

@@ -1,16 +1,18 @@
-//! `shrink experiment norm|transfer|ablation|mimic|munge`: reproduce the papers' figures, each into
+//! `shrink experiment norm|transfer|ablation|mimic|munge|frontier`: reproduce the papers' figures, each into
 //! `--out DIR` as results.json + report.html (+ runs/ for --resume). Each experiment's
 //! settings (quick and full) are in its TOML file beside its module in shrink-lab
 //! (`crates/shrink-lab/src/experiments/NAME.toml`); a flag given here overrides one.
 
 mod args;
 mod distill;
+mod frontier;
 
 use super::print_json;
 use anyhow::Result;
 use args::{AblationArgs, CommonArgs, NormArgs, TransferArgs};
 use serde::Serialize;
 use shrink_core::device::parse_device;
+use shrink_lab::experiments::frontier::FrontierExperiment;
 use shrink_lab::experiments::runner::{self, Experiment, Options};
 use shrink_lab::experiments::{ablation, mimic, munge, norm, transfer};
 use std::path::PathBuf;
@@ -49,6 +51,13 @@ pub enum Cmd {
         after_help = "Examples:\n  shrink experiment munge --quick\n  shrink experiment munge --data data/credit/credit.csv --train-size 400 --sizes 1,10,100"
     )]
     Munge(distill::MungeArgs),
+    /// Issue 14: LeNet-300-100 and LeNet-5 file size against test error — Deep
+    /// Compression (with and without distillation), sparse VD, byte budgets — with the
+    /// papers' published points on the same axes; each point's command in results.json.
+    #[command(
+        after_help = "Examples:\n  shrink experiment frontier --quick --nets lenet-300-100\n  shrink experiment frontier --points bench/frontier/points.toml"
+    )]
+    Frontier(frontier::FrontierArgs),
 }
 
 /// Run experiment `E` with the shared options and `args` (the flags given) as overrides;
@@ -94,5 +103,6 @@ pub fn run(cmd: Cmd) -> Result<()> {
         Cmd::Ablation(a) => run_one::<ablation::AblationExperiment>(&a.common, &a),
         Cmd::Mimic(a) => run_one::<mimic::MimicExperiment>(&a.common, &a),
         Cmd::Munge(a) => run_one::<munge::MungeExperiment>(&a.common, &a),
+        Cmd::Frontier(a) => run_one::<FrontierExperiment>(&a.common(), &a),
     }
 }

@@ -26,7 +26,8 @@ pub struct Args {
     /// Label column of a CSV file.
     #[arg(long)]
     pub label: Option<String>,
-    /// flex (CPU, default), cuda[:N], wgpu.
+    /// flex (CPU, default), cuda[:N], wgpu[:N]; a comma-separated list (wgpu:0,wgpu:1)
+    /// trains data-parallel, one replica per device.
     #[arg(long, default_value = "flex")]
     pub device: String,
     /// Continue from the checkpoint in --out.

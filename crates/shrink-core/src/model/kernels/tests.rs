@@ -7,7 +7,7 @@ use burn::backend::Dispatch;
 use burn::prelude::*;
 use burn::tensor::module::conv2d as burn_conv2d;
 use burn::tensor::ops::ConvOptions;
-use burn::tensor::{Distribution, TensorData};
+use burn::tensor::TensorData;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -24,6 +24,15 @@ fn own(x: Tensor<4>, w: Tensor<4>, b: Tensor<1>, options: ConvOptions<2>) -> Ten
         b.into_dispatch(),
         options,
     ))
+}
+
+/// A tensor of values drawn from a seeded generator of the test's own (Burn's device
+/// RNG is shared by the tests running in parallel).
+fn fixed<const D: usize>(shape: [usize; D], seed: u64, dev: &Device) -> Tensor<D> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let n = shape.iter().product::<usize>();
+    let v: Vec<f32> = (0..n).map(|_| rng.gen_range(-1.0f32..1.0)).collect();
+    Tensor::from_data(TensorData::new(v, shape), dev)
 }
 
 fn values<const D: usize>(t: Tensor<D>) -> Vec<f32> {
@@ -45,10 +54,9 @@ fn assert_close(what: &str, a: &[f32], b: &[f32]) {
 /// the loss `sum(y · r)` for a random `r`.
 fn check(case: &Case, seed: u64) {
     let dev = Device::flex().autodiff();
-    dev.seed(seed);
-    let x = Tensor::<4>::random(case.x, Distribution::Normal(0.0, 1.0), &dev);
-    let w = Tensor::<4>::random(case.w, Distribution::Normal(0.0, 0.5), &dev);
-    let b = Tensor::<1>::random([case.w[0]], Distribution::Normal(0.0, 0.5), &dev);
+    let x = fixed(case.x, seed, &dev);
+    let w = fixed(case.w, seed + 1, &dev);
+    let b = fixed([case.w[0]], seed + 2, &dev);
     let run = |ours: bool| {
         let (x, w, b) = (
             x.clone().require_grad(),
@@ -150,12 +158,9 @@ fn same_bits_at_one_and_two_threads() {
             .unwrap()
             .install(|| {
                 let dev = Device::flex().autodiff();
-                dev.seed(5);
-                let x = Tensor::<4>::random([64, 20, 12, 12], Distribution::Default, &dev);
-                let w =
-                    Tensor::<4>::random([50, 20, 5, 5], Distribution::Default, &dev).require_grad();
-                let b = Tensor::<1>::random([50], Distribution::Default, &dev).require_grad();
-                let x = x.require_grad();
+                let x = fixed([64, 20, 12, 12], 5, &dev).require_grad();
+                let w = fixed([50, 20, 5, 5], 6, &dev).require_grad();
+                let b = fixed([50], 7, &dev).require_grad();
                 let y = own(
                     x.clone(),
                     w.clone(),
@@ -187,7 +192,6 @@ fn conv_layer_through_kernels_matches_its_own_forward() {
         super::own_kernels_apply(&Tensor::<4>::zeros([1, 1, 4, 4], &dev)),
         !super::burn_only()
     );
-    dev.seed(9);
     for (padding, bias) in [
         (PaddingConfig2d::Valid, true),
         (PaddingConfig2d::Explicit(2, 1, 0, 1), false),
@@ -199,7 +203,7 @@ fn conv_layer_through_kernels_matches_its_own_forward() {
             .with_padding(padding.clone())
             .with_bias(bias)
             .init(&dev);
-        let x = Tensor::<4>::random([2, 4, 9, 7], Distribution::Default, &dev);
+        let x = fixed([2, 4, 9, 7], 9, &dev);
         assert_close(
             &format!("{padding:?}"),
             &values(super::conv2d(&conv, x.clone())),
@@ -233,8 +237,7 @@ fn max_pool_matches_burn() {
         if PoolGeometry::new(shape, kernel, stride, padding).is_none() {
             continue;
         }
-        dev.seed(40 + checked);
-        let x = Tensor::<4>::random(shape, Distribution::Normal(0.0, 1.0), &dev);
+        let x = fixed(shape, 40 + checked, &dev);
         let run = |ours: bool| {
             let x = x.clone().require_grad();
             let y = if ours {
@@ -252,14 +255,11 @@ fn max_pool_matches_burn() {
                         .with_padding(padding),
                 )
             };
-            let r = Tensor::<4>::random(y.dims(), Distribution::Default, &dev);
+            let r = fixed(y.dims(), 99, &dev);
             let grads = (y.clone() * r).sum().backward();
             (values(y), values(x.grad(&grads).unwrap()))
         };
-        dev.seed(7);
-        let ours = run(true);
-        dev.seed(7);
-        let theirs = run(false);
+        let (ours, theirs) = (run(true), run(false));
         let name = format!("{shape:?} kernel {kernel:?} stride {stride:?} padding {padding:?}");
         assert_eq!(ours.0, theirs.0, "{name}: forward");
         assert_close(&format!("{name} dx"), &ours.1, &theirs.1);
