@@ -69,7 +69,7 @@ impl Geometry {
         let [n, cin, h, w] = x;
         let [cout, cin_g, kh, kw] = weight;
         let groups = options.groups;
-        if groups == 0 || cin_g * groups != cin || cout % groups != 0 || cout == 0 {
+        if groups == 0 || cin_g * groups != cin || !cout.is_multiple_of(groups) || cout == 0 {
             return None;
         }
         let out = |len: usize, (before, after): (usize, usize), k: usize, s: usize, d: usize| {
