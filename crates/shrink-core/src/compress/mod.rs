@@ -5,6 +5,7 @@
 //! Each stage writes its result under the output directory before the next starts, so an
 //! interrupted run resumes at the stage it was in (`--resume`).
 
+pub mod budget;
 pub mod compact;
 pub mod encode;
 pub mod fold;
