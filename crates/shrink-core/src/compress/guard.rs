@@ -10,7 +10,8 @@
 //!    whose prediction went from right to wrong and back. This is the check of earlier
 //!    versions, unchanged: a large split (MNIST's 6 000 images) measures a loss of the
 //!    budget's size well.
-//! 2. **Flip rate, where accuracy cannot see the budget.** When one validation example is
+//! 2. **Flip rate, where accuracy cannot see the budget** (opt-in: `[compress]
+//!    small_split_guard = true`). When one validation example is
 //!    worth more than the budget (`n · budget < 1`: under 200 rows at the default 1%),
 //!    accuracy moves in steps larger than what it is asked to bound, and a stage that
 //!    changes no validation prediction may still change a test one (weight sharing at
@@ -31,13 +32,19 @@
 //!    exceeds the budget.
 //!
 //! A failed pruning round is undone (pruning stops there); failed weight sharing is done
-//! again with one more bit for the layers whose sharing alone fails the guard
-//! ([`sharing_culprits`]), or for every layer below 8 bits when none does alone.
+//! again with one more bit for every layer below 8 bits, or, with `small_split_guard`, for
+//! the layers whose sharing alone fails the guard ([`sharing_culprits`]) when any does.
+//!
+//! Why the flip rate is off by default: measured on the small sets of issue 11
+//! (BENCHMARKS.md), it fixed two of the three misses of the sets it was built on, but on
+//! held-out sets 20 of 24 rows stayed within a point against 23 of 24 without it, at about
+//! half the compression. With 20–40 validation rows the estimate does not see the test
+//! rows that retraining and fine-tuning move (see BENCHMARKS.md for the rows).
 //!
 //! Not here: the stages themselves (`prune_stage`, `quantize_stage` in `compress`), k-means
 //! (`quantize`), the masks (`prune`).
 
-use super::{layer_bits, net_from, quantize, Stage};
+use super::{layer_bits, net_from, quantize, CompressConfig, Stage};
 use crate::batch::{argmax, Split};
 use crate::model::params::ParamTable;
 use anyhow::Result;
@@ -90,8 +97,14 @@ pub struct Verdict {
 }
 
 impl Verdict {
-    /// Judge `after` against `before` (the same validation split) with `budget`.
-    pub fn judge(before: &ValOutputs, after: &ValOutputs, budget: f64) -> Verdict {
+    /// Judge `after` against `before` (the same validation split) with `budget`; the flip
+    /// rate too when `cfg.small_split_guard` is on and the split is small.
+    pub fn judge(
+        before: &ValOutputs,
+        after: &ValOutputs,
+        budget: f64,
+        cfg: &CompressConfig,
+    ) -> Verdict {
         let n = before.labels.len();
         let (p0, p1) = (before.predictions(), after.predictions());
         let mut v = Verdict {
@@ -109,7 +122,7 @@ impl Verdict {
                 }
             }
         }
-        if (n as f64) * budget < 1.0 && n > 0 && before.k() >= 2 {
+        if cfg.small_split_guard && (n as f64) * budget < 1.0 && n > 0 && before.k() >= 2 {
             v.flip_rate = Some(flip_rate(before, after));
         }
         v
@@ -215,7 +228,7 @@ pub fn sharing_culprits(
         let mut t = table.clone();
         t.get_mut(&name).expect("weight in table").data = q.values();
         if let Some(after) = val_outputs(st, spec, &t)? {
-            if !Verdict::judge(reference, &after, budget).passes() {
+            if !Verdict::judge(reference, &after, budget, st.cfg).passes() {
                 out.push(name);
             }
         }
@@ -231,6 +244,14 @@ pub fn shared_bits(st: &Stage, name: &str, rank: usize, extra: &BTreeMap<String,
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Settings with the small-split guard on.
+    fn on() -> CompressConfig {
+        CompressConfig {
+            small_split_guard: true,
+            ..CompressConfig::default()
+        }
+    }
 
     /// Two-class outputs with logits `[0, z]` for each `z`.
     fn two(labels: &[u32], z: &[f32]) -> ValOutputs {
@@ -253,7 +274,7 @@ mod tests {
             labels: labels.to_vec(),
             logits: cs.iter().flat_map(|&c| row(c)).collect(),
         };
-        let v = Verdict::judge(&out(&[0, 0, 0, 0]), &out(&[1, 1, 1, 0]), 0.5);
+        let v = Verdict::judge(&out(&[0, 0, 0, 0]), &out(&[1, 1, 1, 0]), 0.5, &on());
         assert_eq!((v.n, v.changed, v.lost, v.gained), (4, 3, 1, 1));
         assert_eq!(v.accuracy_loss(), 0.0);
     }
@@ -267,12 +288,12 @@ mod tests {
         for v in z.iter_mut().take(25) {
             *v = -1.0;
         }
-        let v = Verdict::judge(&before, &two(&labels, &z), 0.005);
+        let v = Verdict::judge(&before, &two(&labels, &z), 0.005, &on());
         assert!(v.flip_rate.is_none() && v.passes());
         for v in z.iter_mut().take(31) {
             *v = -1.0;
         }
-        assert!(!Verdict::judge(&before, &two(&labels, &z), 0.005).passes());
+        assert!(!Verdict::judge(&before, &two(&labels, &z), 0.005, &on()).passes());
     }
 
     #[test]
@@ -284,10 +305,10 @@ mod tests {
         let margins: Vec<f32> = (1..=32).map(|i| 0.1 * i as f32).collect();
         let before = two(&labels, &margins);
         let shifted = |d: f32| two(&labels, &margins.iter().map(|m| m - d).collect::<Vec<_>>());
-        let v = Verdict::judge(&before, &shifted(0.05), 0.005);
+        let v = Verdict::judge(&before, &shifted(0.05), 0.005, &on());
         assert_eq!(v.flip_rate, Some(0.0));
         assert!(v.passes());
-        let v = Verdict::judge(&before, &shifted(0.15), 0.005);
+        let v = Verdict::judge(&before, &shifted(0.15), 0.005, &on());
         assert_eq!(v.changed, 1);
         assert!((v.flip_rate.unwrap() - 1.0 / 32.0).abs() < 1e-9);
         assert!(!v.passes());
@@ -295,10 +316,14 @@ mod tests {
         // estimate sees it (its closing, 3.15, reaches 31 of the 32 margins: 3.0%).
         let mut z = margins.clone();
         z[31] = 0.05;
-        let v = Verdict::judge(&before, &two(&labels, &z), 0.005);
+        let v = Verdict::judge(&before, &two(&labels, &z), 0.005, &on());
         assert_eq!(v.changed, 0);
         assert!((v.flip_rate.unwrap() - 31.0 / 1024.0).abs() < 1e-9, "{v:?}");
         assert!(!v.passes());
+        // Off (the default): accuracy only, and no prediction changed.
+        let off = CompressConfig::default();
+        let v = Verdict::judge(&before, &two(&labels, &z), 0.005, &off);
+        assert!(v.flip_rate.is_none() && v.passes());
     }
 
     #[test]
@@ -313,7 +338,7 @@ mod tests {
             logits: vec![2.0, 1.0, 2.5],
         };
         assert_eq!(flip_rate(&before, &after), 1.0);
-        assert_eq!(Verdict::judge(&before, &after, 0.5).changed, 1);
+        assert_eq!(Verdict::judge(&before, &after, 0.5, &on()).changed, 1);
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! Each stage writes its result under the output directory before the next starts, so an
 //! interrupted run resumes at the stage it was in (`--resume`).
 
+pub mod budget;
 pub mod compact;
 pub mod encode;
 pub mod fold;
@@ -79,11 +80,16 @@ pub struct CompressConfig {
     /// fractions chosen for 784 inputs leave one weight per unit of a 13-input layer.
     pub min_kept_per_unit: usize,
     /// Most validation accuracy (a fraction) compression may lose against the dense
-    /// model: a pruning round that may lose more than half of it is undone (pruning stops
-    /// there), weight sharing that may lose more than half is redone with more bits for
-    /// the layers that cause it (`guard`: on a validation split too small for accuracy to
-    /// see half of it, an estimate of how often predictions change is judged instead).
+    /// model: a pruning round that loses more than half of it on validation is undone
+    /// (pruning stops there), weight sharing that does is redone with one more bit per
+    /// layer (`guard`).
     pub max_val_drop: f64,
+    /// On a validation split too small for accuracy to see half of `max_val_drop` (fewer
+    /// than `2 / max_val_drop` rows), also judge each stage by an estimate of how often it
+    /// changes a prediction, from the validation rows' margins (`guard`), and give more
+    /// bits only to the layers whose sharing alone fails. Off by default: on the held-out
+    /// small sets it halved compression without fewer misses (BENCHMARKS.md, issue 11).
+    pub small_split_guard: bool,
     /// Retrain and fine-tune towards the outputs of the model being compressed (soft
     /// targets: distillation at temperature 1) rather than the labels, so that the
     /// compressed model keeps predicting as the dense one did; retraining on labels
@@ -105,6 +111,12 @@ pub struct CompressConfig {
     /// Drop the centroids no weight uses (layers with fewer kept weights than
     /// `2^bits`), so that the file does not store them.
     pub trim_codebooks: bool,
+    /// Round the codebooks and the tensors stored as they are (biases) to half
+    /// precision, so that a `compact` file stores them in 16 bits each (`compact`).
+    pub half: bool,
+    /// Write `.shrk` format version 2 (docs/FORMAT.md): spec and metadata deflated,
+    /// half-precision tensors and codebooks in 16 bits. Readers older than it refuse it.
+    pub compact: bool,
 }
 
 /// The sparsification stage of the pipeline.
@@ -139,12 +151,15 @@ impl Default for CompressConfig {
             min_finetune_steps: 300,
             min_kept_per_unit: 24,
             max_val_drop: 0.01,
+            small_split_guard: false,
             distill: true,
             method: Sparsifier::DeepCompression,
             sparse_vd: sparse_vd::SparseVdConfig::default(),
             remove_units: false,
             bias_bits: None,
             trim_codebooks: false,
+            half: false,
+            compact: false,
         }
     }
 }
@@ -510,7 +525,7 @@ pub fn prune_stage(
         // (`guard`).
         if let Some(dense) = &dense_val {
             let after = guard::val_outputs(st, &pspec, &table)?.unwrap_or(dense.clone());
-            let v = guard::Verdict::judge(dense, &after, cfg.max_val_drop / 2.0);
+            let v = guard::Verdict::judge(dense, &after, cfg.max_val_drop / 2.0, cfg);
             if !v.passes() {
                 st.say(format!(
                     "      round {round}: {}: undone; pruning stops at round {}",
@@ -609,9 +624,12 @@ pub fn quantize_stage(
         if let (Some(reference), false) = (&before, all_at_8_bits) {
             let budget = cfg.max_val_drop / 2.0;
             let after = guard::val_outputs(st, spec, &qtable)?.unwrap_or(reference.clone());
-            let v = guard::Verdict::judge(reference, &after, budget);
+            let v = guard::Verdict::judge(reference, &after, budget, cfg);
             if !v.passes() {
-                let mut more = guard::sharing_culprits(st, spec, table, reference, &extra, budget)?;
+                let mut more = Vec::new();
+                if cfg.small_split_guard {
+                    more = guard::sharing_culprits(st, spec, table, reference, &extra, budget)?;
+                }
                 if more.is_empty() {
                     more = quant
                         .iter()
@@ -830,6 +848,12 @@ pub fn compress(job: Job) -> Result<CompressReport> {
             shared.join(", ")
         ));
     }
+    if cfg.half {
+        let n = compact::round_to_half(&mut qtable, &mut quant);
+        say(format!(
+            "      {n} tensors and codebooks rounded to half precision"
+        ));
+    }
     let tuned = net_from(&pspec, &qtable, device)?;
     let tuned_preds = batch::predictions(
         &tuned,
@@ -893,7 +917,7 @@ pub fn encode_and_report(e: &EncodeInputs) -> Result<CompressReport> {
     let mut model = encode::to_shrk(e.spec, e.table, e.quant, e.cfg.index_bits)?;
     // A model of a table carries the table's encoding (`shrink run` reads CSV with it).
     crate::tables::set_table_meta(&mut model, e.src.schema.as_ref())?;
-    encode::write_shrk(e.shrk_path, &model)?;
+    encode::write_shrk_as(e.shrk_path, &model, e.cfg.compact)?;
     if !e.quiet {
         eprintln!("[4/4] wrote {}; evaluating the file", e.shrk_path.display());
     }
@@ -916,7 +940,7 @@ pub fn encode_and_report(e: &EncodeInputs) -> Result<CompressReport> {
             .count() as f64
             / test.len().max(1) as f64;
     encode::set_test_meta(&mut model, test_error_shrk, test.len(), &e.src.name);
-    let size = encode::write_shrk(e.shrk_path, &model)?;
+    let size = encode::write_shrk_as(e.shrk_path, &model, e.cfg.compact)?;
     let file_bytes = std::fs::metadata(e.shrk_path)?.len();
     if file_bytes != size.total_bytes {
         bail!(

@@ -54,7 +54,7 @@ impl BudgetFlags {
     /// The budget asked for, if any.
     pub fn budget(&self) -> Option<Budget> {
         (self.max_error.is_some() || self.max_error_increase.is_some() || self.max_bytes.is_some())
-            .then(|| Budget {
+            .then_some(Budget {
                 max_error: self.max_error,
                 max_error_increase: self.max_error_increase,
                 max_bytes: self.max_bytes,

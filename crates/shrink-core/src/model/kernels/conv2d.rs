@@ -69,7 +69,7 @@ impl Geometry {
         let [n, cin, h, w] = x;
         let [cout, cin_g, kh, kw] = weight;
         let groups = options.groups;
-        if groups == 0 || cin_g * groups != cin || cout % groups != 0 || cout == 0 {
+        if groups == 0 || cin_g * groups != cin || !cout.is_multiple_of(groups) || cout == 0 {
             return None;
         }
         let out = |len: usize, (before, after): (usize, usize), k: usize, s: usize, d: usize| {
@@ -307,16 +307,19 @@ pub fn weight_bias_grad(dy: &[f32], col: &[f32], g: &Geometry) -> (Vec<f32>, Vec
         .par_chunks(np)
         .map(|row| row.iter().map(|&v| v as f64).sum::<f64>() as f32)
         .collect();
-    let mut dw = vec![0.0f32; g.cout * kg];
+    // dW computed column-major (`[kg, cout]`): gemm then packs the small `dy` operand
+    // instead of the whole im2col matrix, whose rows run along the reduction.
+    let mut dwt = vec![0.0f32; kg * g.cout];
     for gi in 0..g.groups {
-        // SAFETY: dw rows gi·cog.. (stride kg), dyt rows gi·cog.. (stride n·p) and the
-        // im2col rows of group gi read transposed (k index = column, stride 1; n index =
-        // row, stride n·p) are inside their slices; dw is not aliased.
+        // SAFETY: dwt columns gi·cog.. (row stride 1, column stride cout), dyt rows
+        // gi·cog.. (stride n·p) and the im2col rows of group gi read transposed (k index =
+        // column, stride 1; n index = row, stride n·p) are inside their slices; dwt is
+        // not aliased.
         unsafe {
             matmul(
                 (cog, kg, np),
-                dw.as_mut_ptr().add(gi * cog * kg),
-                (kg, 1),
+                dwt.as_mut_ptr().add(gi * cog),
+                (1, g.cout),
                 false,
                 dyt.as_ptr().add(gi * cog * np),
                 (np, 1),
@@ -324,6 +327,12 @@ pub fn weight_bias_grad(dy: &[f32], col: &[f32], g: &Geometry) -> (Vec<f32>, Vec
                 (1, np),
                 parallelism(cog, kg, np),
             )
+        }
+    }
+    let mut dw = vec![0.0f32; g.cout * kg];
+    for (co, row) in dw.chunks_mut(kg).enumerate() {
+        for (kk, v) in row.iter_mut().enumerate() {
+            *v = dwt[kk * g.cout + co];
         }
     }
     (dw, db)
