@@ -104,6 +104,26 @@ pub fn chromium() -> PathBuf {
     );
 }
 
+/// Softmax (or log-softmax) of each row of `classes` logits: what an exported graph's
+/// trailing Softmax/LogSoftmax computes, which an imported shrink model drops.
+pub fn softmax(x: &[f32], classes: usize, log: bool) -> Vec<f32> {
+    x.chunks(classes)
+        .flat_map(|row| {
+            let m = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+            let s: f32 = row.iter().map(|v| (v - m).exp()).sum();
+            row.iter()
+                .map(move |v| {
+                    if log {
+                        v - m - s.ln()
+                    } else {
+                        (v - m).exp() / s
+                    }
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -150,24 +170,4 @@ mod tests {
         assert_eq!(s, "hello idx");
         std::fs::remove_dir_all(&dir).unwrap();
     }
-}
-
-/// Softmax (or log-softmax) of each row of `classes` logits: what an exported graph's
-/// trailing Softmax/LogSoftmax computes, which an imported shrink model drops.
-pub fn softmax(x: &[f32], classes: usize, log: bool) -> Vec<f32> {
-    x.chunks(classes)
-        .flat_map(|row| {
-            let m = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-            let s: f32 = row.iter().map(|v| (v - m).exp()).sum();
-            row.iter()
-                .map(move |v| {
-                    if log {
-                        v - m - s.ln()
-                    } else {
-                        (v - m).exp() / s
-                    }
-                })
-                .collect::<Vec<_>>()
-        })
-        .collect()
 }

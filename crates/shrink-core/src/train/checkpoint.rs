@@ -157,6 +157,7 @@ impl RunDir {
 
     /// After epoch `m`: append it to `metrics.jsonl`, checkpoint (with the best weights
     /// when this epoch `improved` them), snapshot when one is due.
+    #[allow(clippy::too_many_arguments)] // what one epoch's end records
     pub(super) fn epoch_done(
         &self,
         m: &EpochMetrics,
@@ -178,7 +179,7 @@ impl RunDir {
         write_checkpoint(&self.ckpt(), net, optim, &state, improved.then_some(net))?;
         if self
             .snapshot_every
-            .is_some_and(|k| k > 0 && m.epoch % k == 0)
+            .is_some_and(|k| k > 0 && m.epoch.is_multiple_of(k))
         {
             let path = snapshot_path(&self.dir, m.epoch);
             std::fs::create_dir_all(path.parent().expect("snapshot path has a folder"))?;
