@@ -237,8 +237,9 @@ impl BudgetReport {
         let mut s = format!("the budget ({}) cannot be met", self.budget_text());
         if let Some(a) = self.closest.map(|i| &self.attempts[i]) {
             s.push_str(&format!(
-                " in {} attempts; closest: {} bytes at {:.2}% validation error ({:.2}% test), {}/model.shrk",
+                " in {} attempt{}; closest: {} bytes at {:.2}% validation error ({:.2}% test), {}/model.shrk",
                 self.attempts.len(),
+                if self.attempts.len() == 1 { "" } else { "s" },
                 a.file_bytes,
                 100.0 * a.val_error,
                 100.0 * a.test_error,
