@@ -5,7 +5,6 @@
 
 mod common;
 use common::*;
-use serde_json::Value;
 use std::path::{Path, PathBuf};
 
 const MLP: &str = r#"
@@ -75,15 +74,7 @@ fn train(dir: &Path, spec: &str, data: &Path, device: &str) -> (Vec<f64>, f64) {
         "--json",
         "--quiet",
     ]));
-    let losses = std::fs::read_to_string(out.join("metrics.jsonl"))
-        .unwrap()
-        .lines()
-        .map(|l| {
-            serde_json::from_str::<Value>(l).unwrap()["train_loss"]
-                .as_f64()
-                .unwrap()
-        })
-        .collect();
+    let losses = train_losses(&out);
     (losses, 100.0 * r["test_error"].as_f64().unwrap())
 }
 

@@ -170,15 +170,7 @@ fn train(spec: &str, device: &str, tag: &str) -> (PathBuf, Value, Vec<f64>) {
         "--json",
         "--quiet",
     ]));
-    let losses = std::fs::read_to_string(out.join("metrics.jsonl"))
-        .unwrap()
-        .lines()
-        .map(|l| {
-            serde_json::from_str::<Value>(l).unwrap()["train_loss"]
-                .as_f64()
-                .unwrap()
-        })
-        .collect();
+    let losses = train_losses(&out);
     (out, r, losses)
 }
 

@@ -142,3 +142,17 @@ pub fn mnist_subset(dir: &Path, n_train: usize, n_test: usize) {
     write(&src.train, n_train, "train");
     write(&src.test, n_test, "t10k");
 }
+
+/// The per-epoch training losses a `shrink train --out DIR` run wrote to
+/// `DIR/metrics.jsonl`.
+pub fn train_losses(out: &Path) -> Vec<f64> {
+    std::fs::read_to_string(out.join("metrics.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["train_loss"]
+                .as_f64()
+                .unwrap()
+        })
+        .collect()
+}
