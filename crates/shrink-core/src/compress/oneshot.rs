@@ -17,7 +17,7 @@ use super::params::ParamTable;
 use super::{encode, fold, layer_bits, prune, quantize, CompressConfig, LayerRow, QuantMap};
 use crate::batch;
 use crate::model::{io, Net};
-use anyhow::{anyhow, bail, Context, Result};
+use anyhow::{bail, Context, Result};
 use burn::prelude::*;
 use serde::Serialize;
 use shrink_format::spec::ModelSpec;
@@ -353,7 +353,7 @@ pub fn one_shot(
         net.forward(batch::to_feat(x, 1, &spec.input, &dev))
             .into_data()
             .try_into_vec_as::<f32>()
-            .map_err(|e| anyhow!("{e:?}"))
+            .context("cannot read the Burn logits")
     })?;
     if burn_logits.len() != runtime_logits.len() {
         bail!(

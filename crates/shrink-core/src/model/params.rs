@@ -65,7 +65,7 @@ impl ParamTable {
             .load_from(&mut store)
             .context("cannot load parameters")?;
         if let Some(e) = r.errors.first() {
-            bail!("cannot load parameters: {e:?}");
+            bail!("cannot load parameters: {e}");
         }
         if let Some((p, _)) = r.missing.first() {
             bail!("no value for parameter {p}");
