@@ -27,25 +27,30 @@
 //!
 //! The loss here is the bound divided by `N` (the mean cross-entropy plus `KL / N`), the
 //! KL weight ramped from 0 to `kl_weight` over `kl_warmup_epochs` as in the paper's code,
-//! Adam with the rate decayed linearly to 0.
+//! Adam with the rate decayed linearly to 0. The variational model ([`VdModel`]) is
+//! trained by the one training loop (`train::train`); the KL term, its warm-up, the
+//! epoch seeds and the per-epoch line are its hooks ([`KlTerm`]).
 //!
-//! Not here: weight sharing and coding (`quantize`, `encode`), the pipeline (`compress`).
+//! Not here: weight sharing and coding (`quantize`, `encode`), the pipeline (`compress`),
+//! the loop (`train`).
 
 use super::params::ParamTable;
 use super::{net_from, targets, Stage};
-use crate::batch::{self, Prepared};
-use crate::train::{self, LossKind};
-use anyhow::{anyhow, bail, Result};
+use crate::model::{Feat, Net};
+use crate::train::{
+    self, Diverged, EpochMetrics, LossKind, OptimKind, ScheduleKind, TrainConfig, TrainHooks,
+    Trainee,
+};
+use anyhow::{anyhow, bail, Context, Result};
 use burn::module::{Module, Param};
-use burn::optim::AdamConfig;
 use burn::prelude::*;
 use burn::tensor::activation;
 use burn::tensor::module::{conv2d, max_pool2d};
 use burn::tensor::ops::{ConvOptions, MaxPoolOptions};
 use burn::tensor::Distribution;
-use rand::SeedableRng;
 use serde::{Deserialize, Serialize};
 use shrink_format::spec::{Layer, ModelSpec};
+use std::sync::Arc;
 
 /// The paper's constants of the KL approximation (eq. 14).
 pub const K1: f64 = 0.63576;
@@ -88,6 +93,9 @@ impl Default for SparseVdConfig {
 impl SparseVdConfig {
     /// Check the settings.
     pub fn validate(&self) -> Result<()> {
+        if self.epochs == 0 {
+            bail!("sparse_vd.epochs must be at least 1");
+        }
         if !(self.lr > 0.0 && self.lr.is_finite()) {
             bail!("sparse_vd.lr must be positive, got {}", self.lr);
         }
@@ -151,6 +159,7 @@ enum Step {
 
 /// A network as sparse VD trains it: the spec's layers as [`Step`]s and, per weighted
 /// layer, its name in the parameter table (`layers.{i}`).
+#[derive(Debug)]
 pub struct VdNet {
     steps: Vec<Step>,
     /// `layers.{i}` of each slot.
@@ -382,7 +391,7 @@ fn map(
 fn to_vec<const D: usize>(t: Tensor<D>) -> Result<Vec<f32>> {
     t.into_data()
         .try_to_vec::<f32>()
-        .map_err(|e| anyhow!("cannot read a tensor: {e:?}"))
+        .context("cannot read a tensor")
 }
 
 /// `log α = log σ² − log θ²`, clipped to [−10, 10] as in the paper's code.
@@ -417,6 +426,117 @@ pub fn keep_mask(theta: &[f32], log_sigma2: &[f32], threshold: f64) -> Vec<bool>
         .collect()
 }
 
+/// Sparse VD's trainee for the one training loop: the variational parameters and, not
+/// trained, the network they run in and what turns them back into a plain network.
+#[derive(Module, Debug)]
+pub struct VdModel {
+    pub params: VdParams,
+    #[module(skip)]
+    ctx: Arc<VdContext>,
+}
+
+/// What a [`VdModel`] needs besides its parameters.
+#[derive(Debug)]
+struct VdContext {
+    vd: VdNet,
+    spec: ModelSpec,
+    /// The dense parameters the run started from.
+    base: ParamTable,
+    /// Weights with `log α` above it are removed.
+    threshold: f64,
+    /// Where the plain network is built (without autodiff).
+    device: Device,
+}
+
+impl VdModel {
+    /// The parameter table with the dropped-out weights set to 0 ([`VdNet::sparse_table`]).
+    pub fn sparse_table(&self) -> Result<ParamTable> {
+        let c = &self.ctx;
+        c.vd.sparse_table(&self.params, &c.base, c.threshold)
+    }
+}
+
+impl Trainee for VdModel {
+    fn forward_train(&self, x: Feat) -> Tensor<2> {
+        self.ctx.vd.forward_train(&self.params, x)
+    }
+
+    fn add_l1(&self, mut loss: Tensor<1>, l1: f64) -> Tensor<1> {
+        for l in &self.params.layers {
+            loss = loss + l.theta.val().abs().sum() * l1;
+        }
+        loss
+    }
+
+    /// The means `θ` with the dropped-out weights removed.
+    fn net(&self) -> Result<Net> {
+        net_from(&self.ctx.spec, &self.sparse_table()?, &self.ctx.device)
+    }
+}
+
+/// Sparse VD's hooks around the training loop: the KL term with its linear warm-up
+/// (added to every step's loss), its own epoch seeds, and a line per epoch.
+pub struct KlTerm<'a> {
+    st: &'a Stage<'a>,
+    cfg: &'a SparseVdConfig,
+    /// Training examples `N`: the KL term enters the loss as `KL / N`.
+    n: usize,
+    /// Steps over which the KL weight rises from 0 to `kl_weight`.
+    warmup: usize,
+    /// Optimiser steps done so far.
+    done: usize,
+    /// The last step's KL (summed over the weights).
+    last_kl: Option<Tensor<1>>,
+    /// The training device.
+    device: Device,
+}
+
+impl TrainHooks<VdModel> for KlTerm<'_> {
+    fn extra_loss(&mut self, m: &VdModel) -> Option<Tensor<1>> {
+        let kl_w = self.cfg.kl_weight * (self.done as f64 / self.warmup as f64).min(1.0);
+        let mut kl: Option<Tensor<1>> = None;
+        for l in &m.params.layers {
+            let k = kl_approx(log_alpha(l.theta.val(), l.log_sigma2.val()));
+            kl = Some(match kl {
+                Some(s) => s + k,
+                None => k,
+            });
+        }
+        let kl = kl.unwrap_or_else(|| Tensor::zeros([1], &self.device));
+        self.last_kl = Some(kl.clone().detach());
+        Some(kl * (kl_w / self.n.max(1) as f64))
+    }
+
+    fn step_done(&mut self, _: &VdModel, steps: usize) -> bool {
+        self.done = steps;
+        true
+    }
+
+    /// `seed + 1000 + epoch`: the seeds sparse VD has always drawn its epochs from.
+    fn epoch_seed(&self, seed: u64, epoch: usize) -> u64 {
+        seed.wrapping_add(1000 + epoch as u64)
+    }
+
+    fn epoch_done(&mut self, m: &VdModel, metrics: &EpochMetrics) -> Result<()> {
+        let kl = self
+            .last_kl
+            .take()
+            .map_or(0.0, |k| k.into_scalar::<f32>() as f64);
+        let kept = kept_fraction(&m.sparse_table()?, &m.ctx.vd);
+        self.st.say(format!(
+            "      epoch {:>3}/{}  data loss {:.4}  KL/N {:.4}  kept {:.2}%  {} accuracy (sparse means) {:.2}%",
+            metrics.epoch,
+            self.cfg.epochs,
+            metrics.train_loss,
+            kl / self.n.max(1) as f64,
+            100.0 * kept,
+            if metrics.val_accuracy.is_some() { "val" } else { "test" },
+            100.0 * metrics.val_accuracy.unwrap_or(metrics.test_accuracy)
+        ));
+        Ok(())
+    }
+}
+
 /// Train the variational model from `table` (the dense, batch-norm-folded weights) and
 /// give back the parameters with the dropped-out weights set to 0.
 pub fn sparsify(
@@ -430,14 +550,9 @@ pub fn sparsify(
     let train_dev = st.device.clone().autodiff();
     let tc = st.train_cfg;
     train_dev.seed(tc.seed.wrapping_add(300));
-    let mut params = vd.params_from(table, cfg.init_log_sigma2, &train_dev)?;
+    let params = vd.params_from(table, cfg.init_log_sigma2, &train_dev)?;
     let logits = st.soft_targets(spec, table)?;
-    let tgt = targets(&logits);
     let n = st.data.train_len();
-    let steps_per_epoch = n.div_ceil(tc.batch_size.max(1));
-    let total = (steps_per_epoch * cfg.epochs).max(1);
-    let warmup = (steps_per_epoch * cfg.kl_warmup_epochs).max(1);
-    let mut optim = AdamConfig::new().init();
     let weights: usize = params
         .layers
         .iter()
@@ -447,71 +562,64 @@ pub fn sparsify(
         "[2/4] sparse variational dropout: {} epochs, Adam lr {:.1e}, {} weights, log α threshold {}",
         cfg.epochs, cfg.lr, weights, cfg.log_alpha_threshold
     ));
-    for epoch in 0..cfg.epochs {
-        let seed = tc.seed.wrapping_add(1000 + epoch as u64);
-        train_dev.seed(seed);
-        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
-        let order = shrink_data::shuffled_indices(n, seed);
-        let (mut ce_sum, mut kl_last, mut seen) = (0.0f64, 0.0f64, 0usize);
-        for (bi, chunk) in order.chunks(tc.batch_size.max(1)).enumerate() {
-            let step = epoch * steps_per_epoch + bi;
-            let lr = cfg.lr * (1.0 - step as f64 / total as f64);
-            let kl_w = cfg.kl_weight * (step as f64 / warmup as f64).min(1.0);
-            let prepared: Prepared =
-                st.data
-                    .train_batch(chunk, &tgt, tc.augment.as_ref(), &mut rng, &train_dev);
-            let out = vd.forward_train(&params, prepared.x.clone());
-            let data_loss = train::loss(LossKind::CrossEntropy, out, &prepared, &train_dev);
-            let mut kl: Option<Tensor<1>> = None;
-            for l in &params.layers {
-                let k = kl_approx(log_alpha(l.theta.val(), l.log_sigma2.val()));
-                kl = Some(match kl {
-                    Some(s) => s + k,
-                    None => k,
-                });
-            }
-            let kl = kl.unwrap_or_else(|| Tensor::zeros([1], &train_dev));
-            let loss = data_loss.clone() + kl.clone() * (kl_w / n.max(1) as f64);
-            let ce: f64 = data_loss.into_scalar::<f32>() as f64;
-            if !ce.is_finite() {
-                bail!("sparse_vd: the loss became {ce} at epoch {}, batch {}; try a lower sparse_vd.lr", epoch + 1, bi + 1);
-            }
-            params = match train::update(params, &mut optim, loss, lr, |_, _| {}) {
-                Ok((p, _)) => p,
-                Err(train::NonFinite(v)) => bail!(
-                    "sparse_vd: the loss became {v} at epoch {}, batch {}; try a lower sparse_vd.lr",
-                    epoch + 1,
-                    bi + 1
-                ),
-            };
-            ce_sum += ce * chunk.len() as f64;
-            seen += chunk.len();
-            if bi + 1 == steps_per_epoch {
-                kl_last = kl.into_scalar::<f32>() as f64;
-            }
-        }
-        let sparse = vd.sparse_table(&params, table, cfg.log_alpha_threshold)?;
-        let kept = kept_fraction(&sparse, &vd);
-        let split = if st.data.has_val() {
-            batch::Split::Val
-        } else {
-            batch::Split::Test
-        };
-        let acc = st
-            .data
-            .accuracy(&net_from(spec, &sparse, st.device)?, split, st.device);
-        st.say(format!(
-            "      epoch {:>3}/{}  data loss {:.4}  KL/N {:.4}  kept {:.2}%  {} accuracy (sparse means) {:.2}%",
-            epoch + 1,
-            cfg.epochs,
-            ce_sum / seen.max(1) as f64,
-            kl_last / n.max(1) as f64,
-            100.0 * kept,
-            if st.data.has_val() { "val" } else { "test" },
-            100.0 * acc
-        ));
-    }
-    vd.sparse_table(&params, table, cfg.log_alpha_threshold)
+    // The training settings' batches, seed and augmentation; Adam at `cfg.lr` decayed
+    // linearly to 0 ("poly" of power 1) over `cfg.epochs`; the data term is the
+    // cross-entropy (or the distillation loss of the soft targets).
+    let run_cfg = TrainConfig {
+        epochs: cfg.epochs,
+        lr: cfg.lr,
+        optimizer: OptimKind::Adam,
+        weight_decay: 0.0,
+        l1: 0.0,
+        schedule: ScheduleKind::Poly,
+        power: 1.0,
+        loss: LossKind::CrossEntropy,
+        patience: None,
+        restore_best: false,
+        min_steps: 0,
+        ..tc.clone()
+    };
+    let mut hooks = KlTerm {
+        st,
+        cfg,
+        n,
+        warmup: (n.div_ceil(tc.batch_size.max(1)) * cfg.kl_warmup_epochs).max(1),
+        done: 0,
+        last_kl: None,
+        device: train_dev.clone(),
+    };
+    let model = VdModel {
+        params,
+        ctx: Arc::new(VdContext {
+            vd,
+            spec: spec.clone(),
+            base: table.clone(),
+            threshold: cfg.log_alpha_threshold,
+            device: st.device.clone(),
+        }),
+    };
+    let outcome = train::train(
+        model,
+        train::Job {
+            cfg: &run_cfg,
+            data: st.data,
+            targets: targets(&logits),
+            device: &train_dev,
+            run: None,
+            hooks: &mut hooks,
+            quiet: true,
+        },
+    )
+    .map_err(|e| match e.downcast_ref::<Diverged>() {
+        Some(d) => anyhow!(
+            "sparse_vd: the loss became {} at epoch {}, batch {}; try a lower sparse_vd.lr",
+            d.loss,
+            d.epoch,
+            d.batch
+        ),
+        None => e,
+    })?;
+    outcome.net.sparse_table()
 }
 
 /// Fraction of the weighted layers' weights that are non-zero.

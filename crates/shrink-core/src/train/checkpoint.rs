@@ -5,9 +5,8 @@
 //!
 //! Not here: the loop itself and early stopping (`train`), model files (`model::io`).
 
-use super::{Best, EpochMetrics, TrainConfig};
+use super::{Best, EpochMetrics, TrainConfig, Trainee};
 use crate::model::io::{save_weights, snapshot_path, SNAPSHOT_DIR};
-use crate::model::Net;
 use anyhow::{bail, Context, Result};
 use burn::module::Module;
 use burn::optim::ModuleOptimizer;
@@ -38,20 +37,20 @@ struct CheckpointState {
 }
 
 /// Where a run starts: from scratch, or after the epochs a checkpoint holds.
-pub(super) struct Start {
-    pub net: Net,
+pub(super) struct Start<M> {
+    pub net: M,
     pub optim: ModuleOptimizer,
     /// Epochs already done.
     pub epoch: usize,
-    pub best: Best,
+    pub best: Best<M>,
     /// Training seconds before this invocation.
     pub seconds: f64,
     pub metrics: Vec<EpochMetrics>,
 }
 
-impl Start {
+impl<M> Start<M> {
     /// From scratch.
-    pub(super) fn fresh(net: Net, optim: ModuleOptimizer) -> Start {
+    pub(super) fn fresh(net: M, optim: ModuleOptimizer) -> Start<M> {
         Start {
             net,
             optim,
@@ -70,13 +69,13 @@ impl RunDir {
 
     /// Prepare the directory: with `resume` and a checkpoint, load the net, optimiser and
     /// progress from it; without `resume`, clear what an older run left.
-    pub(super) fn start(
+    pub(super) fn start<M: Trainee>(
         &self,
-        net: Net,
+        net: M,
         optim: ModuleOptimizer,
         cfg: &TrainConfig,
         quiet: bool,
-    ) -> Result<Start> {
+    ) -> Result<Start<M>> {
         std::fs::create_dir_all(&self.dir)
             .with_context(|| format!("cannot create {}", self.dir.display()))?;
         let ckpt = self.ckpt();
@@ -113,12 +112,11 @@ impl RunDir {
         let net = fresh
             .net
             .try_load_file(ckpt.join("model.bpk"))
-            .map_err(|e| {
-                anyhow::anyhow!("{}: cannot load checkpointed model: {e:?}", ckpt.display())
-            })?;
-        let optim = fresh.optim.load(ckpt.join("optim.bpk")).map_err(|e| {
-            anyhow::anyhow!("{}: cannot load optimiser state: {e:?}", ckpt.display())
-        })?;
+            .with_context(|| format!("{}: cannot load checkpointed model", ckpt.display()))?;
+        let optim = fresh
+            .optim
+            .load(ckpt.join("optim.bpk"))
+            .with_context(|| format!("{}: cannot load optimiser state", ckpt.display()))?;
         let metrics = read_metrics(&self.dir.join("metrics.jsonl"))?
             .into_iter()
             .filter(|m| m.epoch <= state.epoch)
@@ -136,7 +134,7 @@ impl RunDir {
             Some(
                 net.clone()
                     .try_load_file(&best_file)
-                    .map_err(|e| anyhow::anyhow!("{}: {e:?}", best_file.display()))?,
+                    .with_context(|| best_file.display().to_string())?,
             )
         } else {
             None
@@ -158,12 +156,12 @@ impl RunDir {
     /// After epoch `m`: append it to `metrics.jsonl`, checkpoint (with the best weights
     /// when this epoch `improved` them), snapshot when one is due.
     #[allow(clippy::too_many_arguments)] // what one epoch's end records
-    pub(super) fn epoch_done(
+    pub(super) fn epoch_done<M: Trainee>(
         &self,
         m: &EpochMetrics,
-        net: &Net,
+        net: &M,
         optim: &ModuleOptimizer,
-        best: &Best,
+        best: &Best<M>,
         improved: bool,
         seconds: f64,
         cfg: &TrainConfig,
@@ -183,7 +181,7 @@ impl RunDir {
         {
             let path = snapshot_path(&self.dir, m.epoch);
             std::fs::create_dir_all(path.parent().expect("snapshot path has a folder"))?;
-            save_weights(net, &path)?;
+            save_weights(&net.net()?, &path)?;
         }
         Ok(())
     }
@@ -230,27 +228,27 @@ fn read_metrics(path: &Path) -> Result<Vec<EpochMetrics>> {
 }
 
 /// Write the checkpoint directory atomically: build it under a temporary name, then swap.
-fn write_checkpoint(
+fn write_checkpoint<M: Module>(
     dir: &Path,
-    net: &Net,
+    net: &M,
     optim: &ModuleOptimizer,
     state: &CheckpointState,
-    best: Option<&Net>,
+    best: Option<&M>,
 ) -> Result<()> {
     let tmp = dir.with_extension("tmp");
     let _ = std::fs::remove_dir_all(&tmp);
     std::fs::create_dir_all(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
     net.clone()
         .save_file(tmp.join("model.bpk"))
-        .map_err(|e| anyhow::anyhow!("cannot write checkpoint: {e:?}"))?;
+        .context("cannot write checkpoint")?;
     optim
         .save(tmp.join("optim.bpk"))
-        .map_err(|e| anyhow::anyhow!("cannot write optimiser checkpoint: {e:?}"))?;
+        .context("cannot write optimiser checkpoint")?;
     match best {
         Some(b) => b
             .clone()
             .save_file(tmp.join("best.bpk"))
-            .map_err(|e| anyhow::anyhow!("cannot write checkpoint: {e:?}"))?,
+            .context("cannot write checkpoint")?,
         None => {
             if dir.join("best.bpk").is_file() {
                 std::fs::copy(dir.join("best.bpk"), tmp.join("best.bpk"))?;

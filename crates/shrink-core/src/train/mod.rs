@@ -1,13 +1,17 @@
-//! The training loop: one [`step`] of the optimiser, epochs of steps in [`train`], and the
-//! losses.
+//! The training loop — the one epoch/step loop of shrink: one [`step`] of the optimiser,
+//! epochs of steps in [`train`], and the losses.
 //!
 //! One epoch = one seeded pass over the shuffled training split in mini-batches. Every
 //! random choice (shuffle order, augmentation, dropout masks) is derived from
 //! `(seed, epoch)`, so a run resumed from the checkpoint written after epoch `e` replays
-//! epochs `e+1…` exactly as an uninterrupted run would. Around the loop, not inside it:
-//! [`TrainHooks`] (pruning masks, tied weights, step counts), the run directory
-//! ([`checkpoint`]: checkpoints and resume, metrics.jsonl, snapshots), early stopping
-//! ([`Best`]) and the progress bar ([`progress`]).
+//! epochs `e+1…` exactly as an uninterrupted run would. What is trained is a
+//! [`Trainee`]: a [`Net`], or sparse variational dropout's variational parameters
+//! (`compress::sparse_vd`). Around the loop, not inside it: [`TrainHooks`] (pruning
+//! masks, tied weights, step counts, extra loss terms such as sparse VD's KL term, the
+//! epoch seeds, per-epoch reports), the run directory ([`checkpoint`]: checkpoints and
+//! resume, metrics.jsonl, snapshots), early stopping ([`Best`]), the progress bar
+//! ([`progress`]) and data parallelism over several devices ([`parallel`], a step
+//! strategy).
 //!
 //! Not here: what the model is (`model`), how examples become batches (`batch`), where
 //! data comes from (`shrink-data`).
@@ -22,7 +26,7 @@ pub use checkpoint::RunDir;
 pub use config::{LossKind, OptimKind, ScheduleKind, TrainConfig};
 
 use crate::batch::{Batcher, Prepared, Split};
-use crate::model::Net;
+use crate::model::{Feat, Net};
 use anyhow::{bail, Result};
 use burn::optim::momentum::MomentumConfig;
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer, SgdConfig};
@@ -32,26 +36,70 @@ use rand::SeedableRng;
 use serde::{Deserialize, Serialize};
 use std::time::Instant;
 
+/// What the loop can train: a Burn module that gives logits for a training batch.
+/// [`Net`] is one; sparse variational dropout's parameters (`compress::sparse_vd`) are
+/// another.
+pub trait Trainee: Module + 'static {
+    /// Logits `[batch, classes]` of a training batch (dropout and sampled noise on).
+    fn forward_train(&self, x: Feat) -> Tensor<2>;
+    /// `loss` plus the L1 penalty `l1 · Σ|w|` over the weights (called when `l1 > 0`).
+    fn add_l1(&self, loss: Tensor<1>, l1: f64) -> Tensor<1>;
+    /// The plain network these parameters stand for: what is evaluated after every
+    /// epoch and kept in snapshots.
+    fn net(&self) -> Result<Net>;
+}
+
+impl Trainee for Net {
+    fn forward_train(&self, x: Feat) -> Tensor<2> {
+        self.forward(x)
+    }
+
+    fn add_l1(&self, mut loss: Tensor<1>, l1: f64) -> Tensor<1> {
+        for (_, w) in self.weights() {
+            loss = loss + w.l1() * l1;
+        }
+        loss
+    }
+
+    fn net(&self) -> Result<Net> {
+        Ok(self.clone())
+    }
+}
+
 /// Points where a training procedure can step in (pruning masks, tied weights, frozen
-/// layers). The defaults do nothing.
-pub trait TrainHooks {
+/// layers, extra loss terms, its own seeds and reports). The defaults do nothing.
+pub trait TrainHooks<M = Net> {
     /// Change gradients before the optimiser sees them (mask pruned weights, sum per cluster).
-    fn grads(&mut self, _net: &Net, _grads: &mut GradientsParams, _lr: f64) {}
+    fn grads(&mut self, _net: &M, _grads: &mut GradientsParams, _lr: f64) {}
     /// Fix up the model after each optimiser step (re-apply masks, re-tie weights).
-    fn after_step(&mut self, net: Net) -> Net {
+    fn after_step(&mut self, net: M) -> M {
         net
     }
     /// Called after every optimiser step (after `after_step`) with the number of steps
     /// done so far in the run; return `false` to end training there. For step-based
     /// experiments: evaluate every K steps, stop at an exact step count.
-    fn step_done(&mut self, _net: &Net, _steps: usize) -> bool {
+    fn step_done(&mut self, _net: &M, _steps: usize) -> bool {
         true
+    }
+    /// A term added to each step's loss, computed once per step from the model (sparse
+    /// VD's KL term with its warm-up). Not part of the reported training loss.
+    fn extra_loss(&mut self, _net: &M) -> Option<Tensor<1>> {
+        None
+    }
+    /// The seed of epoch `epoch` (from 0) of a run seeded with `seed`: its shuffle
+    /// order, augmentation and device noise.
+    fn epoch_seed(&self, seed: u64, epoch: usize) -> u64 {
+        mix(seed, epoch + 1)
+    }
+    /// Called after each epoch with its metrics (before checkpoints and early stopping).
+    fn epoch_done(&mut self, _net: &M, _metrics: &EpochMetrics) -> Result<()> {
+        Ok(())
     }
 }
 
 /// No hooks.
 pub struct Plain;
-impl TrainHooks for Plain {}
+impl<M> TrainHooks<M> for Plain {}
 
 /// One line of `metrics.jsonl`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -81,8 +129,8 @@ pub struct Diverged {
 }
 
 /// The outcome of a run.
-pub struct TrainOutcome {
-    pub net: Net,
+pub struct TrainOutcome<M = Net> {
+    pub net: M,
     pub epochs_run: usize,
     pub best_epoch: usize,
     pub metrics: Vec<EpochMetrics>,
@@ -91,7 +139,7 @@ pub struct TrainOutcome {
 }
 
 /// What a run trains on and how, besides the network itself.
-pub struct Job<'a> {
+pub struct Job<'a, M = Net> {
     pub cfg: &'a TrainConfig,
     /// The splits, already normalised by the spec.
     pub data: &'a Batcher,
@@ -99,14 +147,14 @@ pub struct Job<'a> {
     pub device: &'a Device,
     /// Where checkpoints and metrics go (None: keep everything in memory).
     pub run: Option<&'a RunDir>,
-    pub hooks: &'a mut dyn TrainHooks,
+    pub hooks: &'a mut dyn TrainHooks<M>,
     /// No progress bar and no per-epoch lines.
     pub quiet: bool,
 }
 
 /// Train `net` on `job.data` and report on its validation and test splits after each
 /// epoch. Checkpoints after every epoch when `job.run` is given.
-pub fn train(net: Net, job: Job<'_>) -> Result<TrainOutcome> {
+pub fn train<M: Trainee>(net: M, job: Job<'_, M>) -> Result<TrainOutcome<M>> {
     let Job {
         cfg,
         data,
@@ -139,7 +187,7 @@ pub fn train(net: Net, job: Job<'_>) -> Result<TrainOutcome> {
     };
 
     for epoch in start.epoch..epochs {
-        let epoch_seed = mix(cfg.seed, epoch + 1);
+        let epoch_seed = hooks.epoch_seed(cfg.seed, epoch);
         device.seed(epoch_seed);
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(epoch_seed);
         let order = shrink_data::shuffled_indices(n, epoch_seed);
@@ -186,13 +234,14 @@ pub fn train(net: Net, job: Job<'_>) -> Result<TrainOutcome> {
             epoch + 1,
             lr,
             t0.elapsed().as_secs_f64(),
-            &net,
+            &net.net()?,
             data,
             device,
         );
         if !quiet {
             eprintln!("{}", epoch_line(&m, epochs, data));
         }
+        hooks.epoch_done(&net, &m)?;
         let improved = best.update(&m, &net);
         metrics.push(m.clone());
         if let Some(run) = run {
@@ -224,51 +273,65 @@ pub fn train(net: Net, job: Job<'_>) -> Result<TrainOutcome> {
 #[derive(Debug, Clone, Copy)]
 pub struct NonFinite(pub f64);
 
-/// One optimiser step on `batch`: forward, loss (+ L1 penalty), backward, hooks, update.
-/// Returns the updated net, the batch's mean loss and how many examples it classified
-/// right (before the update).
-pub fn step(
-    mut net: Net,
+/// One optimiser step on `batch`: forward, loss (+ L1 penalty, + the hooks' extra
+/// term), backward, hooks, update. Returns the updated model, the batch's mean loss
+/// (without the extra term) and how many examples it classified right (before the
+/// update).
+pub fn step<M: Trainee>(
+    net: M,
     optim: &mut ModuleOptimizer,
     batch: &Prepared,
     cfg: &TrainConfig,
     lr: f64,
-    hooks: &mut dyn TrainHooks,
+    hooks: &mut dyn TrainHooks<M>,
     device: &Device,
-) -> Result<(Net, f64, usize), NonFinite> {
-    let logits = net.forward(batch.x.clone()); // [b, classes]
+) -> Result<(M, f64, usize), NonFinite> {
+    let logits = net.forward_train(batch.x.clone()); // [b, classes]
     let mut l = loss(cfg.loss, logits.clone(), batch, device);
     if cfg.l1 > 0.0 {
-        for (_, w) in net.weights() {
-            l = l + w.l1() * cfg.l1;
-        }
+        l = net.add_l1(l, cfg.l1);
     }
-    let value;
-    (net, value) = update(net, optim, l, lr, |net, grads| hooks.grads(net, grads, lr))?;
-    net = hooks.after_step(net);
+    let (total, value) = objective(l, hooks.extra_loss(&net))?;
+    let grads = GradientsParams::from_grads(total.backward(), &net);
+    let net = descend(net, optim, grads, lr, hooks);
     let correct = batch.correct(logits.inner());
     Ok((net, value, correct))
 }
 
-/// The optimiser update every training procedure here takes, for any module and any
-/// loss: the loss's value (NaN or infinite: no step, [`NonFinite`]), its gradients,
-/// `fix` on them (masks, tied weights), the optimiser's step at rate `lr`. [`step`] uses
-/// it for a [`Net`]; sparse variational dropout for its variational parameters
-/// (`compress::sparse_vd`). Returns the updated module and the loss.
-pub fn update<M: Module>(
-    module: M,
-    optim: &mut ModuleOptimizer,
-    loss: Tensor<1>,
-    lr: f64,
-    fix: impl FnOnce(&M, &mut GradientsParams),
-) -> Result<(M, f64), NonFinite> {
-    let value: f64 = loss.clone().into_scalar::<f32>() as f64;
+/// The loss a step descends: `data` (the batch's mean loss) plus the hooks' `extra`
+/// term, and the value of `data`. Either not finite: no step, [`NonFinite`].
+pub(crate) fn objective(
+    data: Tensor<1>,
+    extra: Option<Tensor<1>>,
+) -> Result<(Tensor<1>, f64), NonFinite> {
+    let value = data.clone().into_scalar::<f32>() as f64;
     if !value.is_finite() {
         return Err(NonFinite(value));
     }
-    let mut grads = GradientsParams::from_grads(loss.backward(), &module);
-    fix(&module, &mut grads);
-    Ok((optim.step(lr, module, grads), value))
+    let Some(extra) = extra else {
+        return Ok((data, value));
+    };
+    let total = data + extra;
+    let t = total.clone().into_scalar::<f32>() as f64;
+    if !t.is_finite() {
+        return Err(NonFinite(t));
+    }
+    Ok((total, value))
+}
+
+/// The optimiser update — the one place parameters change in training: the hooks on
+/// the gradients (masks, tied weights), the optimiser's step at rate `lr`, the hooks
+/// after it. [`step`] and the data-parallel step ([`parallel`]) end here.
+pub(crate) fn descend<M: Trainee>(
+    net: M,
+    optim: &mut ModuleOptimizer,
+    mut grads: GradientsParams,
+    lr: f64,
+    hooks: &mut dyn TrainHooks<M>,
+) -> M {
+    hooks.grads(&net, &mut grads, lr);
+    let net = optim.step(lr, net, grads);
+    hooks.after_step(net)
 }
 
 impl Diverged {
@@ -380,18 +443,27 @@ fn epoch_line(m: &EpochMetrics, epochs: usize, data: &Batcher) -> String {
 
 /// Early stopping on the validation split (the test split is never used to choose): the
 /// best epoch so far and its weights.
-#[derive(Default)]
-pub struct Best {
+pub struct Best<M = Net> {
     /// Best validation accuracy so far.
     pub val: Option<f64>,
     /// Its epoch (without a validation split: the last epoch).
     pub epoch: usize,
-    pub net: Option<Net>,
+    pub net: Option<M>,
 }
 
-impl Best {
+impl<M> Default for Best<M> {
+    fn default() -> Self {
+        Best {
+            val: None,
+            epoch: 0,
+            net: None,
+        }
+    }
+}
+
+impl<M: Clone> Best<M> {
     /// Note epoch `m` (trained into `net`); true when it is the best so far.
-    fn update(&mut self, m: &EpochMetrics, net: &Net) -> bool {
+    fn update(&mut self, m: &EpochMetrics, net: &M) -> bool {
         match m.val_accuracy {
             Some(v) if self.val.is_none_or(|b| v > b) => {
                 self.val = Some(v);
@@ -503,7 +575,6 @@ fn label_loss(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::Feat;
 
     /// One example of 3 classes, label `y`, student logits `g`, teacher logits `z`.
     fn value(g: [f32; 3], z: Option<([f32; 3], DistillLoss)>, y: u32) -> f32 {

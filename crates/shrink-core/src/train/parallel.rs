@@ -18,12 +18,15 @@
 //! without SyncBatchNorm). Augmentation draws from one generator in example order, so a
 //! split batch is augmented exactly as the whole one.
 //!
-//! Not here: parsing device lists (`device`), the single-device step (`train::step`).
+//! The step ends as one device's does, in `train::descend` (hooks, the optimiser's
+//! update); the L1 penalty and a hook's extra loss term are added once, to the training
+//! device's shard.
+//!
+//! Not here: parsing device lists (`device`), the single-device step (`train::step`),
+//! the loop (`train::train`).
 
-use super::{loss, NonFinite, TrainConfig, TrainHooks};
+use super::{descend, loss, objective, NonFinite, TrainConfig, TrainHooks, Trainee};
 use crate::batch::{Batcher, Prepared, Targets};
-use crate::model::Net;
-use burn::module::Module;
 use burn::optim::{GradientsAccumulator, GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
 use std::sync::{mpsc, Mutex};
@@ -149,9 +152,9 @@ impl DataParallel {
     /// One optimiser step on the training examples `chunk`, split over the devices.
     /// Returns what [`super::step`] returns for the whole batch.
     #[allow(clippy::too_many_arguments)]
-    pub fn step(
+    pub fn step<M: Trainee>(
         &self,
-        mut net: Net,
+        net: M,
         optim: &mut ModuleOptimizer,
         data: &Batcher,
         chunk: &[usize],
@@ -159,9 +162,9 @@ impl DataParallel {
         rng: &mut impl rand::Rng,
         cfg: &TrainConfig,
         lr: f64,
-        hooks: &mut dyn TrainHooks,
+        hooks: &mut dyn TrainHooks<M>,
         device: &Device,
-    ) -> Result<(Net, f64, usize), NonFinite> {
+    ) -> Result<(M, f64, usize), NonFinite> {
         let n = chunk.len();
         let shards = split(chunk, self.len());
         let weight = |s: &[usize]| s.len() as f64 / n as f64;
@@ -177,7 +180,7 @@ impl DataParallel {
             let (kind, w) = (cfg.loss, weight(shard));
             pending.push(worker.run(move || -> ShardResult {
                 let replica = replica.fork(&dev);
-                let logits = replica.forward(batch.x.clone());
+                let logits = replica.forward_train(batch.x.clone());
                 let l = loss(kind, logits.clone(), &batch, &dev) * w;
                 let value = l.clone().into_scalar::<f32>() as f64;
                 let grads = GradientsParams::from_grads(l.backward(), &replica);
@@ -185,10 +188,11 @@ impl DataParallel {
                 (grads.to_device(&home, &replica), value, correct)
             }));
         }
-        // The training device's own shard, on this thread, with the L1 penalty (once).
+        // The training device's own shard, on this thread, with the L1 penalty and the
+        // hooks' extra term (once).
         let (grads, mut value, mut correct) =
-            shard_step(&net, &main_batch, cfg, weight(shards[0]), device);
-        let mut acc = GradientsAccumulator::<Net>::new();
+            shard_step(&net, &main_batch, cfg, weight(shards[0]), hooks, device)?;
+        let mut acc = GradientsAccumulator::<M>::new();
         acc.accumulate(&net, grads);
         for rx in pending {
             // A worker that panicked closes its channel: stop as Burn would have on one
@@ -203,32 +207,29 @@ impl DataParallel {
         if !value.is_finite() {
             return Err(NonFinite(value));
         }
-        let mut grads = acc.grads();
-        hooks.grads(&net, &mut grads, lr);
-        net = optim.step(lr, net, grads);
-        net = hooks.after_step(net);
+        let net = descend(net, optim, acc.grads(), lr, hooks);
         Ok((net, value, correct))
     }
 }
 
-/// Forward and backward of `batch` on `net`, its loss weighted by `w`.
-fn shard_step(
-    net: &Net,
+/// Forward and backward of `batch` on `net`, its loss weighted by `w`, plus the L1
+/// penalty and the hooks' extra term.
+fn shard_step<M: Trainee>(
+    net: &M,
     batch: &Prepared,
     cfg: &TrainConfig,
     w: f64,
+    hooks: &mut dyn TrainHooks<M>,
     device: &Device,
-) -> ShardResult {
-    let logits = net.forward(batch.x.clone());
+) -> Result<ShardResult, NonFinite> {
+    let logits = net.forward_train(batch.x.clone());
     let mut l = loss(cfg.loss, logits.clone(), batch, device) * w;
     if cfg.l1 > 0.0 {
-        for (_, wt) in net.weights() {
-            l = l + wt.l1() * cfg.l1;
-        }
+        l = net.add_l1(l, cfg.l1);
     }
-    let value = l.clone().into_scalar::<f32>() as f64;
+    let (l, value) = objective(l, hooks.extra_loss(net))?;
     let grads = GradientsParams::from_grads(l.backward(), net);
-    (grads, value, batch.correct(logits.inner()))
+    Ok((grads, value, batch.correct(logits.inner())))
 }
 
 /// `chunk` in `parts` consecutive pieces whose sizes differ by at most one (the first
