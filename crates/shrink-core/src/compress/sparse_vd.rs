@@ -36,6 +36,7 @@
 
 use super::params::ParamTable;
 use super::{net_from, targets, Stage};
+use crate::model::kernels::{conv2d_op, max_pool2d};
 use crate::model::{Feat, Net};
 use crate::train::{
     self, Diverged, EpochMetrics, LossKind, OptimKind, ScheduleKind, TrainConfig, TrainHooks,
@@ -45,8 +46,7 @@ use anyhow::{anyhow, bail, Context, Result};
 use burn::module::{Module, Param};
 use burn::prelude::*;
 use burn::tensor::activation;
-use burn::tensor::module::{conv2d, max_pool2d};
-use burn::tensor::ops::{ConvOptions, MaxPoolOptions};
+use burn::tensor::ops::ConvOptions;
 use burn::tensor::Distribution;
 use serde::{Deserialize, Serialize};
 use shrink_format::spec::{Layer, ModelSpec};
@@ -308,13 +308,13 @@ impl VdNet {
                     let [out, _] = l.theta.val().dims();
                     let shape = [out, *in_ch, *kernel, *kernel];
                     let opts = || ConvOptions::new([*stride; 2], [*padding; 2], [*dilation; 2], 1);
-                    let mu = conv2d(
+                    let mu = conv2d_op(
                         h.clone(),
                         l.theta.val().reshape(shape),
                         l.bias.as_ref().map(|b| b.val()),
                         opts(),
                     ); // [b, out, h', w']
-                    let var = conv2d(
+                    let var = conv2d_op(
                         h.clone() * h,
                         l.log_sigma2.val().exp().reshape(shape),
                         None,
@@ -331,12 +331,7 @@ impl VdNet {
                     kernel,
                     stride,
                     padding,
-                } => Feat::Image(max_pool2d(
-                    x.image(),
-                    MaxPoolOptions::new([*kernel, *kernel])
-                        .with_stride([*stride, *stride])
-                        .with_padding([*padding, *padding]),
-                )),
+                } => Feat::Image(max_pool2d(x.image(), *kernel, *stride, *padding)),
                 Step::Flatten => Feat::Flat(x.flat()),
                 Step::Relu => map(x, activation::relu, activation::relu),
                 Step::Tanh => map(x, activation::tanh, activation::tanh),

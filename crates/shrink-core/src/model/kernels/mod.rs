@@ -94,5 +94,28 @@ pub fn conv2d(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
     Tensor::from_dispatch(out)
 }
 
+/// `burn::tensor::module::conv2d(x, weight, bias, options)` for a layer that is not a
+/// [`Conv2d`] module (sparse VD's mean and variance convolutions): on Flex (`f32`)
+/// through this crate's kernel when the shapes fit it, elsewhere through Burn's.
+pub fn conv2d_op(
+    x: Tensor<4>,
+    weight: Tensor<4>,
+    bias: Option<Tensor<1>>,
+    options: ConvOptions<2>,
+) -> Tensor<4> {
+    let fits = conv2d::Geometry::new(x.dims(), weight.dims(), &options).is_some();
+    if !fits || !own_kernels_apply(&x) {
+        return burn::tensor::module::conv2d(x, weight, bias, options);
+    }
+    let bias = bias.unwrap_or_else(|| Tensor::zeros([weight.dims()[0]], &x.device()));
+    let out = <burn::backend::Dispatch as conv2d::ConvKernels>::shrink_conv2d(
+        x.into_dispatch(),
+        weight.into_dispatch(),
+        bias.into_dispatch(),
+        options,
+    );
+    Tensor::from_dispatch(out)
+}
+
 #[cfg(test)]
 mod tests;
