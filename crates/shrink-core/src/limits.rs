@@ -32,3 +32,14 @@ pub const LIMIT_NAMES: [&str; 6] = [
     "max_layers",
     "max_spec_bytes",
 ];
+
+/// `e` with, when it is a limit error (it names its limit, e.g. "(max_params)"), the
+/// flag that raises that limit added: "…; raise it with --max-params". Other errors are
+/// given back as they are.
+pub fn with_flag_hint(e: anyhow::Error) -> anyhow::Error {
+    let msg = format!("{e:#}");
+    match LIMIT_NAMES.iter().find(|n| msg.contains(&format!("({n})"))) {
+        Some(n) => anyhow::anyhow!("{msg}; raise it with --{}", n.replace('_', "-")),
+        None => e,
+    }
+}

@@ -32,6 +32,15 @@ impl SpecFile {
         SpecFile::parse(&text).with_context(|| format!("spec {}", path.display()))
     }
 
+    /// The spec file of `model`: a spec file itself, or a model directory's `spec.toml`.
+    pub fn of_model(model: &Path) -> Result<SpecFile> {
+        if model.is_dir() {
+            SpecFile::read(&model.join(io::SPEC_FILE))
+        } else {
+            SpecFile::read(model)
+        }
+    }
+
     /// The spec's name, or else `path`'s file stem, or else `fallback`.
     pub fn name(&self, path: &Path, fallback: &str) -> String {
         if !self.spec.name.is_empty() {

@@ -112,3 +112,35 @@ pub fn write_shrk_as(path: &Path, model: &ShrkModel, compact: bool) -> Result<Si
 /// Reading a `.shrk` back (its spec and dense parameters, or a Burn model) is model
 /// file I/O: [`crate::model::io`].
 pub use crate::model::io::{load_shrk, read_shrk};
+
+/// Write a measured test error (of `examples` examples of `data`) into the metadata of
+/// the `.shrk` file `path` (`shrink eval --record`), rewriting it atomically in its own
+/// format version. The tensors are re-encoded from their decoded form, which reproduces
+/// them bit for bit — checked before anything is written. Returns the file's length
+/// before and after.
+pub fn record_test_error(
+    path: &Path,
+    test_error: f64,
+    examples: usize,
+    data: &str,
+) -> Result<(usize, usize)> {
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let mut file = shrink_format::read(&bytes).with_context(|| path.display().to_string())?;
+    let before = file.tensors.clone();
+    set_test_meta(&mut file, test_error, examples, data);
+    // A version-2 file stays version 2 (its header deflated, its halves in 16 bits).
+    let written = if shrink_format::file_version(&bytes) == Some(shrink_format::VERSION_1) {
+        shrink_format::write(&file)
+    } else {
+        shrink_format::write_compact(&file)
+    };
+    let (new_bytes, _) = written.with_context(|| format!("cannot encode {}", path.display()))?;
+    let back = shrink_format::read(&new_bytes).context("internal")?;
+    anyhow::ensure!(
+        back.tensors == before,
+        "internal: re-encoding {} would change its weights; nothing written",
+        path.display()
+    );
+    crate::model::io::write_atomic(path, &new_bytes)?;
+    Ok((bytes.len(), new_bytes.len()))
+}

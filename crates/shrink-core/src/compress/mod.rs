@@ -11,6 +11,7 @@ pub mod encode;
 pub mod fold;
 pub mod guard;
 pub mod oneshot;
+pub mod overrides;
 /// The parameter table compression works on lives with the model ([`crate::model::params`]).
 pub use crate::model::params;
 pub mod prune;

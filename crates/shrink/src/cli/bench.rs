@@ -1,8 +1,6 @@
 //! `shrink bench train`: training throughput (images/s) of zoo models at given batch
 //! sizes, on synthetic MNIST-shaped batches (the data path is not what is measured).
-//! `shrink bench run`: inference latency (batch 1) and throughput (batch 64) of a
-//! `.shrk` on shrink-runtime against the same weights dense in Burn (and PyTorch).
-//! The measuring is `shrink_lab::bench`.
+//! `shrink bench run` is in `bench_run.rs`. The measuring is `shrink_lab::bench`.
 
 use super::print_json;
 use anyhow::Result;
@@ -17,7 +15,7 @@ pub enum Cmd {
     )]
     Train(TrainArgs),
     /// Inference: the runtime on a .shrk vs the same weights dense in Burn.
-    Run(RunArgs),
+    Run(super::bench_run::RunArgs),
 }
 
 #[derive(clap::Args)]
@@ -55,7 +53,8 @@ pub struct PythonFlags {
 }
 
 impl PythonFlags {
-    fn args(&self) -> PythonArgs {
+    /// The library's side-by-side settings.
+    pub fn args(&self) -> PythonArgs {
         PythonArgs {
             python: self.python.clone(),
             no_python: self.no_python,
@@ -66,7 +65,7 @@ impl PythonFlags {
 pub fn run(c: Cmd) -> Result<()> {
     match c {
         Cmd::Train(a) => run_train(a),
-        Cmd::Run(a) => run_inference(a),
+        Cmd::Run(a) => super::bench_run::run(a),
     }
 }
 
@@ -91,46 +90,5 @@ fn run_train(a: TrainArgs) -> Result<()> {
     if json {
         print_json(&r)?;
     }
-    Ok(())
-}
-
-#[derive(clap::Args)]
-#[command(
-    after_help = "Examples:\n  shrink bench run runs/c300/model.shrk --threads 1\n  shrink bench run runs/c5/model.shrk --check mnist --json\n\n--threads also sets RAYON_NUM_THREADS (Burn's Flex pool) unless it is already set;\nrun `RAYON_NUM_THREADS=1 shrink bench run ...` to pin it yourself."
-)]
-pub struct RunArgs {
-    /// A `.shrk` file.
-    pub model: PathBuf,
-    /// Threads for the runtime and for Burn.
-    #[arg(long, default_value_t = 1)]
-    pub threads: usize,
-    /// Seconds to measure each case for (after warm-up).
-    #[arg(long, default_value_t = 3.0)]
-    pub seconds: f64,
-    /// Also compare the runtime's logits with Burn's on this data set's test split.
-    #[arg(long)]
-    pub check: Option<String>,
-    /// Fail unless dense PyTorch was timed (it is timed whenever the Python has torch).
-    #[arg(long)]
-    pub pytorch: bool,
-    #[command(flatten)]
-    pub python: PythonFlags,
-    #[arg(long)]
-    pub json: bool,
-}
-
-fn run_inference(a: RunArgs) -> Result<()> {
-    let (json, text) = bench::run(&bench::RunBench {
-        model: &a.model,
-        threads: a.threads,
-        seconds: a.seconds,
-        check: a.check.as_deref(),
-        pytorch: a.pytorch,
-        python: &a.python.args(),
-    })?;
-    if a.json {
-        return print_json(&json);
-    }
-    print!("{text}");
     Ok(())
 }

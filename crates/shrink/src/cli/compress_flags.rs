@@ -1,35 +1,18 @@
-//! The pruning and quantization flags shared by `prune`, `quantize` and `compress`, and
-//! how they override a spec's `[compress]` table.
+//! The pruning flags shared by `prune` and `compress` (the weight-sharing ones are in
+//! `quantize_flags.rs`), as the library's overrides of a spec's `[compress]` table
+//! (`shrink_core::compress::overrides`).
 
-use shrink_core::compress::quantize::CentroidInit;
-use shrink_core::compress::{CompressConfig, Sparsifier};
+use shrink_core::compress::overrides::Overrides;
+use shrink_core::compress::Sparsifier;
 use std::str::FromStr;
 
 /// `NAME=VALUE`, for per-layer settings.
-fn parse_named<T: FromStr>(s: &str) -> Result<(String, T), String>
+pub fn parse_named<T: FromStr>(s: &str) -> Result<(String, T), String>
 where
     T::Err: std::fmt::Display,
 {
     let (n, v) = s.split_once('=').ok_or("expected NAME=VALUE")?;
     Ok((n.to_string(), v.parse::<T>().map_err(|e| e.to_string())?))
-}
-
-/// `--init`: the library's [`CentroidInit`], as a command-line value.
-#[derive(Debug, Clone, Copy, clap::ValueEnum)]
-pub enum InitFlag {
-    Linear,
-    Density,
-    Forgy,
-}
-
-impl From<InitFlag> for CentroidInit {
-    fn from(f: InitFlag) -> Self {
-        match f {
-            InitFlag::Linear => CentroidInit::Linear,
-            InitFlag::Density => CentroidInit::Density,
-            InitFlag::Forgy => CentroidInit::Forgy,
-        }
-    }
 }
 
 /// `--method`: the library's [`Sparsifier`], as a command-line value.
@@ -82,89 +65,18 @@ pub struct PruneFlags {
 }
 
 impl PruneFlags {
-    pub fn apply(&self, cfg: &mut CompressConfig) {
-        if let Some(q) = self.quality {
-            cfg.quality = q;
-            cfg.keep.clear();
-        }
-        for (k, v) in &self.keep {
-            cfg.keep.insert(k.clone(), *v);
-        }
-        if let Some(v) = self.rounds {
-            cfg.rounds = v;
-        }
-        if let Some(v) = self.retrain_epochs {
-            cfg.retrain_epochs = v;
-        }
-        if let Some(v) = self.method {
-            cfg.method = v.into();
-        }
-        if let Some(v) = self.vd_epochs {
-            cfg.sparse_vd.epochs = v;
-        }
-        if let Some(v) = self.vd_kl_weight {
-            cfg.sparse_vd.kl_weight = v;
-        }
-        if self.remove_units {
-            cfg.remove_units = true;
-        }
-    }
-}
-
-/// Weight-sharing and encoding settings.
-#[derive(clap::Args, Default)]
-pub struct QuantizeFlags {
-    /// Shared-weight bits for conv layers.
-    #[arg(long)]
-    pub conv_bits: Option<u8>,
-    /// Shared-weight bits for linear layers.
-    #[arg(long)]
-    pub fc_bits: Option<u8>,
-    /// Bits of one layer: NAME=BITS (repeatable).
-    #[arg(long, value_parser = parse_named::<u8>)]
-    pub bits: Vec<(String, u8)>,
-    /// Width of a relative sparse index.
-    #[arg(long)]
-    pub index_bits: Option<u8>,
-    /// Centroid initialisation.
-    #[arg(long, value_enum)]
-    pub init: Option<InitFlag>,
-    /// Centroid fine-tuning epochs.
-    #[arg(long)]
-    pub finetune_epochs: Option<usize>,
-    /// Store biases as codebooks of this many bits where smaller than float32 (`shrink compress`).
-    #[arg(long)]
-    pub bias_bits: Option<u8>,
-    /// Drop centroids no weight uses from the codebooks (`shrink compress`).
-    #[arg(long)]
-    pub trim_codebooks: bool,
-}
-
-impl QuantizeFlags {
-    pub fn apply(&self, cfg: &mut CompressConfig) {
-        if let Some(v) = self.conv_bits {
-            cfg.conv_bits = v;
-        }
-        if let Some(v) = self.fc_bits {
-            cfg.fc_bits = v;
-        }
-        for (k, v) in &self.bits {
-            cfg.bits.insert(k.clone(), *v);
-        }
-        if let Some(v) = self.index_bits {
-            cfg.index_bits = v;
-        }
-        if let Some(v) = self.init {
-            cfg.init = v.into();
-        }
-        if let Some(v) = self.finetune_epochs {
-            cfg.finetune_epochs = v;
-        }
-        if let Some(v) = self.bias_bits {
-            cfg.bias_bits = Some(v);
-        }
-        if self.trim_codebooks {
-            cfg.trim_codebooks = true;
+    /// These flags as the library's overrides of `[compress]`.
+    pub fn overrides(&self) -> Overrides {
+        Overrides {
+            quality: self.quality,
+            keep: self.keep.clone(),
+            rounds: self.rounds,
+            retrain_epochs: self.retrain_epochs,
+            method: self.method.map(Into::into),
+            vd_epochs: self.vd_epochs,
+            vd_kl_weight: self.vd_kl_weight,
+            remove_units: self.remove_units,
+            ..Default::default()
         }
     }
 }

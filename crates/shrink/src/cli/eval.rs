@@ -3,7 +3,7 @@
 //! Burn model instead, for comparison.
 
 use super::print_json;
-use anyhow::{Context, Result};
+use anyhow::Result;
 use shrink_core::classifier::{open, Classifier};
 use shrink_core::device::parse_device;
 use shrink_core::workflow;
@@ -70,37 +70,16 @@ pub fn run(a: Args) -> Result<()> {
     Ok(())
 }
 
-/// Write `r`'s test error into the metadata of the `.shrk` file `path` (atomically; the
-/// tensors are re-encoded from their decoded form, which reproduces them bit for bit —
-/// checked here before anything is written).
+/// Write `r`'s test error into the metadata of the `.shrk` file `path`.
 fn record(path: &Path, r: &workflow::EvalReport) -> Result<()> {
-    use shrink_core::compress::encode;
-    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let mut file = shrink_format::read(&bytes).with_context(|| path.display().to_string())?;
-    let before = file.tensors.clone();
-    encode::set_test_meta(&mut file, r.test_error, r.n, &r.data);
-    // A version-2 file stays version 2 (its header deflated, its halves in 16 bits).
-    let written = if shrink_format::file_version(&bytes) == Some(shrink_format::VERSION_1) {
-        shrink_format::write(&file)
-    } else {
-        shrink_format::write_compact(&file)
-    };
-    let (new_bytes, _) = written.with_context(|| format!("cannot encode {}", path.display()))?;
-    let back = shrink_format::read(&new_bytes).context("internal")?;
-    anyhow::ensure!(
-        back.tensors == before,
-        "internal: re-encoding {} would change its weights; nothing written",
-        path.display()
-    );
-    shrink_core::model::io::write_atomic(path, &new_bytes)?;
+    let (before, after) =
+        shrink_core::compress::encode::record_test_error(path, r.test_error, r.n, &r.data)?;
     eprintln!(
-        "{}: recorded test error {:.2}% on {} examples of {} ({} -> {} bytes)",
+        "{}: recorded test error {:.2}% on {} examples of {} ({before} -> {after} bytes)",
         path.display(),
         100.0 * r.test_error,
         r.n,
         r.data,
-        bytes.len(),
-        new_bytes.len()
     );
     Ok(())
 }

@@ -4,6 +4,7 @@
 //! (`crates/shrink-lab/src/experiments/NAME.toml`); a flag given here overrides one.
 
 mod args;
+mod common;
 mod distill;
 mod frontier;
 

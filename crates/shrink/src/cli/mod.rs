@@ -2,7 +2,9 @@
 //! line on stderr when something is wrong.
 
 mod bench;
+mod bench_run; // H1: `shrink bench run` (was in bench.rs)
 mod compress;
+mod compress_args; // H1: the flags of `shrink compress` (were in compress.rs)
 mod compress_budget;
 mod compress_flags;
 mod data;
@@ -15,10 +17,12 @@ mod import_onnx;
 mod info;
 mod limits;
 mod mimic;
+mod mimic_flags; // H1: the flags of `shrink mimic` (were in mimic.rs)
 mod munge;
 mod progress;
 mod prune;
 mod quantize;
+mod quantize_flags; // H1: the weight-sharing flags (were in compress_flags.rs)
 mod run;
 mod train;
 mod train_flags; // H1: --epochs/--lr/--batch-size/--seed of train and mimic
@@ -83,17 +87,8 @@ pub enum Command {
 pub fn run(cli: Cli) -> Result<()> {
     shrink_core::limits::set(cli.limits.limits());
     shrink_core::train::progress::set_reporter(Box::new(progress::StderrBars));
-    run_command(cli.command).map_err(|e| {
-        // A limit error names its limit, e.g. "(max_params)": say which flag raises it.
-        let msg = format!("{e:#}");
-        match shrink_core::limits::LIMIT_NAMES
-            .iter()
-            .find(|n| msg.contains(&format!("({n})")))
-        {
-            Some(n) => anyhow::anyhow!("{msg}; raise it with --{}", n.replace('_', "-")),
-            None => e,
-        }
-    })
+    // A limit error names its limit, e.g. "(max_params)": say which flag raises it.
+    run_command(cli.command).map_err(shrink_core::limits::with_flag_hint)
 }
 
 fn run_command(command: Command) -> Result<()> {

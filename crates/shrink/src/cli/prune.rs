@@ -40,7 +40,7 @@ pub fn run(a: Args) -> Result<()> {
         &a.model,
         &a.data,
         a.label.clone(),
-        |cfg| a.prune.apply(cfg),
+        |cfg| a.prune.overrides().apply(cfg),
         parse_device(&a.device)?,
         a.quiet,
     )?;

@@ -2,8 +2,8 @@
 //! centroid fine-tuning, Huffman-coded into a `.shrk` file (pruned weights, the zeros of
 //! the model, stay pruned).
 
-use super::compress_flags::QuantizeFlags;
 use super::print_json;
+use super::quantize_flags::QuantizeFlags;
 use anyhow::Result;
 use shrink_core::compress::render_table;
 use shrink_core::device::parse_device;
@@ -43,7 +43,7 @@ pub fn run(a: Args) -> Result<()> {
         &a.model,
         &a.data,
         a.label.clone(),
-        |cfg| a.quantize.apply(cfg),
+        |cfg| a.quantize.overrides().apply(cfg),
         parse_device(&a.device)?,
         a.quiet,
     )?;
