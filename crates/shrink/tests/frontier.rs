@@ -31,10 +31,11 @@ fn quick_frontier_draws_its_points_with_their_commands() {
     let mut drawn = 0;
     for p in points {
         let cmds = p["commands"].as_array().unwrap();
-        // --quick trains a copy of the zoo spec that asks for fewer retraining steps.
+        // --quick trains a copy of the zoo spec that asks for fewer retraining steps
+        // (the settings file's `spec_compress`).
         let train = cmds[0].as_str().unwrap();
         assert!(train.starts_with("shrink train "), "{p}");
-        assert!(train.contains("lenet-300-100-quick.toml"), "{p}");
+        assert!(train.contains("lenet-300-100-spec.toml"), "{p}");
         assert!(
             cmds[1].as_str().unwrap().starts_with("shrink compress "),
             "{p}"

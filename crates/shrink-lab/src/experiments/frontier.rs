@@ -177,64 +177,49 @@ pub struct FrontierSettings {
     pub dense_epochs: Option<usize>,
     pub recipes: Vec<Recipe>,
     pub external: Vec<External>,
+    /// Laid over each network's `[compress]` table (a copy of the spec in `runs/`).
+    pub spec_compress: toml::Table,
     pub quick: bool,
 }
 
-/// The quick and full recipes for `net`: Deep Compression with the spec's settings (with
-/// distillation, the default, and without), sparse VD, and byte budgets.
-pub fn default_recipes(net: &str, quick: bool) -> Vec<Recipe> {
-    let short: Vec<&str> = if quick {
-        vec![
-            "--rounds",
-            "1",
-            "--retrain-epochs",
-            "1",
-            "--finetune-epochs",
-            "1",
-        ]
-    } else {
-        vec![]
-    };
-    let r = |label: &str, extra: &[&str]| Recipe {
-        net: net.to_string(),
-        label: label.to_string(),
-        args: short.iter().chain(extra).map(|s| s.to_string()).collect(),
-    };
-    let float_bytes: u64 = if net == "lenet-5" {
-        1_724_320
-    } else {
-        1_066_440
-    };
-    let vd_epochs = if quick { "1" } else { "12" };
-    let mut v = vec![
-        r("Deep Compression (zoo settings)", &[]),
-        r("Deep Compression, no distillation", &["--no-distill"]),
-        r(
-            "sparse VD + unit removal",
-            &[
-                "--method",
-                "sparse-vd",
-                "--vd-epochs",
-                vd_epochs,
-                "--remove-units",
-                "--trim-codebooks",
-            ],
-        ),
-    ];
-    let budgets: &[u64] = if quick { &[60] } else { &[100, 150] };
-    for ratio in budgets {
-        let b = (float_bytes / ratio).to_string();
-        v.push(r(
-            &format!("budget --max-bytes {b} (~{ratio}x)"),
-            &[
-                "--max-bytes",
-                &b,
-                "--budget-rounds",
-                if quick { "1" } else { "3" },
-            ],
-        ));
-    }
-    v
+/// One recipe of the settings file (`[[full.recipes]]`, `[[quick.recipes]]`): a point
+/// per network, `shrink compress DENSE --data D --out DIR <args>`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RecipeSettings {
+    /// The point's label; `{bytes}` and `{ratio}` stand for the budget's.
+    pub label: String,
+    /// Flags of this recipe (after the settings' `args`).
+    #[serde(default)]
+    pub args: Vec<String>,
+    /// A byte budget of the network's float32 bytes / this ratio: `--max-bytes B` is
+    /// added before `args`.
+    #[serde(default)]
+    pub max_bytes_ratio: Option<u64>,
+}
+
+/// The recipes of `f` for `net`: each one's flags after `f.args`, its label filled in.
+pub fn recipes_for(net: &str, f: &FrontierFile) -> Vec<Recipe> {
+    f.recipes
+        .iter()
+        .map(|r| {
+            let mut args = f.args.clone();
+            let mut label = r.label.clone();
+            if let Some(ratio) = r.max_bytes_ratio {
+                let b = (float_bytes(net) as u64 / ratio.max(1)).to_string();
+                label = label
+                    .replace("{bytes}", &b)
+                    .replace("{ratio}", &ratio.to_string());
+                args.extend(["--max-bytes".to_string(), b]);
+            }
+            args.extend(r.args.iter().cloned());
+            Recipe {
+                net: net.to_string(),
+                label,
+                args,
+            }
+        })
+        .collect()
 }
 
 /// One drawn (or failed) point.
@@ -345,10 +330,14 @@ pub fn run(
     };
     let mut points = Vec::new();
     for (net, spec) in &s.nets {
-        let spec = if s.quick {
-            quick_spec(spec, &runs.join(format!("{net}-quick.toml")))?
-        } else {
+        let spec = if s.spec_compress.is_empty() {
             spec.clone()
+        } else {
+            spec_with(
+                spec,
+                &s.spec_compress,
+                &runs.join(format!("{net}-spec.toml")),
+            )?
         };
         let dense = runs.join(format!("{net}-dense"));
         let mut train = vec![
@@ -455,9 +444,9 @@ pub fn run(
     Ok(json)
 }
 
-/// A copy of `spec` at `to` whose `[compress]` table asks for few retraining and
-/// fine-tuning steps (20 rather than 300): what `--quick` trains and compresses.
-fn quick_spec(spec: &Path, to: &Path) -> Result<PathBuf> {
+/// A copy of `spec` at `to` with `compress` laid over its `[compress]` table (the quick
+/// settings ask for few retraining and fine-tuning steps: 20 rather than 300).
+fn spec_with(spec: &Path, compress: &toml::Table, to: &Path) -> Result<PathBuf> {
     let text =
         std::fs::read_to_string(spec).with_context(|| format!("cannot read {}", spec.display()))?;
     let mut t: toml::Table =
@@ -468,8 +457,9 @@ fn quick_spec(spec: &Path, to: &Path) -> Result<PathBuf> {
     let Some(c) = c.as_table_mut() else {
         bail!("{}: [compress] is not a table", spec.display());
     };
-    c.insert("min_retrain_steps".into(), toml::Value::Integer(20));
-    c.insert("min_finetune_steps".into(), toml::Value::Integer(20));
+    for (k, v) in compress {
+        c.insert(k.clone(), v.clone());
+    }
     shrink_core::model::io::write_atomic(to, toml::to_string(&t)?.as_bytes())?;
     Ok(to.to_path_buf())
 }
@@ -576,6 +566,14 @@ pub struct FrontierFile {
     /// Points made elsewhere (a TOML file of `[[point]]` tables).
     #[serde(default)]
     pub points: Option<PathBuf>,
+    /// Flags every recipe's `shrink compress` starts with.
+    #[serde(default)]
+    pub args: Vec<String>,
+    /// Keys laid over each network's `[compress]` table before it is trained.
+    #[serde(default)]
+    pub spec_compress: toml::Table,
+    /// The points to make for each network.
+    pub recipes: Vec<RecipeSettings>,
 }
 
 impl super::runner::Experiment for FrontierExperiment {
@@ -602,7 +600,7 @@ impl super::runner::Experiment for FrontierExperiment {
                 bail!("{}: the zoo spec is missing", spec.display());
             }
             nets.push((n.to_string(), spec));
-            recipes.extend(default_recipes(n, common.quick));
+            recipes.extend(recipes_for(n, &f));
         }
         let external = match &f.points {
             Some(p) => read_points(p)?,
@@ -618,6 +616,7 @@ impl super::runner::Experiment for FrontierExperiment {
             dense_epochs: f.dense_epochs,
             recipes,
             external,
+            spec_compress: f.spec_compress.clone(),
             quick: common.quick,
         };
         run(&settings, &common.out, common.resume, common.quiet)
@@ -655,6 +654,45 @@ mod tests {
             .unwrap();
         assert!((float_bytes(rigl.net) / rigl.ratio - 31_900.0).abs() < 1e-6);
         assert_eq!(PUBLISHED.iter().filter(|p| p.net == "lenet-5").count(), 6);
+    }
+
+    /// The built-in settings file's recipes: in full, Deep Compression with and without
+    /// distillation, sparse VD over 12 epochs and byte budgets of 1/100 and 1/150 of the
+    /// float32 bytes; in quick, every recipe one short round and one budget.
+    #[test]
+    fn built_in_recipes_from_the_settings_file() {
+        use super::super::runner::{prepare, Options};
+        let settings = |quick: bool| {
+            let opts = Options {
+                out: None,
+                quick,
+                resume: false,
+                label: None,
+                device: burn::prelude::Device::flex(),
+                quiet: true,
+                settings_file: None,
+            };
+            prepare::<FrontierExperiment>(&opts, serde_json::Value::Null)
+                .unwrap()
+                .1
+        };
+        let full = recipes_for("lenet-5", &settings(false));
+        let labels: Vec<&str> = full.iter().map(|r| r.label.as_str()).collect();
+        assert_eq!(labels.len(), 5);
+        assert_eq!(labels[3], "budget --max-bytes 17243 (~100x)");
+        assert_eq!(
+            full[3].args,
+            ["--max-bytes", "17243", "--budget-rounds", "3"]
+        );
+        assert!(full[2].args.windows(2).any(|w| w == ["--vd-epochs", "12"]));
+        assert!(settings(false).spec_compress.is_empty());
+        let f = settings(true);
+        let quick = recipes_for("lenet-300-100", &f);
+        assert_eq!(quick.len(), 4);
+        assert!(quick.iter().all(|r| r.args[..2] == ["--rounds", "1"]));
+        assert_eq!(quick[3].label, "budget --max-bytes 17774 (~60x)");
+        assert_eq!(f.spec_compress["min_retrain_steps"].as_integer(), Some(20));
+        assert_eq!(f.dense_epochs, Some(1));
     }
 
     #[test]
