@@ -345,3 +345,26 @@ fn linear_matches_burn_bit_for_bit() {
         }
     }
 }
+
+#[test]
+fn tiled_convolution_matches_burn() {
+    // One example per forward tile (cin·kh·kw · oh·ow > 2^18), with padding, stride and
+    // a partial last tile: the kept im2col matrix (training) and the per-thread tile
+    // buffers (inference, reused from tile to tile) both against Burn's.
+    let options = ConvOptions::new_with_padding([1, 2], [(2, 1), (0, 2)], [1, 1], 1);
+    let case = Case {
+        x: [5, 16, 24, 40],
+        w: [6, 16, 5, 5],
+        options: options.clone(),
+    };
+    check(&case, 300);
+    let dev = Device::flex();
+    let x = fixed(case.x, 310, &dev);
+    let w = fixed(case.w, 311, &dev);
+    let b = fixed([case.w[0]], 312, &dev);
+    assert_close(
+        "inference, tiled",
+        &values(own(x.clone(), w.clone(), b.clone(), options.clone())),
+        &values(burn_conv2d(x, w, Some(b), options)),
+    );
+}
