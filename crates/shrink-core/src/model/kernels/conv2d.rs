@@ -31,6 +31,8 @@ use burn::tensor::{Shape, TensorData};
 use rayon::prelude::*;
 use std::sync::Arc;
 
+use super::linear::{gemm_split_strided, Operand};
+
 /// Shapes and options of one convolution, checked.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Geometry {
@@ -233,15 +235,6 @@ fn col2im_add(dcol: &[f32], dx: &mut [f32], g: &Geometry) {
     }
 }
 
-/// Single-threaded gemm unless the product is big enough for gemm's own threads.
-fn parallelism(m: usize, n: usize, k: usize) -> gemm::Parallelism {
-    if m * n * k >= 128 * 128 * 128 {
-        gemm::Parallelism::Rayon(0)
-    } else {
-        gemm::Parallelism::None
-    }
-}
-
 /// `dst[m×n] (+)= lhs[m×k] · rhs[k×n]`, each given by its pointer and (row, column)
 /// strides in elements.
 ///
@@ -405,23 +398,17 @@ pub fn weight_bias_grad(dy: &[f32], col: &[f32], g: &Geometry) -> (Vec<f32>, Vec
     // instead of the whole im2col matrix, whose rows run along the reduction.
     let mut dwt = vec![0.0f32; kg * g.cout];
     for gi in 0..g.groups {
-        // SAFETY: dwt columns gi·cog.. (row stride 1, column stride cout), dyt rows
-        // gi·cog.. (stride n·p) and the im2col rows of group gi read transposed (k index =
-        // column, stride 1; n index = row, stride n·p) are inside their slices; dwt is
-        // not aliased.
-        unsafe {
-            matmul(
-                (cog, kg, np),
-                dwt.as_mut_ptr().add(gi * cog),
-                (1, g.cout),
-                false,
-                dyt.as_ptr().add(gi * cog * np),
-                (np, 1),
-                col.as_ptr().add(gi * kg * np),
-                (1, np),
-                parallelism(cog, kg, np),
-            )
-        }
+        // dwt columns gi·cog.. (row stride 1, column stride cout) = dyt rows gi·cog..
+        // (stride n·p) times the im2col rows of group gi read transposed (k index =
+        // column, stride 1; n index = row, stride n·p). Split once over the threads
+        // (`linear::gemm_split_strided`) rather than by gemm's own rayon mode.
+        gemm_split_strided(
+            (cog, kg, np),
+            &mut dwt[gi * cog..],
+            (1, g.cout),
+            Operand::new(&dyt[gi * cog * np..], np, 1),
+            Operand::new(&col[gi * kg * np..], 1, np),
+        );
     }
     let mut dw = vec![0.0f32; g.cout * kg];
     for (co, row) in dw.chunks_mut(kg).enumerate() {

@@ -82,9 +82,28 @@ pub(super) fn gemm_split(
     rhs: Operand,
 ) {
     assert_eq!(dst.len(), m * n, "gemm: output length");
+    gemm_split_strided((m, n, k), dst, (n, 1), lhs, rhs);
+}
+
+/// [`gemm_split`] into a `dst` with (row, column) strides `dst_rs`, `dst_cs`.
+///
+/// # Panics
+/// When `dst` does not hold every index `r·dst_rs + c·dst_cs` of `m×n`. The operands
+/// as for [`gemm_split`].
+pub(super) fn gemm_split_strided(
+    (m, n, k): (usize, usize, usize),
+    dst: &mut [f32],
+    (dst_rs, dst_cs): (usize, usize),
+    lhs: Operand,
+    rhs: Operand,
+) {
     if m == 0 || n == 0 {
         return;
     }
+    assert!(
+        (m - 1) * dst_rs + (n - 1) * dst_cs < dst.len(),
+        "gemm: output too short"
+    );
     let threads = rayon::current_num_threads();
     // Split the longer output dimension; never into blocks gemm would treat as small
     // when the whole product is not.
@@ -105,20 +124,20 @@ pub(super) fn gemm_split(
         let (out, lhs, rhs) = (out, lhs, rhs);
         let (lo, hi) = (len * i / blocks, len * (i + 1) / blocks);
         let (bm, bn, dst_off, lhs_off, rhs_off) = if along_rows {
-            (hi - lo, n, lo * n, lo * lhs.rs, 0)
+            (hi - lo, n, lo * dst_rs, lo * lhs.rs, 0)
         } else {
-            (m, hi - lo, lo, 0, lo * rhs.cs)
+            (m, hi - lo, lo * dst_cs, 0, lo * rhs.cs)
         };
-        // SAFETY: the block's rows (columns) lo..hi are inside dst (m·n, row stride n)
-        // and inside the operands (the caller's shapes); blocks do not overlap.
+        // SAFETY: the block's rows (columns) lo..hi are inside dst (asserted above) and
+        // inside the operands (the caller's shapes); blocks do not overlap.
         unsafe {
             gemm::gemm(
                 bm,
                 bn,
                 k,
                 out.0.add(dst_off),
-                1,
-                n as isize,
+                dst_cs as isize,
+                dst_rs as isize,
                 false,
                 lhs.ptr.add(lhs_off),
                 lhs.cs as isize,
