@@ -134,6 +134,13 @@ impl Geometry {
         (at < len).then_some(at)
     }
 
+    /// Whether every kernel tap at every output pixel reads inside the input (no
+    /// padding is ever read): then im2col writes every place of its matrix.
+    fn reads_inside_only(&self) -> bool {
+        (0..self.kh).all(|i| (0..self.oh).all(|y| self.src(0, y, i).is_some()))
+            && (0..self.kw).all(|j| self.valid_cols(j) == (0, self.ow))
+    }
+
     /// The output columns `lo..hi` whose input column (for kernel column `j`) is inside.
     fn valid_cols(&self, j: usize) -> (usize, usize) {
         let lo = (0..self.ow)
@@ -228,8 +235,16 @@ fn col2im_add(dcol: &[f32], dx: &mut [f32], g: &Geometry) {
             let Some(ih) = g.src(0, y, i) else { continue };
             let first = lo * g.stride[1] + j * g.dilation[1] - g.pad[1];
             let line = &mut dst[ih * g.w..][..g.w];
-            for (k, v) in src[y * g.ow + lo..y * g.ow + hi].iter().enumerate() {
-                line[first + k * g.stride[1]] += v;
+            let run = &src[y * g.ow + lo..y * g.ow + hi];
+            if g.stride[1] == 1 {
+                // Contiguous on both sides: one vectorised add (the same sums).
+                for (d, v) in line[first..first + run.len()].iter_mut().zip(run) {
+                    *d += v;
+                }
+            } else {
+                for (k, v) in run.iter().enumerate() {
+                    line[first + k * g.stride[1]] += v;
+                }
             }
         }
     }
@@ -297,10 +312,12 @@ pub fn forward(
     assert_eq!(bias.len(), g.cout, "conv2d: bias length");
     let (p, np, kg, cog) = (g.p(), g.n * g.p(), g.kg(), g.cog());
     let tile = tile_examples(g);
-    let mut col = if keep_col {
-        vec![0.0f32; g.k() * np]
-    } else {
-        Vec::new()
+    // Zeros only where padding is read; otherwise im2col writes every place.
+    let inside = g.reads_inside_only();
+    let mut col: Vec<f32> = match (keep_col, inside) {
+        (false, _) => Vec::new(),
+        (true, true) => Vec::with_capacity(g.k() * np),
+        (true, false) => vec![0.0f32; g.k() * np],
     };
     let kept = SharedCol(col.as_mut_ptr());
     let mut y = vec![0.0f32; g.n * g.cout * p];
@@ -324,7 +341,9 @@ pub fn forward(
                     (unsafe { kept.at(b0 * p) }, np)
                 } else {
                     // Padding positions must read 0: clear what the last tile left.
-                    own.fill(0.0);
+                    if !inside {
+                        own.fill(0.0);
+                    }
                     (own.as_mut_ptr(), tile * p)
                 };
                 // SAFETY: the block has k rows of at least count·p columns (stride
@@ -357,6 +376,11 @@ pub fn forward(
                 }
             },
         );
+    if keep_col && inside {
+        // SAFETY: the tiles wrote every one of the k × n·p places (`reads_inside_only`:
+        // each row's columns for every example and output pixel).
+        unsafe { col.set_len(g.k() * np) };
+    }
     (y, col)
 }
 
