@@ -731,6 +731,34 @@ out = 4
     }
 
     #[test]
+    fn convolutions_on_the_own_kernels_match_burns() {
+        // The mean (with bias) and variance (without) convolutions of the forward pass,
+        // and their gradients, as Burn's own op computes them.
+        let dev = Device::flex().autodiff();
+        dev.seed(3);
+        let normal = Distribution::Normal(0.0, 1.0);
+        for (stride, padding) in [(1, 0), (2, 1)] {
+            let opts = ConvOptions::new([stride; 2], [padding; 2], [1; 2], 1);
+            let x = Tensor::<4>::random([3, 2, 7, 7], normal, &dev).require_grad();
+            let w = Tensor::<4>::random([4, 2, 3, 3], normal, &dev).require_grad();
+            let b = Tensor::<1>::random([4], normal, &dev).require_grad();
+            for bias in [Some(b.clone()), None] {
+                let ours = conv2d_op(x.clone(), w.clone(), bias.clone(), opts.clone());
+                let burns =
+                    burn::tensor::module::conv2d(x.clone(), w.clone(), bias.clone(), opts.clone());
+                let diff = (ours.clone() - burns.clone()).abs().max();
+                assert!(diff.into_scalar::<f32>() < 1e-4);
+                let g1 = (ours * 0.5).sum().backward();
+                let g2 = (burns * 0.5).sum().backward();
+                for (a, c) in [(x.grad(&g1), x.grad(&g2)), (w.grad(&g1), w.grad(&g2))] {
+                    let d = (a.unwrap() - c.unwrap()).abs().max().into_scalar::<f32>();
+                    assert!(d < 1e-4, "gradient differs by {d}");
+                }
+            }
+        }
+    }
+
+    #[test]
     fn sparse_table_zeroes_noisy_weights() {
         let spec = tiny_spec();
         let dev = Device::flex();

@@ -592,7 +592,7 @@ impl Block {
     /// Apply this layer.
     pub fn forward(&self, x: Feat) -> Feat {
         match self {
-            Block::Linear(l) => Feat::Flat(l.forward(x.flat())),
+            Block::Linear(l) => Feat::Flat(kernels::linear(l, x.flat())),
             // [b, in] → [b, k] → [b, out]
             Block::Bottleneck(b) => Feat::Flat(b.v.forward(b.u.forward(x.flat()))),
             Block::Conv(c) => Feat::Image(kernels::conv2d(c, x.image())),

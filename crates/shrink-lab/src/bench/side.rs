@@ -48,6 +48,8 @@ pub fn init_threads(threads: Option<usize>) -> usize {
             std::env::set_var("RAYON_NUM_THREADS", n.to_string());
         }
     }
+    // The calling thread joins Flex's rayon pool (issue 12; `kernels::threads`).
+    shrink_core::model::kernels::share_calling_thread();
     std::env::var("RAYON_NUM_THREADS")
         .ok()
         .and_then(|v| v.parse::<usize>().ok())

@@ -87,6 +87,11 @@ pub enum Command {
 pub fn run(cli: Cli) -> Result<()> {
     shrink_core::limits::set(cli.limits.limits());
     shrink_core::train::progress::set_reporter(Box::new(progress::StderrBars));
+    // This thread joins Flex's rayon pool (issue 12); `bench` does it once `--threads`
+    // has set the pool's size (shrink_lab::bench::side::init_threads).
+    if !matches!(cli.command, Command::Bench(_)) {
+        shrink_core::model::kernels::share_calling_thread();
+    }
     // A limit error names its limit, e.g. "(max_params)": say which flag raises it.
     run_command(cli.command).map_err(shrink_core::limits::with_flag_hint)
 }

@@ -31,6 +31,8 @@ use burn::tensor::{Shape, TensorData};
 use rayon::prelude::*;
 use std::sync::Arc;
 
+use super::linear::{gemm_split_strided, Operand};
+
 /// Shapes and options of one convolution, checked.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Geometry {
@@ -132,6 +134,13 @@ impl Geometry {
         (at < len).then_some(at)
     }
 
+    /// Whether every kernel tap at every output pixel reads inside the input (no
+    /// padding is ever read): then im2col writes every place of its matrix.
+    fn reads_inside_only(&self) -> bool {
+        (0..self.kh).all(|i| (0..self.oh).all(|y| self.src(0, y, i).is_some()))
+            && (0..self.kw).all(|j| self.valid_cols(j) == (0, self.ow))
+    }
+
     /// The output columns `lo..hi` whose input column (for kernel column `j`) is inside.
     fn valid_cols(&self, j: usize) -> (usize, usize) {
         let lo = (0..self.ow)
@@ -149,20 +158,47 @@ impl Geometry {
 /// `(c·kh + i)·kw + j`, column `b·oh·ow + y·ow + x` holds the input pixel that kernel tap
 /// `(i, j)` of channel `c` sees at output pixel `(y, x)` of example `b` (0 in the padding).
 pub fn im2col(x: &[f32], g: &Geometry) -> Vec<f32> {
-    let (p, np, plane) = (g.p(), g.n * g.p(), g.h * g.w);
+    let np = g.n * g.p();
     let mut col = vec![0.0f32; g.k() * np];
-    col.par_chunks_mut(np).enumerate().for_each(|(row, out)| {
+    // SAFETY: col holds k rows of n·p columns.
+    unsafe { im2col_examples(x, g, 0..g.n, col.as_mut_ptr(), np) };
+    col
+}
+
+/// The columns of examples `examples` of the im2col matrix, written at `out` (row
+/// stride `stride`, column 0 = the first example's first pixel); positions in the
+/// padding are left as they are (zero in a zeroed buffer).
+///
+/// # Safety
+/// `out` must be valid for writes at `row·stride + c` for every row `< cin·kh·kw` and
+/// column `c < examples.len()·oh·ow`, and nothing else may access those places meanwhile.
+unsafe fn im2col_examples(
+    x: &[f32],
+    g: &Geometry,
+    examples: std::ops::Range<usize>,
+    out: *mut f32,
+    stride: usize,
+) {
+    let (p, plane) = (g.p(), g.h * g.w);
+    let first_b = examples.start;
+    for row in 0..g.k() {
         let (c, i, j) = (row / (g.kh * g.kw), (row / g.kw) % g.kh, row % g.kw);
         let (lo, hi) = g.valid_cols(j);
         if lo >= hi {
-            return;
+            continue;
         }
-        for b in 0..g.n {
+        let first = lo * g.stride[1] + j * g.dilation[1] - g.pad[1];
+        for b in examples.clone() {
             let src = &x[(b * g.cin + c) * plane..][..plane];
             for y in 0..g.oh {
                 let Some(ih) = g.src(0, y, i) else { continue };
-                let dst = &mut out[b * p + y * g.ow..][..g.ow];
-                let first = lo * g.stride[1] + j * g.dilation[1] - g.pad[1];
+                // SAFETY: one output row of example b inside row `row` (caller's bounds).
+                let dst = unsafe {
+                    std::slice::from_raw_parts_mut(
+                        out.add(row * stride + (b - first_b) * p + y * g.ow),
+                        g.ow,
+                    )
+                };
                 let line = &src[ih * g.w..][..g.w];
                 if g.stride[1] == 1 {
                     dst[lo..hi].copy_from_slice(&line[first..first + (hi - lo)]);
@@ -173,8 +209,14 @@ pub fn im2col(x: &[f32], g: &Geometry) -> Vec<f32> {
                 }
             }
         }
-    });
-    col
+    }
+}
+
+/// Examples per tile of the forward pass: the tile's im2col block (`cin·kh·kw` rows of
+/// `tile·oh·ow`) about 1 MB, so that the gemm reads it back from the cache it was
+/// written to (LeNet-5's conv2 at batch 256 has a 33 MB im2col matrix).
+fn tile_examples(g: &Geometry) -> usize {
+    ((1usize << 18) / (g.k() * g.p()).max(1)).clamp(1, g.n)
 }
 
 /// Add the im2col-shaped `dcol` (`[cin·kh·kw, oh·ow]`, one example) back onto the input
@@ -193,19 +235,18 @@ fn col2im_add(dcol: &[f32], dx: &mut [f32], g: &Geometry) {
             let Some(ih) = g.src(0, y, i) else { continue };
             let first = lo * g.stride[1] + j * g.dilation[1] - g.pad[1];
             let line = &mut dst[ih * g.w..][..g.w];
-            for (k, v) in src[y * g.ow + lo..y * g.ow + hi].iter().enumerate() {
-                line[first + k * g.stride[1]] += v;
+            let run = &src[y * g.ow + lo..y * g.ow + hi];
+            if g.stride[1] == 1 {
+                // Contiguous on both sides: one vectorised add (the same sums).
+                for (d, v) in line[first..first + run.len()].iter_mut().zip(run) {
+                    *d += v;
+                }
+            } else {
+                for (k, v) in run.iter().enumerate() {
+                    line[first + k * g.stride[1]] += v;
+                }
             }
         }
-    }
-}
-
-/// Single-threaded gemm unless the product is big enough for gemm's own threads.
-fn parallelism(m: usize, n: usize, k: usize) -> gemm::Parallelism {
-    if m * n * k >= 128 * 128 * 128 {
-        gemm::Parallelism::Rayon(0)
-    } else {
-        gemm::Parallelism::None
     }
 }
 
@@ -254,41 +295,111 @@ unsafe fn matmul(
 
 /// The forward pass: `y` (`[n, cout, oh, ow]`) of `x` (`[n, cin, h, w]`), `weight`
 /// (`[cout, cin/groups, kh, kw]`) and `bias` (`[cout]`), with the im2col matrix that the
-/// backward pass needs.
-pub fn forward(x: &[f32], weight: &[f32], bias: &[f32], g: &Geometry) -> (Vec<f32>, Vec<f32>) {
+/// backward pass needs when `keep_col` (else an empty one).
+///
+/// Tiles of [`tile_examples`] examples run in parallel, each writing its im2col columns
+/// (into the kept matrix, or a buffer of the thread's own) and at once the gemm of each
+/// of its examples; every output is one gemm sum, the same at any tiling and thread count.
+pub fn forward(
+    x: &[f32],
+    weight: &[f32],
+    bias: &[f32],
+    g: &Geometry,
+    keep_col: bool,
+) -> (Vec<f32>, Vec<f32>) {
     assert_eq!(x.len(), g.n * g.cin * g.h * g.w, "conv2d: input length");
     assert_eq!(weight.len(), g.cout * g.kg(), "conv2d: weight length");
     assert_eq!(bias.len(), g.cout, "conv2d: bias length");
-    let col = im2col(x, g);
     let (p, np, kg, cog) = (g.p(), g.n * g.p(), g.kg(), g.cog());
+    let tile = tile_examples(g);
+    // Zeros only where padding is read; otherwise im2col writes every place.
+    let inside = g.reads_inside_only();
+    let mut col: Vec<f32> = match (keep_col, inside) {
+        (false, _) => Vec::new(),
+        (true, true) => Vec::with_capacity(g.k() * np),
+        (true, false) => vec![0.0f32; g.k() * np],
+    };
+    let kept = SharedCol(col.as_mut_ptr());
     let mut y = vec![0.0f32; g.n * g.cout * p];
-    y.par_chunks_mut(g.cout * p)
+    y.par_chunks_mut(tile * g.cout * p)
         .enumerate()
-        .for_each(|(b, yb)| {
-            for (co, row) in yb.chunks_mut(p).enumerate() {
-                row.fill(bias[co]);
-            }
-            for gi in 0..g.groups {
-                // SAFETY: y_b's rows gi·cog.. (stride p), the weight rows of group gi
-                // (stride kg) and the im2col rows of group gi at example b's columns
-                // (stride n·p) are all inside their slices; y is not aliased.
-                unsafe {
-                    matmul(
-                        (cog, p, kg),
-                        yb.as_mut_ptr().add(gi * cog * p),
-                        (p, 1),
-                        true,
-                        weight.as_ptr().add(gi * cog * kg),
-                        (kg, 1),
-                        col.as_ptr().add(gi * kg * np + b * p),
-                        (np, 1),
-                        gemm::Parallelism::None,
-                    )
+        .for_each_init(
+            || {
+                if keep_col {
+                    Vec::new()
+                } else {
+                    vec![0.0f32; g.k() * tile * p]
                 }
-            }
-        });
+            },
+            |own, (t, yt)| {
+                let b0 = t * tile;
+                let count = yt.len() / (g.cout * p);
+                // The tile's im2col block: columns b0·p.. of the kept matrix (row stride
+                // n·p), or the thread's buffer (row stride tile·p).
+                let (block, stride): (*mut f32, usize) = if keep_col {
+                    // SAFETY: column b0·p of row 0 is inside the kept k × n·p matrix.
+                    (unsafe { kept.at(b0 * p) }, np)
+                } else {
+                    // Padding positions must read 0: clear what the last tile left.
+                    if !inside {
+                        own.fill(0.0);
+                    }
+                    (own.as_mut_ptr(), tile * p)
+                };
+                // SAFETY: the block has k rows of at least count·p columns (stride
+                // `stride`); this tile alone writes them (its own columns of the kept
+                // matrix, or its thread's buffer), and reads them only below.
+                unsafe { im2col_examples(x, g, b0..b0 + count, block, stride) };
+                for (e, yb) in yt.chunks_mut(g.cout * p).enumerate() {
+                    for (co, row) in yb.chunks_mut(p).enumerate() {
+                        row.fill(bias[co]);
+                    }
+                    for gi in 0..g.groups {
+                        // SAFETY: y_b's rows gi·cog.. (stride p), the weight rows of group
+                        // gi (stride kg) and the block's rows of group gi at example e's
+                        // columns (row stride `stride`) are all inside their slices; y
+                        // is not aliased.
+                        unsafe {
+                            matmul(
+                                (cog, p, kg),
+                                yb.as_mut_ptr().add(gi * cog * p),
+                                (p, 1),
+                                true,
+                                weight.as_ptr().add(gi * cog * kg),
+                                (kg, 1),
+                                block.add(gi * kg * stride + e * p),
+                                (stride, 1),
+                                gemm::Parallelism::None,
+                            )
+                        }
+                    }
+                }
+            },
+        );
+    if keep_col && inside {
+        // SAFETY: the tiles wrote every one of the k × n·p places (`reads_inside_only`:
+        // each row's columns for every example and output pixel).
+        unsafe { col.set_len(g.k() * np) };
+    }
     (y, col)
 }
+
+/// The kept im2col matrix, written by the forward pass's tiles in disjoint columns.
+#[derive(Clone, Copy)]
+struct SharedCol(*mut f32);
+
+impl SharedCol {
+    /// The element `offset` places in.
+    ///
+    /// # Safety
+    /// `offset` must be inside the matrix.
+    unsafe fn at(self, offset: usize) -> *mut f32 {
+        unsafe { self.0.add(offset) }
+    }
+}
+// SAFETY: the tiles write disjoint columns (see `forward`).
+unsafe impl Send for SharedCol {}
+unsafe impl Sync for SharedCol {}
 
 /// The gradients of the weight (`[cout, cin/groups, kh, kw]`) and the bias (`[cout]`)
 /// from the output gradient `dy` (`[n, cout, oh, ow]`) and the forward pass's im2col.
@@ -311,23 +422,17 @@ pub fn weight_bias_grad(dy: &[f32], col: &[f32], g: &Geometry) -> (Vec<f32>, Vec
     // instead of the whole im2col matrix, whose rows run along the reduction.
     let mut dwt = vec![0.0f32; kg * g.cout];
     for gi in 0..g.groups {
-        // SAFETY: dwt columns gi·cog.. (row stride 1, column stride cout), dyt rows
-        // gi·cog.. (stride n·p) and the im2col rows of group gi read transposed (k index =
-        // column, stride 1; n index = row, stride n·p) are inside their slices; dwt is
-        // not aliased.
-        unsafe {
-            matmul(
-                (cog, kg, np),
-                dwt.as_mut_ptr().add(gi * cog),
-                (1, g.cout),
-                false,
-                dyt.as_ptr().add(gi * cog * np),
-                (np, 1),
-                col.as_ptr().add(gi * kg * np),
-                (1, np),
-                parallelism(cog, kg, np),
-            )
-        }
+        // dwt columns gi·cog.. (row stride 1, column stride cout) = dyt rows gi·cog..
+        // (stride n·p) times the im2col rows of group gi read transposed (k index =
+        // column, stride 1; n index = row, stride n·p). Split once over the threads
+        // (`linear::gemm_split_strided`) rather than by gemm's own rayon mode.
+        gemm_split_strided(
+            (cog, kg, np),
+            &mut dwt[gi * cog..],
+            (1, g.cout),
+            Operand::new(&dyt[gi * cog * np..], np, 1),
+            Operand::new(&col[gi * kg * np..], 1, np),
+        );
     }
     let mut dw = vec![0.0f32; g.cout * kg];
     for (co, row) in dw.chunks_mut(kg).enumerate() {
@@ -408,16 +513,23 @@ pub(super) fn tensor(values: Vec<f32>, shape: impl Into<Shape>) -> FlexTensor {
     FlexTensor::from_data(TensorData::new(values, shape.into()))
 }
 
-/// Forward on Flex tensors; the im2col matrix too when `keep_col`.
+/// Forward on Flex tensors; the im2col matrix too when `keep_col` (else empty).
 fn flex_forward(
     x: &FlexTensor,
     weight: &FlexTensor,
     bias: &FlexTensor,
     options: &ConvOptions<2>,
+    keep_col: bool,
 ) -> (FlexTensor, Vec<f32>, Geometry) {
     let g = Geometry::new(dims4(x), dims4(weight), options)
         .unwrap_or_else(|| panic!("conv2d: input {x:?} and weight {weight:?} do not fit"));
-    let (y, col) = forward(&contiguous(x), &contiguous(weight), &contiguous(bias), &g);
+    let (y, col) = forward(
+        &contiguous(x),
+        &contiguous(weight),
+        &contiguous(bias),
+        &g,
+        keep_col,
+    );
     (tensor(y, [g.n, g.cout, g.oh, g.ow]), col, g)
 }
 
@@ -428,7 +540,7 @@ impl ConvKernels for Flex {
         bias: FlexTensor,
         options: ConvOptions<2>,
     ) -> FlexTensor {
-        flex_forward(&x, &weight, &bias, &options).0
+        flex_forward(&x, &weight, &bias, &options, false).0
     }
 }
 
@@ -498,6 +610,7 @@ impl<C: CheckpointStrategy> ConvKernels for Autodiff<Flex, C> {
                     weight.primitive(),
                     bias.primitive(),
                     &options,
+                    true,
                 );
                 let state = ConvState {
                     col: Arc::new(col),
@@ -512,6 +625,7 @@ impl<C: CheckpointStrategy> ConvKernels for Autodiff<Flex, C> {
                     weight.primitive(),
                     bias.primitive(),
                     &options,
+                    false,
                 )
                 .0,
             ),

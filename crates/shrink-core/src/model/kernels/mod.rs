@@ -6,19 +6,25 @@
 //! input gradient; issue 12, crates/shrink/PERF.md). On any other backend (wgpu, CUDA) or
 //! dtype it calls Burn's `conv2d`, so a model runs everywhere Burn does. Setting the
 //! environment variable `SHRINK_KERNELS=burn` forces Burn's ops on Flex too (to compare
-//! the two in one build). [`max_pool2d`] likewise, with the kernel of [`pool`].
+//! the two in one build). [`max_pool2d`] likewise, with the kernel of [`pool`], and
+//! [`linear`] with the kernel of [`linear`](mod@linear) (same values as Burn's, its
+//! products split once over the threads).
 //!
 //! Not here: the layers themselves (`model`), Burn's backend-extension plumbing details
 //! (the `conv2d` submodule).
 
 pub mod conv2d;
+pub mod linear;
 pub mod memory;
 pub mod pool;
+pub mod threads;
 
 pub use memory::keep_freed_memory;
+pub use threads::share_calling_thread;
 
 use burn::backend::DispatchDevice;
 use burn::nn::conv::Conv2d;
+use burn::nn::Linear;
 use burn::nn::PaddingConfig2d;
 use burn::prelude::*;
 use burn::tensor::ops::{ConvOptions, MaxPoolOptions};
@@ -53,7 +59,7 @@ pub fn max_pool2d(x: Tensor<4>, kernel: usize, stride: usize, padding: usize) ->
 }
 
 /// Whether `x` lives on Flex (with or without autodiff) as `f32`, where the own kernels run.
-pub fn own_kernels_apply(x: &Tensor<4>) -> bool {
+pub fn own_kernels_apply<const D: usize>(x: &Tensor<D>) -> bool {
     !burn_only()
         && x.dtype() == DType::F32
         && matches!(x.device().inner().as_dispatch(), DispatchDevice::Flex(_))
@@ -113,6 +119,21 @@ pub fn conv2d_op(
         weight.into_dispatch(),
         bias.into_dispatch(),
         options,
+    );
+    Tensor::from_dispatch(out)
+}
+
+/// `layer.forward(x)` for a batch of rows: on Flex (`f32`, with a bias) through this
+/// crate's kernel ([`linear`](mod@linear), the same values as Burn's), elsewhere through
+/// Burn's.
+pub fn linear(layer: &Linear, x: Tensor<2>) -> Tensor<2> {
+    let Some(bias) = layer.bias.as_ref().filter(|_| own_kernels_apply(&x)) else {
+        return layer.forward(x);
+    };
+    let out = <burn::backend::Dispatch as linear::LinearKernels>::shrink_linear(
+        x.into_dispatch(),
+        layer.weight.val().into_dispatch(),
+        bias.val().into_dispatch(),
     );
     Tensor::from_dispatch(out)
 }

@@ -266,3 +266,105 @@ fn max_pool_matches_burn() {
         checked += 1;
     }
 }
+
+/// Forward and the three gradients of the own linear layer and of Burn's `linear`, as
+/// bits, at `threads` rayon threads.
+fn linear_run(
+    rows: usize,
+    d_in: usize,
+    d_out: usize,
+    seed: u64,
+    ours: bool,
+    threads: usize,
+) -> [Vec<u32>; 4] {
+    use super::linear::LinearKernels;
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .unwrap()
+        .install(|| {
+            let dev = Device::flex().autodiff();
+            let x = fixed([rows, d_in], seed, &dev).require_grad();
+            let w = fixed([d_in, d_out], seed + 1, &dev).require_grad();
+            let b = fixed([d_out], seed + 2, &dev).require_grad();
+            let y = if ours {
+                Tensor::<2>::from_dispatch(<Dispatch as LinearKernels>::shrink_linear(
+                    x.clone().into_dispatch(),
+                    w.clone().into_dispatch(),
+                    b.clone().into_dispatch(),
+                ))
+            } else {
+                burn::tensor::module::linear(x.clone(), w.clone(), Some(b.clone()))
+            };
+            let r = fixed(y.dims(), seed + 3, &dev);
+            let grads = (y.clone() * r).sum().backward();
+            let bits = |v: Vec<f32>| v.iter().map(|f| f.to_bits()).collect::<Vec<u32>>();
+            [
+                bits(values(y)),
+                bits(values(x.grad(&grads).unwrap())),
+                bits(values(w.grad(&grads).unwrap())),
+                bits(values(b.grad(&grads).unwrap())),
+            ]
+        })
+}
+
+#[test]
+fn linear_matches_burn_bit_for_bit() {
+    // The MLP's and LeNet-5's layers at batch 64 and 256 (products split over threads,
+    // depths over 512), then random small and mid-sized shapes.
+    let mut shapes = vec![
+        (64, 784, 300),
+        (256, 784, 300),
+        (64, 300, 100),
+        (256, 100, 10),
+        (64, 800, 500),
+        (3, 700, 2000),
+    ];
+    let mut rng = ChaCha8Rng::seed_from_u64(21);
+    for _ in 0..16 {
+        shapes.push((
+            rng.gen_range(1..300),
+            rng.gen_range(1..900),
+            rng.gen_range(1..300),
+        ));
+    }
+    for (i, &(rows, d_in, d_out)) in shapes.iter().enumerate() {
+        let seed = 200 + 10 * i as u64;
+        let theirs = linear_run(rows, d_in, d_out, seed, false, 2);
+        for threads in [1, 2, 3] {
+            let ours = linear_run(rows, d_in, d_out, seed, true, threads);
+            for (what, (a, b)) in ["forward", "dx", "dw", "db"]
+                .iter()
+                .zip(ours.iter().zip(&theirs))
+            {
+                assert!(
+                    a == b,
+                    "linear [{rows}, {d_in}] -> {d_out}, {threads} threads: {what} differs from Burn's"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn tiled_convolution_matches_burn() {
+    // One example per forward tile (cin·kh·kw · oh·ow > 2^18), with padding, stride and
+    // a partial last tile: the kept im2col matrix (training) and the per-thread tile
+    // buffers (inference, reused from tile to tile) both against Burn's.
+    let options = ConvOptions::new_with_padding([1, 2], [(2, 1), (0, 2)], [1, 1], 1);
+    let case = Case {
+        x: [5, 16, 24, 40],
+        w: [6, 16, 5, 5],
+        options: options.clone(),
+    };
+    check(&case, 300);
+    let dev = Device::flex();
+    let x = fixed(case.x, 310, &dev);
+    let w = fixed(case.w, 311, &dev);
+    let b = fixed([case.w[0]], 312, &dev);
+    assert_close(
+        "inference, tiled",
+        &values(own(x.clone(), w.clone(), b.clone(), options.clone())),
+        &values(burn_conv2d(x, w, Some(b), options)),
+    );
+}
