@@ -1,6 +1,8 @@
 //! `shrink bench run MODEL.shrk`: inference latency (batch 1) and throughput (batch 64)
 //! of a `.shrk` on shrink-runtime against the same weights dense in Burn (and PyTorch,
-//! ONNX Runtime). The measuring is `shrink_lab::bench`.
+//! ONNX Runtime).
+//!
+//! Not here: the measuring (`shrink_lab::bench`), `bench train` (`bench.rs`).
 
 use super::bench::PythonFlags;
 use super::print_json;

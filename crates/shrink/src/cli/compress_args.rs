@@ -1,6 +1,8 @@
 //! The flags of `shrink compress` (the command is `compress.rs`; the pruning, weight
 //! sharing and budget flags it shares are in `compress_flags.rs`, `quantize_flags.rs`,
 //! `compress_budget.rs`).
+//!
+//! Not here: what is done with them (`compress.rs`, `shrink_core::compress`).
 
 use super::compress_flags::PruneFlags;
 use super::quantize_flags::QuantizeFlags;

@@ -1,6 +1,8 @@
 //! The pruning flags shared by `prune` and `compress` (the weight-sharing ones are in
 //! `quantize_flags.rs`), as the library's overrides of a spec's `[compress]` table
 //! (`shrink_core::compress::overrides`).
+//!
+//! Not here: what the settings do (`shrink_core::compress`).
 
 use shrink_core::compress::overrides::Overrides;
 use shrink_core::compress::Sparsifier;

@@ -1,4 +1,6 @@
 //! The flags of `shrink mimic` (the command is `mimic.rs`).
+//!
+//! Not here: mimic learning itself (`shrink_core::distill`).
 
 use super::train_flags::TrainFlags;
 use std::path::PathBuf;

@@ -1,5 +1,7 @@
 //! The weight-sharing and encoding flags shared by `quantize` and `compress`, as the
 //! library's overrides of a spec's `[compress]` table (`shrink_core::compress::overrides`).
+//!
+//! Not here: what the settings do (`shrink_core::compress`).
 
 use super::compress_flags::parse_named;
 use shrink_core::compress::overrides::Overrides;

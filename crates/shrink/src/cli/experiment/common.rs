@@ -1,5 +1,7 @@
 //! The flags every `shrink experiment` takes, and how list flags (`--sweep 1,5,30`,
 //! `--only a,b`) are laid over an experiment's settings.
+//!
+//! Not here: each experiment's own flags (`args.rs`, `distill.rs`, `frontier.rs`).
 
 use serde::Serialize;
 use shrink_lab::experiments::parse_list;
