@@ -243,3 +243,79 @@ fn sparse_vd_refuses_what_it_cannot_run() {
         "sparse_vd.lr",
     );
 }
+
+#[test]
+fn pruning_a_sparse_model_never_regrows_its_zeros() {
+    // Stage 2 of bench/issue14: the sparse-VD-pruned model (`c/pruned`) compressed again
+    // with magnitude pruning. A round that keeps every weight (keep = 1) retrains with
+    // masks; the weights sparse VD set to 0 must stay 0, so each layer keeps at most
+    // what stage 1 kept.
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("blobs");
+    idx_dataset(&data, 400, 100, 10, 10, 4);
+    let d = data.to_str().unwrap();
+    let (r1, _) = compress_tiny(tmp.path(), d, "s1", SVD);
+    let stage2 = tmp.path().join("s2-in");
+    std::fs::create_dir_all(&stage2).unwrap();
+    for f in ["model.safetensors", "spec.toml"] {
+        std::fs::copy(tmp.path().join("s1").join("pruned").join(f), stage2.join(f)).unwrap();
+    }
+    let keep: Vec<String> = r1["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|l| l["name"].as_str().filter(|n| n.ends_with(".weight")))
+        .map(|n| format!("\"{n}\" = 1.0"))
+        .collect();
+    let settings = format!(
+        "\n[train]\nepochs = 4\nbatch_size = 32\nlr = 0.05\n\n[compress]\nrounds = 1\n\
+         retrain_epochs = 2\nmin_kept_per_unit = 0\nfinetune_epochs = 0\nmax_val_drop = 1.0\n\
+         keep = {{ {} }}\n",
+        keep.join(", ")
+    );
+    let mut spec = std::fs::read_to_string(stage2.join("spec.toml")).unwrap();
+    spec.push_str(&settings);
+    std::fs::write(stage2.join("spec.toml"), spec).unwrap();
+    let out = tmp.path().join("s2");
+    let r2 = stdout_json(&run(&[
+        "compress",
+        stage2.to_str().unwrap(),
+        "--data",
+        d,
+        "--out",
+        out.to_str().unwrap(),
+        "--json",
+        "--quiet",
+    ]));
+    let kept = |r: &serde_json::Value, name: &str| {
+        let l = r["layers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|l| l["name"] == name)
+            .unwrap()
+            .clone();
+        (l["weights"].as_f64().unwrap() * l["kept_percent"].as_f64().unwrap() / 100.0).round()
+    };
+    let mut fewer_than_all = false;
+    for l in r1["layers"].as_array().unwrap() {
+        let name = l["name"].as_str().unwrap();
+        if name.ends_with(".weight") {
+            assert_eq!(l["weights"], layer_weights(&r2, name), "{name}");
+            assert!(kept(&r2, name) <= kept(&r1, name), "{name}: {r1} {r2}");
+            fewer_than_all |= kept(&r1, name) < l["weights"].as_f64().unwrap();
+        }
+    }
+    assert!(fewer_than_all, "stage 1 pruned nothing: {r1}");
+}
+
+/// The number of weights of `name` in a compress report.
+fn layer_weights(r: &serde_json::Value, name: &str) -> serde_json::Value {
+    r["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["name"] == name)
+        .unwrap()["weights"]
+        .clone()
+}

@@ -559,6 +559,26 @@ impl Search {
         };
         (i < self.hi && !self.tried.contains(&i)).then_some(i)
     }
+
+    /// What the attempt at `i` measured. `floor` is the first index that fits the byte
+    /// budget with the predicted sizes rescaled by that file's measured/predicted bytes:
+    /// a file over the byte budget moves the floor past `i`; one within it moves the
+    /// floor to `floor` but not past `i` (a file smaller than predicted opens less
+    /// compressed points). An error over the budget caps the range at `i`; a point that
+    /// meets both is the new `lo`.
+    fn record(&mut self, i: usize, floor: usize, meets_bytes: bool, meets_error: bool) {
+        self.bytes_floor = if meets_bytes {
+            floor.min(i)
+        } else {
+            floor.max(i + 1)
+        };
+        if !meets_error {
+            self.hi = self.hi.min(i);
+        }
+        if meets_bytes && meets_error {
+            self.lo = Some(self.lo.map_or(i, |l| l.max(i)));
+        }
+    }
 }
 
 /// Compress to a budget: scan, search, run the pipeline on the chosen points, keep the
@@ -772,16 +792,8 @@ pub fn compress_to_budget(job: Job, budget: &Budget) -> Result<BudgetReport> {
                 (false, false) => "over both budgets",
             }
         ));
-        if !a.meets_bytes {
-            let scale = a.file_bytes as f64 / a.predicted_bytes.max(1) as f64;
-            search.bytes_floor = first_fit(scale).max(i + 1);
-        }
-        if !a.meets_error {
-            search.hi = search.hi.min(i);
-        }
-        if a.meets() {
-            search.lo = Some(search.lo.map_or(i, |l| l.max(i)));
-        }
+        let scale = a.file_bytes as f64 / a.predicted_bytes.max(1) as f64;
+        search.record(i, first_fit(scale), a.meets_bytes, a.meets_error);
         let done = a.meets() && limit.is_none();
         attempts.push(a);
         reports.push(report);
@@ -949,5 +961,33 @@ mod tests {
             tried: vec![4],
         };
         assert_eq!(s.next(), None);
+    }
+
+    #[test]
+    fn measured_sizes_move_the_byte_floor_both_ways() {
+        // First try at 32 (the first point predicted to fit): the file came out smaller
+        // than predicted and within the bytes, but over the error budget. With the sizes
+        // rescaled, points from 20 on fit: the search goes on between 20 and 32.
+        let mut s = Search {
+            n: 80,
+            lo: None,
+            hi: 80,
+            bytes_floor: 32,
+            tried: vec![32],
+        };
+        s.record(32, 20, true, false);
+        assert_eq!((s.bytes_floor, s.hi, s.lo), (20, 32, None));
+        assert_eq!(s.next(), Some(26));
+        // A file over the bytes: the floor moves past it even if the rescaled
+        // prediction says otherwise.
+        s.tried.push(26);
+        s.record(26, 24, false, true);
+        assert_eq!(s.bytes_floor, 27);
+        assert_eq!(s.next(), Some(29));
+        // Within both: the new lo; a rescaled floor never passes the point that fit.
+        s.tried.push(29);
+        s.record(29, 40, true, true);
+        assert_eq!((s.bytes_floor, s.lo), (29, Some(29)));
+        assert_eq!(s.next(), Some(30));
     }
 }

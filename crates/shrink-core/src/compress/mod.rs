@@ -456,7 +456,9 @@ pub fn prune_stage(
     let dense_logits = st.soft_targets(spec, table)?;
     let mut table = table.clone();
     let mut pspec = spec.clone();
-    let mut masks: BTreeMap<String, (Vec<usize>, Mask)> = BTreeMap::new();
+    // Weights that are already 0 (an input pruned before, e.g. by sparse VD) stay
+    // pruned: retraining never regrows them, whatever fraction a round keeps.
+    let mut masks = masks_from_nonzero(&table, &names);
     let rounds = cfg.rounds.max(1);
     for round in 1..=rounds {
         let undo = (table.clone(), pspec.clone());

@@ -368,3 +368,49 @@ fn tiled_convolution_matches_burn() {
         &values(burn_conv2d(x, w, Some(b), options)),
     );
 }
+
+#[test]
+fn max_pool_2x2_path_matches_the_general_loop() {
+    use super::pool::{forward, PoolGeometry};
+    // Values from a small set (many ties) with NaNs, odd and even sizes: the unrolled
+    // 2×2 path's outputs and positions, bit for bit, against the general rule written
+    // out here.
+    let mut rng = ChaCha8Rng::seed_from_u64(77);
+    for &(h, w) in &[(24, 24), (8, 8), (7, 9), (2, 2), (3, 5)] {
+        let shape = [2, 3, h, w];
+        let n = shape.iter().product::<usize>();
+        let x: Vec<f32> = (0..n)
+            .map(|_| match rng.gen_range(0..10) {
+                0 => f32::NAN,
+                k => (k % 4) as f32 - 1.5,
+            })
+            .collect();
+        let g = PoolGeometry::new(shape, [2, 2], [2, 2], [0, 0]).unwrap();
+        let (y, at) = forward(&x, &g);
+        let (oh, ow) = (h / 2, w / 2);
+        for plane in 0..6 {
+            let xp = &x[plane * h * w..][..h * w];
+            for oy in 0..oh {
+                for ox in 0..ow {
+                    // The general rule: first value, then any larger one or any NaN,
+                    // rows outer, columns inner.
+                    let mut best = (f32::NEG_INFINITY, usize::MAX);
+                    for r in 2 * oy..2 * oy + 2 {
+                        for c in 2 * ox..2 * ox + 2 {
+                            let v = xp[r * w + c];
+                            if best.1 == usize::MAX || v > best.0 || v.is_nan() {
+                                best = (v, r * w + c);
+                            }
+                        }
+                    }
+                    let o = plane * oh * ow + oy * ow + ox;
+                    assert_eq!(
+                        (y[o].to_bits(), at[o] as usize),
+                        (best.0.to_bits(), best.1),
+                        "{h}×{w} plane {plane} output ({oy}, {ox})"
+                    );
+                }
+            }
+        }
+    }
+}
