@@ -8,6 +8,7 @@
 pub mod budget;
 pub mod compact;
 pub mod encode;
+pub mod fidelity;
 pub mod fold;
 pub mod guard;
 pub mod oneshot;
@@ -118,6 +119,10 @@ pub struct CompressConfig {
     /// Write `.shrk` format version 2 (docs/FORMAT.md): spec and metadata deflated,
     /// half-precision tensors and codebooks in 16 bits. Readers older than it refuse it.
     pub compact: bool,
+    /// Small data (`[compress.small_data]`, see `fidelity`): below a number of training
+    /// rows, retrain and fine-tune on MUNGE rows labelled by the dense model, and judge
+    /// each stage by agreement with the dense model on thousands of rows.
+    pub small_data: fidelity::SmallDataConfig,
 }
 
 /// The sparsification stage of the pipeline.
@@ -161,6 +166,7 @@ impl Default for CompressConfig {
             trim_codebooks: false,
             half: false,
             compact: false,
+            small_data: fidelity::SmallDataConfig::default(),
         }
     }
 }
@@ -189,6 +195,7 @@ impl CompressConfig {
             bail!("index bits must be 1 to 16, got {}", self.index_bits);
         }
         self.sparse_vd.validate()?;
+        self.small_data.validate()?;
         if let Some(b) = self.bias_bits.filter(|b| !(1..=8).contains(b)) {
             bail!("bias bits must be 1 to 8, got {b}");
         }
@@ -779,6 +786,21 @@ pub fn compress(job: Job) -> Result<CompressReport> {
             "      folded {folded} batch-norm layers into their preceding layers"
         ));
     }
+    // On small data, compression learns from and is judged on the dense model's outputs
+    // on many rows near the data (`fidelity`).
+    let (data, small_cfg, note) = fidelity::for_small_data(
+        data,
+        &fspec,
+        &ftable,
+        src.schema.as_ref(),
+        cfg,
+        train_cfg.seed,
+        device,
+    )?;
+    if let Some(n) = note {
+        say(n);
+    }
+    let cfg = &small_cfg;
     // 3. Prune → retrain, iteratively.
     let pruned_dir = out.join("pruned");
     let stage = Stage {
