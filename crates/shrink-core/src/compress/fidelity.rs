@@ -205,8 +205,9 @@ mod tests {
 
     #[test]
     fn concat_keeps_every_row_in_order() {
-        let a = Dataset::new(vec![2], vec![1., 2., 3., 4.], vec![0, 1], 2, vec![]).unwrap();
-        let b = Dataset::new(vec![2], vec![5., 6.], vec![1], 2, vec![]).unwrap();
+        let names = vec!["a".to_string(), "b".to_string()];
+        let a = Dataset::new(vec![2], vec![1., 2., 3., 4.], vec![0, 1], 2, names.clone()).unwrap();
+        let b = Dataset::new(vec![2], vec![5., 6.], vec![1], 2, names).unwrap();
         let c = concat(&[&a, &b]);
         assert_eq!(c.x, vec![1., 2., 3., 4., 5., 6.]);
         assert_eq!(c.y, vec![0, 1, 1]);
