@@ -531,6 +531,22 @@ labelled so: such a ratio is not a ratio of file sizes.",
                     .color(6 + i.min(1)),
             );
         }
+        // Room above the points for the legend, so that it hides none of them.
+        let ys: Vec<f64> = plot
+            .series
+            .iter()
+            .flat_map(|s| s.points.iter().map(|&(_, y)| y))
+            .filter(|y| y.is_finite())
+            .collect();
+        if let (Some(lo), Some(hi)) = (
+            ys.iter().copied().reduce(f64::min),
+            ys.iter().copied().reduce(f64::max),
+        ) {
+            let span = (hi - lo).max(0.05);
+            let (_, h) = crate::report::plot::legend_extent(&plot);
+            let (lo, hi) = (lo - 0.08 * span, hi + 0.08 * span);
+            plot.y_range = Some((lo, lo + (hi - lo) / (1.0 - h.min(0.7))));
+        }
         rep.heading(net.clone()).line_plot(plot);
         let mut rows = Vec::new();
         for p in r.points.iter().filter(|p| &p.net == net) {

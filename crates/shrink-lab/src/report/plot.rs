@@ -190,13 +190,14 @@ fn legend_corner(
             }
         }
     }
-    // A legend box spans about 40% of the width and 30% of the height.
+    // The legend box's share of the plot area, estimated from its entries.
+    let (w, h) = legend_extent(plot);
     let count = |right: bool, upper: bool| {
         samples
             .iter()
             .filter(|(x, y)| {
-                (if right { *x > 0.6 } else { *x < 0.4 })
-                    && (if upper { *y > 0.7 } else { *y < 0.3 })
+                (if right { *x > 1.0 - w } else { *x < w })
+                    && (if upper { *y > 1.0 - h } else { *y < h })
             })
             .count()
     };
@@ -210,6 +211,22 @@ fn legend_corner(
     .min_by_key(|(c, _)| *c)
     .map(|(_, p)| p)
     .unwrap_or(SeriesLabelPosition::LowerRight)
+}
+
+/// About how much of the plot area (width, height; fractions in [0, 1]) the legend box
+/// takes at the report's 900×480 size: ~20 px per entry at font 15 in a plot area ~385 px
+/// tall, and ~7.5 px per character of the longest label in one ~800 px wide; at least 30%
+/// by 40%, as a short legend measures.
+pub fn legend_extent(plot: &LinePlot) -> (f64, f64) {
+    let named: Vec<&Series> = plot.series.iter().filter(|s| !s.name.is_empty()).collect();
+    let longest = named
+        .iter()
+        .map(|s| s.name.chars().count())
+        .max()
+        .unwrap_or(0);
+    let w = ((40.0 + 7.5 * longest as f64) / 800.0).clamp(0.4, 0.95);
+    let h = ((12.0 + 20.0 * named.len() as f64) / 385.0).clamp(0.3, 0.95);
+    (w, h)
 }
 
 /// Tick labels without trailing noise: `500`, `0.95`, `2.5e-4`.
