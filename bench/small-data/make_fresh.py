@@ -4,18 +4,13 @@ small-data defaults (`[compress.small_data]`) were chosen and run once, at the e
 being looked at before. Tables of 110-480 rows and 4-28 columns (numeric and categorical),
 and 8x8 IDX image sets. Usage: python3 make_fresh.py OUT_DIR (needs numpy and
 scikit-learn; run from the repo root, which has data/credit and data/mnist)."""
-import numpy as np, gzip, struct, os, csv, sys
+import numpy as np, os, sys
 from sklearn import datasets
+
+from smallsets import idx_set, rd, write_csv
 
 out = sys.argv[1] if len(sys.argv) > 1 else "small-data-fresh"
 os.makedirs(out, exist_ok=True)
-
-
-def write_csv(name, header, rows):
-    with open(f"{out}/{name}.csv", "w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(header)
-        w.writerows(rows)
 
 
 def category(v, levels, lo=-2.0, hi=2.0):
@@ -39,7 +34,7 @@ d = datasets.load_breast_cancer()
 rng = np.random.default_rng(1703)
 pick = rng.choice(len(d.target), 200, replace=False)
 cols = np.sort(rng.choice(30, 12, replace=False))
-write_csv("bc12-200", [f"f{i}" for i in cols] + ["diagnosis"],
+write_csv(out, "bc12-200", [f"f{i}" for i in cols] + ["diagnosis"],
           [[f"{d.data[i, j]:g}" for j in cols] + [d.target_names[d.target[i]]] for i in pick])
 
 # blobs: 5 overlapping classes, 420 rows, 7 numeric + 2 categorical (one from a feature,
@@ -52,7 +47,7 @@ for x, t in zip(X, y):
     rows.append([f"{v:.3f}" for v in x[:7]] + [category(x[7], ["s", "m", "l"], -10, 10),
                                                 ["q", "r", "s", "t"][rng.integers(4)],
                                                 f"b{t}"])
-write_csv("blobs420", [f"v{i}" for i in range(7)] + ["size", "tag", "class"], rows)
+write_csv(out, "blobs420", [f"v{i}" for i in range(7)] + ["size", "tag", "class"], rows)
 
 # classification: 3 classes, 300 rows, 24 numeric + 4 categorical = 28 columns.
 X, y = datasets.make_classification(n_samples=300, n_features=28, n_informative=10,
@@ -63,12 +58,12 @@ rows = []
 for x, t in zip(X, y):
     rows.append([f"{v:.4f}" for v in x[:24]] + [category(x[24 + j], lv) for j, lv in
                                                  enumerate(levels)] + [f"c{t}"])
-write_csv("class300", [f"x{i}" for i in range(24)] + ["k0", "k1", "k2", "k3", "y"], rows)
+write_csv(out, "class300", [f"x{i}" for i in range(24)] + ["k0", "k1", "k2", "k3", "y"], rows)
 
 # circles: 2 classes, 110 rows, 2 numeric + 1 noise numeric + 1 noise category = 4 columns.
 X, y = datasets.make_circles(n_samples=110, noise=0.12, factor=0.5, random_state=1706)
 rng = np.random.default_rng(1706)
-write_csv("circles110", ["u", "v", "noise", "shade", "ring"],
+write_csv(out, "circles110", ["u", "v", "noise", "shade", "ring"],
           [[f"{x[0]:.4f}", f"{x[1]:.4f}", f"{rng.normal():.4f}",
             ["dark", "light"][rng.integers(2)], ["inner", "outer"][1 - t]]
            for x, t in zip(X, y)])
@@ -87,61 +82,33 @@ for x, t in zip(d.data, d.target):
         else:
             r.append(f"{x[j]:g}")
     rows.append(r + [d.target_names[t]])
-write_csv("wine5cat", [f"c{j}" if j in cat_cols else f"n{j}" for j in range(13)] + ["cultivar"],
+write_csv(out, "wine5cat", [f"c{j}" if j in cat_cols else f"n{j}" for j in range(13)] + ["cultivar"],
           rows)
 
 # iris with 3 noise columns and a noise category: 150 rows, 8 columns (seed 1708).
 d = datasets.load_iris()
 rng = np.random.default_rng(1708)
-write_csv("iris-noisy", [f"m{i}" for i in range(4)] + ["z0", "z1", "z2", "lot", "species"],
+write_csv(out, "iris-noisy", [f"m{i}" for i in range(4)] + ["z0", "z1", "z2", "lot", "species"],
           [[f"{v:g}" for v in x] + [f"{rng.normal(0, 2):.3f}" for _ in range(3)] +
            [["A", "B", "C"][rng.integers(3)], d.target_names[t]]
            for x, t in zip(d.data, d.target)])
 
 
-def idx_write(path, arr):
-    with open(path, "wb") as f:
-        f.write(bytes([0, 0, 8, arr.ndim]))
-        for dim in arr.shape:
-            f.write(struct.pack(">I", dim))
-        f.write(arr.astype(np.uint8).tobytes())
-
-
-def idx_set(name, imgs, labels, seed, test_frac=0.2):
-    d = f"{out}/{name}"
-    os.makedirs(d, exist_ok=True)
-    p = np.random.default_rng(seed).permutation(len(imgs))
-    nt = int(len(imgs) * test_frac)
-    te, tr = p[:nt], p[nt:]
-    idx_write(f"{d}/train-images-idx3-ubyte", imgs[tr])
-    idx_write(f"{d}/train-labels-idx1-ubyte", labels[tr])
-    idx_write(f"{d}/t10k-images-idx3-ubyte", imgs[te])
-    idx_write(f"{d}/t10k-labels-idx1-ubyte", labels[te])
-
-
 # digits: 350 of the 1 797 (seed 1709).
 dg = datasets.load_digits()
 pick = np.random.default_rng(1709).choice(len(dg.target), 350, replace=False)
-idx_set("digits8-350", np.clip(dg.images[pick] * 16, 0, 255), dg.target[pick], seed=17)
-
-
-def rd(p):
-    with gzip.open(p) as f:
-        b = f.read()
-    nd = b[3]
-    dims = struct.unpack(">" + "I" * nd, b[4:4 + 4 * nd])
-    return np.frombuffer(b[4 + 4 * nd:], np.uint8).reshape(dims)
+idx_set(out, "digits8-350", np.clip(dg.images[pick] * 16, 0, 255), dg.target[pick], seed=17)
 
 
 # 450 MNIST training images from the middle of the set, centre 24x24 max-pooled to 8x8.
 im = rd("data/mnist/train-images-idx3-ubyte.gz")[30000:30450, 2:26, 2:26].astype(float)
 lb = rd("data/mnist/train-labels-idx1-ubyte.gz")[30000:30450]
 im = im.reshape(450, 8, 3, 8, 3).max(axis=(2, 4))
-idx_set("mnist8-max450", im, lb, seed=18)
+idx_set(out, "mnist8-max450", im, lb, seed=18)
 
 # 250 MNIST test images (8000-8250), mean-pooled 28 -> 7 then padded to 8x8.
 im = rd("data/mnist/t10k-images-idx3-ubyte.gz")[8000:8250].astype(float)
 lb = rd("data/mnist/t10k-labels-idx1-ubyte.gz")[8000:8250]
 im = im.reshape(250, 7, 4, 7, 4).mean(axis=(2, 4))
 im = np.pad(im, ((0, 0), (0, 1), (0, 1)))
-idx_set("mnist8-t250", np.clip(im * 2, 0, 255), lb, seed=19)
+idx_set(out, "mnist8-t250", np.clip(im * 2, 0, 255), lb, seed=19)
