@@ -19,20 +19,7 @@ mkdir -p "$runs"
 [ -f "$runs/l5-dense/model.safetensors" ] ||
   $shrink train zoo/lenet-5.toml --data mnist --out "$runs/l5-dense" --epochs 4
 # A copy of the dense model whose spec's [compress] tables are lenet-5-vd-long.toml's.
-rm -rf "$runs/l5-vd-in" && mkdir -p "$runs/l5-vd-in"
-cp "$runs/l5-dense/model.safetensors" "$runs/l5-vd-in/"
-python3 - "$runs/l5-dense/spec.toml" bench/issue14/lenet-5-vd-long.toml "$runs/l5-vd-in/spec.toml" <<'PY'
-import re, sys
-out, skip = [], False
-for line in open(sys.argv[1]).read().splitlines(keepends=True):
-    m = re.match(r'^\[\[?([^\]]+)\]', line)
-    if m:
-        name = m.group(1).strip()
-        skip = name == 'compress' or name.startswith('compress.')
-    if not skip:
-        out.append(line)
-open(sys.argv[3], 'w').write(''.join(out).rstrip('\n') + '\n\n' + open(sys.argv[2]).read())
-PY
+python3 bench/issue14/with_settings.py "$runs/l5-dense" bench/issue14/lenet-5-vd-long.toml "$runs/l5-vd-in"
 # 1. Sparse VD (12 epochs) and the rest of the pipeline; the file measured by the runtime.
 $shrink compress "$runs/l5-vd-in" --data mnist --out "$runs/l5-vd"
 $shrink info "$runs/l5-vd/model.shrk"

@@ -20,29 +20,11 @@ mkdir -p "$runs"
 #    accuracy, 0.65% test error here).
 [ -f "$runs/l5-dense/model.safetensors" ] ||
   $shrink train zoo/lenet-5.toml --data mnist --out "$runs/l5-dense" --epochs 4
-# with_settings DIR SETTINGS OUT: a copy of model directory DIR whose spec's [compress]
-# tables are replaced by the file SETTINGS.
-with_settings() {
-  rm -rf "$3" && mkdir -p "$3"
-  cp "$1/model.safetensors" "$3/"
-  python3 - "$1/spec.toml" "$2" "$3/spec.toml" <<'PY'
-import re, sys
-out, skip = [], False
-for line in open(sys.argv[1]).read().splitlines(keepends=True):
-    m = re.match(r'^\[\[?([^\]]+)\]', line)
-    if m:
-        name = m.group(1).strip()
-        skip = name == 'compress' or name.startswith('compress.')
-    if not skip:
-        out.append(line)
-open(sys.argv[3], 'w').write(''.join(out).rstrip('\n') + '\n\n' + open(sys.argv[2]).read())
-PY
-}
 # 1. Sparse VD (2 epochs), remove_units, sharing, half precision, version 2.
 for v in a b; do
   settings=bench/issue14/lenet-5-vd.toml
   [ "$v" = b ] && settings=bench/issue14/lenet-5-vd-b.toml
-  with_settings "$runs/l5-dense" "$settings" "$runs/l5-vd-in-$v"
+  python3 bench/issue14/with_settings.py "$runs/l5-dense" "$settings" "$runs/l5-vd-in-$v"
   $shrink compress "$runs/l5-vd-in-$v" --data mnist --out "$runs/l5-vd-$v"
   $shrink info "$runs/l5-vd-$v/model.shrk"
   $shrink eval "$runs/l5-vd-$v/model.shrk" --data mnist
