@@ -4,8 +4,9 @@
 //! with the ratios against shrink's own figures.
 //!
 //! The Python is `--python PATH`, else `$SHRINK_PYTHON`, else `python3`; when it cannot
-//! import what a script needs (or the script is missing) that side is skipped with one
-//! line saying why, and shrink's own timings stand alone. Threads: one count for both
+//! import what a script needs that side is skipped with one line saying why, and shrink's
+//! own timings stand alone. The scripts are compiled into the binary (`SCRIPTS`), so an
+//! installed `shrink` does not look for the repository. Threads: one count for both
 //! sides, Burn's Flex pool (rayon, `RAYON_NUM_THREADS`) and `torch.set_num_threads`.
 //!
 //! Not here: shrink's own timings (`bench`), the flags (the binary's `cli/bench.rs`).
@@ -57,17 +58,24 @@ pub fn init_threads(threads: Option<usize>) -> usize {
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
 }
 
-/// A script under the repository's `bench/`.
-fn script(name: &str) -> std::result::Result<PathBuf, String> {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../bench")
-        .join(name);
-    if p.is_file() {
-        Ok(p)
-    } else {
-        Err(format!("{} not found", p.display()))
-    }
-}
+/// The Python side's scripts, embedded in the binary so an installed `shrink` finds them
+/// wherever it runs (the repository's `bench/` need not exist there). `run_script` writes
+/// them into a fresh temporary folder for each call; `pytorch_bench.py` is the module the
+/// other two import from their own folder.
+const SCRIPTS: [(&str, &str); 3] = [
+    (
+        "torch_train_bench.py",
+        include_str!("../../../../bench/torch_train_bench.py"),
+    ),
+    (
+        "ort_run_bench.py",
+        include_str!("../../../../bench/ort_run_bench.py"),
+    ),
+    (
+        "pytorch_bench.py",
+        include_str!("../../../../bench/pytorch_bench.py"),
+    ),
+];
 
 /// Run `python script args...` and parse the one JSON object it prints; Err is the
 /// one-line reason it could not.
@@ -77,22 +85,31 @@ fn run_script<T: DeserializeOwned>(
     args: &[String],
 ) -> std::result::Result<T, String> {
     let python = py.interpreter()?;
-    let script = script(name)?;
-    let out = Command::new(&python)
-        .arg(&script)
-        .args(args)
-        .output()
-        .map_err(|e| format!("cannot run {}: {e}", python.display()))?;
-    if !out.status.success() {
-        let err = String::from_utf8_lossy(&out.stderr);
-        let last = err.lines().rev().find(|l| !l.trim().is_empty());
-        return Err(format!(
-            "{} {name}: {}",
-            python.display(),
-            last.unwrap_or("failed")
-        ));
-    }
-    serde_json::from_slice(&out.stdout).map_err(|e| format!("{name} printed no JSON object: {e}"))
+    let dir = tempfile_dir().map_err(|e| format!("{e:#}"))?;
+    let result = (|| {
+        for (file, text) in SCRIPTS {
+            std::fs::write(dir.join(file), text)
+                .map_err(|e| format!("cannot write {}: {e}", dir.join(file).display()))?;
+        }
+        let out = Command::new(&python)
+            .arg(dir.join(name))
+            .args(args)
+            .output()
+            .map_err(|e| format!("cannot run {}: {e}", python.display()))?;
+        if !out.status.success() {
+            let err = String::from_utf8_lossy(&out.stderr);
+            let last = err.lines().rev().find(|l| !l.trim().is_empty());
+            return Err(format!(
+                "{} {name}: {}",
+                python.display(),
+                last.unwrap_or("failed")
+            ));
+        }
+        serde_json::from_slice(&out.stdout)
+            .map_err(|e| format!("{name} printed no JSON object: {e}"))
+    })();
+    let _ = std::fs::remove_dir_all(&dir);
+    result
 }
 
 /// One PyTorch training case.
@@ -171,7 +188,7 @@ pub fn python_engines<T: DeserializeOwned>(
     seconds: f64,
 ) -> Result<(Engines<T>, Vec<String>)> {
     let mut notes = Vec::new();
-    if let Err(why) = py.interpreter().and_then(|_| script("ort_run_bench.py")) {
+    if let Err(why) = py.interpreter() {
         notes.push(format!("onnxruntime and pytorch skipped: {why}"));
         return Ok((Vec::new(), notes));
     }
