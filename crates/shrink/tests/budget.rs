@@ -6,28 +6,8 @@
 mod common;
 use common::*;
 
-const NET: &str = r#"
-name = "tiny"
-input = [1, 10, 10]
-[[layers]]
-type = "conv2d"
-out = 6
-kernel = 3
-[[layers]]
-type = "relu"
-[[layers]]
-type = "max_pool2d"
-kernel = 2
-[[layers]]
-type = "flatten"
-[[layers]]
-type = "linear"
-out = 40
-[[layers]]
-type = "relu"
-[[layers]]
-type = "linear"
-out = 4
+/// Appended to `TINY_CONV_NET`.
+const SETTINGS: &str = r#"
 [train]
 epochs = 4
 batch_size = 32
@@ -46,7 +26,7 @@ fn trained(tmp: &std::path::Path) -> (String, String) {
     let data = tmp.join("blobs");
     idx_dataset(&data, 600, 200, 10, 10, 4);
     let spec = tmp.join("tiny.toml");
-    std::fs::write(&spec, NET).unwrap();
+    std::fs::write(&spec, format!("{TINY_CONV_NET}{SETTINGS}")).unwrap();
     let model = tmp.join("dense");
     run_ok(&[
         "train",
@@ -187,7 +167,7 @@ fn bad_budgets_fail_cleanly() {
     let data = tmp.path().join("blobs");
     idx_dataset(&data, 50, 20, 10, 10, 4);
     let spec = tmp.path().join("tiny.toml");
-    std::fs::write(&spec, NET).unwrap();
+    std::fs::write(&spec, format!("{TINY_CONV_NET}{SETTINGS}")).unwrap();
     for (flag, value, needle) in [
         ("--max-error", "1.5", "fraction"),
         ("--max-error", "120%", "percentage"),

@@ -137,28 +137,8 @@ fn every_layer_matches_burn_on_the_same_file() {
     }
 }
 
-const CONV_NET: &str = r#"
-name = "tiny-conv"
-input = [1, 10, 10]
-[[layers]]
-type = "conv2d"
-out = 6
-kernel = 3
-[[layers]]
-type = "relu"
-[[layers]]
-type = "max_pool2d"
-kernel = 2
-[[layers]]
-type = "flatten"
-[[layers]]
-type = "linear"
-out = 40
-[[layers]]
-type = "relu"
-[[layers]]
-type = "linear"
-out = 4
+/// Appended to `TINY_CONV_NET`.
+const CONV_SETTINGS: &str = r#"
 [train]
 epochs = 2
 batch_size = 32
@@ -175,7 +155,7 @@ fn compressed_conv_net(tmp: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
     let data = tmp.join("blobs");
     idx_dataset(&data, 600, 150, 10, 10, 4);
     let spec = tmp.join("tiny.toml");
-    std::fs::write(&spec, CONV_NET).unwrap();
+    std::fs::write(&spec, format!("{TINY_CONV_NET}{CONV_SETTINGS}")).unwrap();
     let out = tmp.join("c");
     let r = run(&[
         "compress",

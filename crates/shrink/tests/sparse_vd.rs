@@ -5,28 +5,8 @@
 mod common;
 use common::*;
 
-const NET: &str = r#"
-name = "tiny"
-input = [1, 10, 10]
-[[layers]]
-type = "conv2d"
-out = 6
-kernel = 3
-[[layers]]
-type = "relu"
-[[layers]]
-type = "max_pool2d"
-kernel = 2
-[[layers]]
-type = "flatten"
-[[layers]]
-type = "linear"
-out = 40
-[[layers]]
-type = "relu"
-[[layers]]
-type = "linear"
-out = 4
+/// Appended to `TINY_CONV_NET`.
+const TRAIN: &str = r#"
 [train]
 epochs = 4
 batch_size = 32
@@ -51,7 +31,7 @@ fn sparse_vd_compresses_and_the_file_adds_up() {
     let data = tmp.path().join("blobs");
     idx_dataset(&data, 800, 200, 10, 10, 4);
     let spec = tmp.path().join("tiny.toml");
-    std::fs::write(&spec, format!("{NET}{SVD}")).unwrap();
+    std::fs::write(&spec, format!("{TINY_CONV_NET}{TRAIN}{SVD}")).unwrap();
     let out = tmp.path().join("c");
     let d = data.to_str().unwrap();
     let r = stdout_json(&run(&[
@@ -119,7 +99,7 @@ fn compress_tiny(
     settings: &str,
 ) -> (serde_json::Value, Vec<u8>) {
     let spec = tmp.join(format!("{name}.toml"));
-    std::fs::write(&spec, format!("{NET}{settings}")).unwrap();
+    std::fs::write(&spec, format!("{TINY_CONV_NET}{TRAIN}{settings}")).unwrap();
     let out = tmp.join(name);
     let r = stdout_json(&run(&[
         "compress",
@@ -202,11 +182,12 @@ fn sparse_vd_refuses_what_it_cannot_run() {
         &spec,
         format!(
             "{}{SVD}",
-            NET.replace(
-                "[[layers]]\ntype = \"flatten\"",
-                "[[layers]]\ntype = \"global_avg_pool\""
-            )
-            .replace("[train]\nepochs = 4", "[train]\nepochs = 1")
+            format!("{TINY_CONV_NET}{TRAIN}")
+                .replace(
+                    "[[layers]]\ntype = \"flatten\"",
+                    "[[layers]]\ntype = \"global_avg_pool\""
+                )
+                .replace("[train]\nepochs = 4", "[train]\nepochs = 1")
         ),
     )
     .unwrap();
@@ -227,7 +208,10 @@ fn sparse_vd_refuses_what_it_cannot_run() {
     let spec = tmp.path().join("bad.toml");
     std::fs::write(
         &spec,
-        format!("{NET}{}", SVD.replace("lr = 0.01", "lr = -1.0")),
+        format!(
+            "{TINY_CONV_NET}{TRAIN}{}",
+            SVD.replace("lr = 0.01", "lr = -1.0")
+        ),
     )
     .unwrap();
     assert_clean_failure(

@@ -4,6 +4,33 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+/// The tiny convolutional net several tests train on 10×10 single-channel images of 4
+/// classes (`idx_dataset(.., 10, 10, 4)`): conv 6@3×3, ReLU, 2×2 max pool, linear 40,
+/// ReLU, linear 4. Layers only: each test appends its own `[train]` and `[compress]`.
+pub const TINY_CONV_NET: &str = r#"
+name = "tiny"
+input = [1, 10, 10]
+[[layers]]
+type = "conv2d"
+out = 6
+kernel = 3
+[[layers]]
+type = "relu"
+[[layers]]
+type = "max_pool2d"
+kernel = 2
+[[layers]]
+type = "flatten"
+[[layers]]
+type = "linear"
+out = 40
+[[layers]]
+type = "relu"
+[[layers]]
+type = "linear"
+out = 4
+"#;
+
 pub fn shrink() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_shrink"));
     c.current_dir(repo_root());
