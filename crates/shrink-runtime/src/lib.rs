@@ -42,6 +42,8 @@ mod ops;
 mod plan;
 mod prelude;
 mod sparse;
+#[cfg(feature = "threads")]
+mod split;
 
 pub use error::RuntimeError;
 pub use sparse::Kernels;
@@ -69,6 +71,13 @@ pub struct Model {
     cost: Cost,
     /// Largest batch one pass runs; [`Model::forward`] splits larger ones.
     max_batch: usize,
+    /// Estimated multiply-adds per example with the kept weights (see `split`).
+    #[cfg(feature = "threads")]
+    sparse_macs: u64,
+    /// Least estimated work per thread for a batch to be split by examples (`split`;
+    /// tests lower it to split tiny models).
+    #[cfg(feature = "threads")]
+    min_split_work: u64,
 }
 
 /// Scratch buffers for [`Model::forward`]. Reuse one across calls: after the first call
@@ -76,6 +85,9 @@ pub struct Model {
 #[derive(Debug, Default)]
 pub struct Workspace {
     pool: Vec<Vec<f32>>,
+    /// One scratch pool per part of a batch split over threads (`split`).
+    #[cfg(feature = "threads")]
+    parts: Vec<Vec<Vec<f32>>>,
 }
 
 impl Model {
@@ -117,6 +129,8 @@ impl Model {
             .normalize
             .as_ref()
             .map(|n| (n.mean.clone(), n.std.clone()));
+        #[cfg(feature = "threads")]
+        let sparse_macs = split::sparse_macs(&checked.cost, &nodes);
         Ok(Model {
             normalize,
             input_len,
@@ -128,6 +142,10 @@ impl Model {
             threads: 1,
             cost: checked.cost,
             max_batch: checked.cost.max_inference_batch(limits),
+            #[cfg(feature = "threads")]
+            sparse_macs,
+            #[cfg(feature = "threads")]
+            min_split_work: split::MIN_WORK_PER_PART,
         })
     }
 
@@ -206,8 +224,11 @@ impl Model {
         plan::add_lookup_layouts(&mut self.nodes)
     }
 
-    /// Threads for large layers (default 1). Without the `threads` feature this has no
-    /// effect.
+    /// Threads (default 1): a batch of at least 4 examples with enough work is split by
+    /// examples over this many threads, each running the whole forward pass on its part
+    /// (the logits are the same bits as with one thread); a smaller batch (batch 1)
+    /// splits its large layers' output units instead. Without the `threads` feature
+    /// this has no effect.
     pub fn set_threads(&mut self, threads: usize) {
         self.threads = threads.max(1);
     }
@@ -240,12 +261,35 @@ impl Model {
         Ok(())
     }
 
-    /// One pass over `batch` examples (`x` of the right length, `batch` ≥ 1).
+    /// One pass over `batch` examples (`x` of the right length, `batch` ≥ 1), split
+    /// over threads by examples when that pays (`split`).
     fn forward_piece(&self, x: &[f32], batch: usize, ws: &mut Workspace, out: &mut Vec<f32>) {
+        out.resize(batch * self.classes, 0.0);
+        #[cfg(feature = "threads")]
+        {
+            let parts = split::parts(self.threads, batch, self.sparse_macs, self.min_split_work);
+            if parts > 1 {
+                split::forward(self, x, batch, parts, &mut ws.parts, out);
+                return;
+            }
+        }
+        self.forward_one(x, batch, &mut ws.pool, self.threads, out);
+    }
+
+    /// One pass over `batch` examples on this thread (layers split over `threads`),
+    /// logits into `out` (`batch · classes` values).
+    fn forward_one(
+        &self,
+        x: &[f32],
+        batch: usize,
+        pool: &mut Vec<Vec<f32>>,
+        threads: usize,
+        out: &mut [f32],
+    ) {
         let mut ctx = Ctx {
-            pool: &mut ws.pool,
+            pool,
             kernels: self.kernels,
-            threads: self.threads,
+            threads,
         };
         // [batch][values] → [values][batch], normalised.
         let mut cur = ctx.take(x.len());
@@ -257,7 +301,6 @@ impl Model {
         }
         ops::run_list(&self.nodes, &mut cur, batch, &mut ctx);
         // [classes][batch] → [batch][classes].
-        out.resize(batch * self.classes, 0.0);
         transpose(&cur, self.classes, batch, out);
         ctx.give(cur);
     }

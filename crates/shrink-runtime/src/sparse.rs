@@ -673,15 +673,49 @@ fn product<C: Col, W: Weight, const FMA: bool, const Q: usize>(
         return;
     }
     // Tiles of n outermost: the x tile (cols × 4Q floats) stays in cache while every
-    // row walks it; the accumulators of one row's tile live in registers.
+    // row walks it; the accumulators of one row's tile live in registers. Then single
+    // vectors, then single columns. Every column is computed the same way whichever of
+    // the three covers it (the bias, then one `madd` per kept weight in row order), so
+    // an example's outputs do not depend on its position in the batch or on the batch
+    // size (n ≥ 2): a batch split over threads by examples gives the same bits.
     let mut t = 0;
     while t + 4 * Q <= job.n {
         tile4::<C, W, FMA, Q>(job, col, w, y, t);
         t += 4 * Q;
     }
+    while t + Q <= job.n {
+        tile_vec::<C, W, FMA, Q>(job, col, w, y, t);
+        t += Q;
+    }
     while t < job.n {
-        tile1(job, col, w, y, t);
+        tile1::<C, W, FMA>(job, col, w, y, t);
         t += 1;
+    }
+}
+
+/// Columns `t..t + Q` of every row: one `Q`-wide accumulator, as [`tile4`] computes
+/// each of its four.
+#[inline(always)]
+fn tile_vec<C: Col, W: Weight, const FMA: bool, const Q: usize>(
+    job: &Job<'_>,
+    col: &[C],
+    w: W,
+    y: &mut [f32],
+    t: usize,
+) {
+    let n = job.n;
+    for r in job.r0..job.r1 {
+        let mut a = [job.bias.map_or(0.0, |b| b[r]); Q];
+        let (s, e) = (job.row_start[r] as usize, job.row_start[r + 1] as usize);
+        for (c, j) in col[s..e].iter().zip(s..) {
+            let wj = w.at(j);
+            let at = c.idx() * n + t;
+            for (a, &x) in a.iter_mut().zip(&job.x[at..at + Q]) {
+                *a = madd::<FMA>(wj, x, *a);
+            }
+        }
+        let at = (r - job.r0) * n + t;
+        y[at..at + Q].copy_from_slice(&a);
     }
 }
 
@@ -720,15 +754,22 @@ fn tile4<C: Col, W: Weight, const FMA: bool, const Q: usize>(
     }
 }
 
-/// Column `t` of every row (the tail of `n` that fills no whole tile).
+/// Column `t` of every row (the tail of `n` that fills no whole vector), as the tiles
+/// compute each of theirs.
 #[inline(always)]
-fn tile1<C: Col, W: Weight>(job: &Job<'_>, col: &[C], w: W, y: &mut [f32], t: usize) {
+fn tile1<C: Col, W: Weight, const FMA: bool>(
+    job: &Job<'_>,
+    col: &[C],
+    w: W,
+    y: &mut [f32],
+    t: usize,
+) {
     let n = job.n;
     for r in job.r0..job.r1 {
         let mut acc = job.bias.map_or(0.0, |b| b[r]);
         let (s, e) = (job.row_start[r] as usize, job.row_start[r + 1] as usize);
         for (c, j) in col[s..e].iter().zip(s..) {
-            acc += w.at(j) * job.x[c.idx() * n + t];
+            acc = madd::<FMA>(w.at(j), job.x[c.idx() * n + t], acc);
         }
         y[(r - job.r0) * n + t] = acc;
     }

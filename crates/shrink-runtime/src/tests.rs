@@ -980,6 +980,70 @@ fn threads_give_the_same_result() {
     assert_eq!(model.predict(&x, 64).unwrap(), one);
 }
 
+/// A batch split by examples over threads (`split`) gives the same bits as one
+/// thread, at batch sizes that split into unequal parts and parts that do not fill a
+/// whole tile (64 over 3 threads: 22 + 21 + 21), for every layer kind.
+#[cfg(feature = "threads")]
+#[test]
+fn batches_split_over_threads_give_the_same_bits() {
+    const MLP: &str = "input = [784]\nlayers = [{ type = \"linear\", out = 300 }, { type = \"relu\" }, { type = \"linear\", out = 100 }, { type = \"relu\" }, { type = \"linear\", out = 10 }]\n";
+    for (name, spec, compressed) in [
+        ("all layers", ALL_LAYERS, true),
+        ("all layers, dense", ALL_LAYERS, false),
+        ("LeNet-5", LENET5, true),
+        ("LeNet-300-100", MLP, true),
+    ] {
+        let mut model = Model::from_shrk(&random_model(spec, 11, compressed)).unwrap();
+        // Split even these small models (the default bound is on the work per part).
+        model.min_split_work = 0;
+        let mut rng = Rng(3);
+        let x: Vec<f32> = (0..64 * model.input_len()).map(|_| rng.f().abs()).collect();
+        let mut ws = Workspace::default();
+        let mut got = Vec::new();
+        for batch in [1, 2, 7, 64] {
+            let x = &x[..batch * model.input_len()];
+            model.set_threads(1);
+            let one = model.predict(x, batch).unwrap();
+            for threads in [2, 3] {
+                model.set_threads(threads);
+                let parts = split::parts(threads, batch, model.sparse_macs, 0);
+                // Batches 1 to 3 are not split (no part of one example); 7 is 4 + 3
+                // or 3 + 2 + 2.
+                assert_eq!(parts, if batch < 4 { 1 } else { threads }, "{name}");
+                model.forward(x, batch, &mut ws, &mut got).unwrap();
+                let same = one.len() == got.len()
+                    && one
+                        .iter()
+                        .zip(&got)
+                        .all(|(a, b)| a.to_bits() == b.to_bits());
+                assert!(
+                    same,
+                    "{name}, batch {batch}, {threads} threads: logits differ from 1 thread"
+                );
+            }
+        }
+    }
+}
+
+#[cfg(feature = "threads")]
+#[test]
+fn batches_split_only_with_enough_work() {
+    let min = split::MIN_WORK_PER_PART;
+    // LeNet-300-100 at 8% kept: ~21 000 multiply-adds per example.
+    assert_eq!(split::parts(2, 64, 21_000, min), 2);
+    assert_eq!(split::parts(4, 64, 21_000, min), 4);
+    assert_eq!(split::parts(2, 8, 21_000, min), 1);
+    assert_eq!(split::parts(1, 64, 21_000, min), 1);
+    assert_eq!(split::parts(2, 3, u64::MAX, min), 1);
+    assert_eq!(split::parts(8, 9, u64::MAX, min), 4);
+    // The estimate: dense multiply-adds times the fraction of parameters kept.
+    let model = Model::from_shrk(&random_model(LENET5, 7, true)).unwrap();
+    let (cost, kept) = (model.cost(), model.kept_weights() as u64);
+    let want = (cost.macs as u128 * kept as u128 / cost.params as u128) as u64;
+    assert_eq!(model.sparse_macs, want);
+    assert!(want > 0 && want < cost.macs);
+}
+
 #[test]
 fn workspace_reuse_gives_the_same_result() {
     let file = random_model(ALL_LAYERS, 4, true);
