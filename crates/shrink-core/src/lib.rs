@@ -33,6 +33,7 @@ pub mod classifier;
 pub mod compress;
 pub mod device;
 pub mod distill;
+mod eval_cache;
 pub mod info;
 pub mod limits;
 pub mod model;
