@@ -41,6 +41,10 @@
 //! half the compression. With 20–40 validation rows the estimate does not see the test
 //! rows that retraining and fine-tuning move (see BENCHMARKS.md for the rows).
 //!
+//! On small data (`fidelity`) the split is the fidelity pool, labelled by the dense model,
+//! and a stage is also judged by the rows it moves near a flip
+//! (`fidelity::near_flip_rate`), which must stay within the budget.
+//!
 //! Not here: the stages themselves (`prune_stage`, `quantize_stage` in `compress`), k-means
 //! (`quantize`), the masks (`prune`).
 
@@ -92,6 +96,10 @@ pub struct Verdict {
     /// Estimated rate of changed predictions (module docs), when the split is too small
     /// for accuracy to see the budget; `None` otherwise.
     pub flip_rate: Option<f64>,
+    /// On small data (`fidelity`, the split is the fidelity pool): the fraction of rows
+    /// moved near a flip (`fidelity::near_flip_rate`), judged against the budget instead
+    /// of accuracy alone; `None` otherwise.
+    pub near_flips: Option<f64>,
     /// The budget judged against (a fraction of accuracy).
     pub budget: f64,
 }
@@ -125,6 +133,13 @@ impl Verdict {
         if cfg.small_split_guard && (n as f64) * budget < 1.0 && n > 0 && before.k() >= 2 {
             v.flip_rate = Some(flip_rate(before, after));
         }
+        if cfg.small_data.judging {
+            v.near_flips = Some(super::fidelity::near_flip_rate(
+                before,
+                after,
+                cfg.small_data.safety,
+            ));
+        }
         v
     }
 
@@ -135,7 +150,9 @@ impl Verdict {
 
     /// Whether the stage stays within its budget.
     pub fn passes(&self) -> bool {
-        self.accuracy_loss() <= self.budget && self.flip_rate.is_none_or(|f| f <= self.budget)
+        self.accuracy_loss() <= self.budget
+            && self.flip_rate.is_none_or(|f| f <= self.budget)
+            && self.near_flips.is_none_or(|f| f <= self.budget)
     }
 
     /// `"2 of 32 validation predictions changed (1 lost, 1 gained), estimated flip rate
@@ -148,6 +165,13 @@ impl Verdict {
         if let Some(f) = self.flip_rate {
             s.push_str(&format!(
                 ", estimated flip rate {:.2}% (budget {:.2}%)",
+                100.0 * f,
+                100.0 * self.budget
+            ));
+        }
+        if let Some(f) = self.near_flips {
+            s.push_str(&format!(
+                ", {:.2}% moved near a flip (budget {:.2}%)",
                 100.0 * f,
                 100.0 * self.budget
             ));

@@ -604,6 +604,10 @@ pub fn quantize_stage(
             }
         ));
         let mut qtable = table.clone();
+        // Small data: plain k-means centroids, kept when fine-tuning moves the fidelity
+        // pool further (`fidelity::closer_sharing`).
+        let kmeans_only = (cfg.small_data.judging && cfg.finetune_epochs > 0 && before.is_some())
+            .then(|| quant.clone());
         if cfg.finetune_epochs > 0 {
             let net = net_from(spec, table, &train_dev)?;
             let mut hooks = ShareHooks::new(&net, &quant, st.train_cfg.momentum, &train_dev);
@@ -629,6 +633,10 @@ pub fn quantize_stage(
         }
         for (name, (_, q)) in &quant {
             qtable.get_mut(name).expect("weight in table").data = q.values();
+        }
+        if let (Some(plain), Some(reference)) = (kmeans_only, &before) {
+            ((qtable, quant), _) =
+                fidelity::closer_sharing(st, spec, table, reference, (qtable, quant), plain)?;
         }
         let all_at_8_bits = quant.values().all(|(_, q)| q.bits >= 8);
         if let (Some(reference), false) = (&before, all_at_8_bits) {
