@@ -18,7 +18,7 @@
 //! Not here: the pipeline (`shrink_core::compress`), the HTML and plots (`report`).
 
 use super::Store;
-use crate::report::{envelope, LinePlot, Report, Series, Style};
+use crate::report::{envelope, LinePlot, Marker, Report, Series, Style};
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -525,10 +525,13 @@ labelled so: such a ratio is not a ratio of file sizes.",
                 None => by_counts.push((c, vec![(q.bytes, q.published.error_percent)])),
             }
         }
+        // Published points are open marks (ours are filled): grey and black rings, then
+        // black crosses, one per way the paper counted its ratio.
         for (i, (counts, pts)) in by_counts.into_iter().enumerate() {
             plot = plot.series(
                 Series::new(format!("published (ratio of {counts})"), pts, Style::Points)
-                    .color(6 + i.min(1)),
+                    .color(6 + i.min(1))
+                    .marker(if i < 2 { Marker::Ring } else { Marker::Cross }),
             );
         }
         // Room above the points for the legend, so that it hides none of them.

@@ -18,7 +18,7 @@
 
 pub mod plot;
 
-pub use plot::{Bar, BarChart, LinePlot, Series, Style};
+pub use plot::{Bar, BarChart, LinePlot, Marker, Series, Style};
 
 use anyhow::{Context, Result};
 use base64::Engine;

@@ -13,6 +13,17 @@ pub enum Style {
     LineWithPoints,
 }
 
+/// How a series' points are marked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Marker {
+    /// A filled disc.
+    Dot,
+    /// An open circle (e.g. published points beside measured ones).
+    Ring,
+    /// A diagonal cross.
+    Cross,
+}
+
 /// One named series of `(x, y)` points.
 #[derive(Debug, Clone)]
 pub struct Series {
@@ -25,6 +36,8 @@ pub struct Series {
     /// Per point, the `(low, high)` ends of a vertical error bar (same order as
     /// `points`; empty: none).
     pub errors: Vec<(f64, f64)>,
+    /// How its points are marked (default: a dot).
+    pub marker: Marker,
 }
 
 impl Series {
@@ -35,11 +48,17 @@ impl Series {
             style,
             color: None,
             errors: Vec::new(),
+            marker: Marker::Dot,
         }
     }
     /// Draw in palette colour `i` (to pair a mean line with its scattered runs).
     pub fn color(mut self, i: usize) -> Series {
         self.color = Some(i);
+        self
+    }
+    /// Mark the points with `m` instead of dots.
+    pub fn marker(mut self, m: Marker) -> Series {
+        self.marker = m;
         self
     }
     /// Vertical error bars, one `(low, high)` per point.
@@ -153,11 +172,47 @@ pub fn render_svg(plot: &LinePlot, size: (u32, u32)) -> Result<String> {
             (x0 / 1.3, x1 * 1.3)
         };
         let legend = legend_corner(plot, |x| (x.ln() - lo.ln()) / (hi.ln() - lo.ln()), (y0, y1));
-        draw(plot, size, (lo..hi).log_scale(), y0..y1, legend)
+        let ticks = log_ticks(lo, hi);
+        draw(
+            plot,
+            size,
+            (lo..hi).log_scale().with_key_points(ticks),
+            y0..y1,
+            legend,
+        )
     } else {
         let (lo, hi) = padded(x0, x1);
         let legend = legend_corner(plot, |x| (x - lo) / (hi - lo), (y0, y1));
         draw(plot, size, lo..hi, y0..y1, legend)
+    }
+}
+
+/// Ticks for a log axis over `[lo, hi]`: 1, 2 and 5 times the powers of ten inside it; 1 to
+/// 9 times them when that gives fewer than four, only the powers when it gives more than
+/// ten. (Plotters' own log ticks start at the first power of ten inside the range, so an
+/// axis from 3 000 to 45 000 had one label.)
+fn log_ticks(lo: f64, hi: f64) -> Vec<f64> {
+    let with = |mults: &[f64]| {
+        let mut v = Vec::new();
+        let mut k = lo.log10().floor() as i32;
+        while 10f64.powi(k) <= hi {
+            for m in mults {
+                let t = m * 10f64.powi(k);
+                if (lo..=hi).contains(&t) {
+                    v.push(t);
+                }
+            }
+            k += 1;
+        }
+        v
+    };
+    let v = with(&[1.0, 2.0, 5.0]);
+    if v.len() < 4 {
+        with(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0])
+    } else if v.len() > 10 {
+        with(&[1.0])
+    } else {
+        v
     }
 }
 
@@ -283,6 +338,12 @@ where
             .draw()
             .map_err(|e| err(&e))?;
         let mut legend = false;
+        // Scattered runs beside mean lines are drawn small and light so the lines stand
+        // out; on a plot of points only (a frontier) the points are the data: full size.
+        let has_lines = plot
+            .series
+            .iter()
+            .any(|s| matches!(s.style, Style::Line | Style::LineWithPoints));
         for (i, s) in plot.series.iter().enumerate() {
             let c = PALETTE[s.color.unwrap_or(i) % PALETTE.len()];
             let pts: Vec<(f64, f64)> = s
@@ -293,13 +354,18 @@ where
                 .collect();
             let line = matches!(s.style, Style::Line | Style::LineWithPoints);
             let dots = matches!(s.style, Style::Points | Style::LineWithPoints);
-            // Scattered runs are drawn small and light so the mean lines stand out.
-            let radius = if s.style == Style::Points { 2 } else { 3 };
-            let dot_style = if s.style == Style::Points {
+            let faint = s.style == Style::Points && has_lines;
+            let radius = match (faint, s.style) {
+                (true, _) => 2,
+                (false, Style::Points) => 4,
+                _ => 3,
+            };
+            let dot_style = if faint {
                 c.mix(0.55).filled()
             } else {
                 c.filled()
             };
+            let marker = s.marker;
             if line {
                 let drawn = chart
                     .draw_series(LineSeries::new(pts.clone(), c.stroke_width(2)))
@@ -337,14 +403,26 @@ where
                 }
             }
             if dots {
-                let drawn = chart
-                    .draw_series(pts.iter().map(|&p| Circle::new(p, radius, dot_style)))
-                    .map_err(|e| err(&e))?;
+                let ring = c.stroke_width(2);
+                let drawn = match marker {
+                    Marker::Dot => {
+                        chart.draw_series(pts.iter().map(|&p| Circle::new(p, radius, dot_style)))
+                    }
+                    Marker::Ring => {
+                        chart.draw_series(pts.iter().map(|&p| Circle::new(p, radius, ring)))
+                    }
+                    Marker::Cross => {
+                        chart.draw_series(pts.iter().map(|&p| Cross::new(p, radius, ring)))
+                    }
+                }
+                .map_err(|e| err(&e))?;
                 if !line && !s.name.is_empty() {
                     legend = true;
-                    drawn
-                        .label(&s.name)
-                        .legend(move |(x, y)| Circle::new((x + 9, y), 3, c.filled()));
+                    drawn.label(&s.name).legend(move |(x, y)| match marker {
+                        Marker::Dot => Circle::new((x + 9, y), 3, c.filled()).into_dyn(),
+                        Marker::Ring => Circle::new((x + 9, y), 3, ring).into_dyn(),
+                        Marker::Cross => Cross::new((x + 9, y), 3, ring).into_dyn(),
+                    });
                 }
             }
         }
@@ -634,5 +712,38 @@ mod tests {
             .series(Series::new("a", vec![(0.1, 1.0), (3.0, 0.5)], Style::Line))
             .log_x();
         assert!(render_svg(&ok, (300, 200)).unwrap().contains("<text"));
+    }
+
+    #[test]
+    fn log_axis_has_ticks_inside_a_short_range() {
+        let t = log_ticks(3000.0, 45000.0);
+        assert_eq!(t.first(), Some(&3000.0));
+        assert!(t.contains(&5000.0) && t.contains(&40000.0), "{t:?}");
+        assert!(t.iter().all(|x| (3000.0..=45000.0).contains(x)));
+        assert_eq!(
+            log_ticks(1.0, 100.0),
+            vec![1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0]
+        );
+        // Many decades: the powers of ten only.
+        assert_eq!(
+            log_ticks(0.5, 2e6),
+            vec![1.0, 10.0, 100.0, 1e3, 1e4, 1e5, 1e6]
+        );
+        // Drawn: the short axis gets a label below its first power of ten.
+        let p = LinePlot::new("t", "bytes", "error")
+            .series(Series::new(
+                "a",
+                vec![(4000.0, 1.0), (35000.0, 0.5)],
+                Style::Line,
+            ))
+            .log_x();
+        let svg = render_svg(&p, (600, 300)).unwrap();
+        let labels: Vec<&str> = svg
+            .split("<text")
+            .skip(1)
+            .filter_map(|t| t.split_once('>'))
+            .map(|(_, rest)| rest.split("</text>").next().unwrap_or("").trim())
+            .collect();
+        assert!(labels.contains(&"5000"), "{labels:?}");
     }
 }
