@@ -11,13 +11,15 @@
 //! strides, paddings, dilations, groups, epsilons, pooling ops, blocks), its parameters
 //! read out as values, and a copy of the examples; compared whole, never hashed. A
 //! network with batch norm (running statistics, which have no such form) is not
-//! cached; neither are data sets over [`MAX_VALUES`]. The last [`ENTRIES`] results are
-//! kept (a validation and a test split).
+//! cached; neither are data sets over [`MAX_VALUES`] values nor networks over
+//! [`MAX_PARAMS`] parameters (the key's copies would cost too much memory). The last
+//! [`ENTRIES`] results are kept (a validation and a test split).
 //!
 //! Not here: computing logits (`batch::logits_in_batches`, which asks here first).
 
 use crate::model::params::ParamTable;
 use crate::model::Net;
+use burn::module::Module;
 use burn::prelude::Device;
 use shrink_format::spec::NormalizeSpec;
 use std::sync::Mutex;
@@ -27,6 +29,9 @@ const ENTRIES: usize = 2;
 
 /// Largest data set (values) whose logits are kept: a copy of it is part of the key.
 const MAX_VALUES: usize = 1 << 24;
+
+/// Largest network (parameters) that is cached: its parameters are read out for the key.
+const MAX_PARAMS: usize = 1 << 24;
 
 /// What decides a batch of logits besides the examples.
 #[derive(PartialEq)]
@@ -50,7 +55,7 @@ static CACHE: Mutex<Vec<Entry>> = Mutex::new(Vec::new());
 impl Key {
     /// The key of `net` run on `device` in batches of `batch` over `values` input
     /// values of `shape` normalised by `norm`; `None` when it is not cached (batch norm,
-    /// parameters that cannot be read, more than [`MAX_VALUES`]).
+    /// parameters that cannot be read, more than [`MAX_VALUES`] or [`MAX_PARAMS`]).
     pub(crate) fn of(
         net: &Net,
         shape: &[usize],
@@ -59,7 +64,7 @@ impl Key {
         batch: usize,
         values: usize,
     ) -> Option<Key> {
-        if values > MAX_VALUES {
+        if values > MAX_VALUES || net.num_params() > MAX_PARAMS {
             return None;
         }
         let structure = structure(&format!("{net:?}"))?;
