@@ -20,6 +20,7 @@ pub mod checkpoint;
 pub mod config;
 pub mod parallel;
 pub mod progress;
+pub mod sgd;
 
 pub use crate::batch::{DistillLoss, Targets};
 pub use checkpoint::RunDir;
@@ -28,8 +29,7 @@ pub use config::{LossKind, OptimKind, ScheduleKind, TrainConfig};
 use crate::batch::{Batcher, Prepared, Split};
 use crate::model::{Feat, Net};
 use anyhow::{bail, Result};
-use burn::optim::momentum::MomentumConfig;
-use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer, SgdConfig};
+use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
 use burn::tensor::activation::log_softmax;
 use rand::SeedableRng;
@@ -509,15 +509,15 @@ pub fn optimizer(cfg: &TrainConfig) -> ModuleOptimizer {
     let decay = (cfg.weight_decay > 0.0)
         .then(|| burn::optim::decay::WeightDecayConfig::new(cfg.weight_decay as f32));
     match cfg.optimizer {
-        OptimKind::Sgd => SgdConfig::new()
-            .with_momentum((cfg.momentum > 0.0).then(|| {
-                MomentumConfig::new()
-                    .with_momentum(cfg.momentum)
-                    .with_dampening(0.0)
-                    .with_nesterov(cfg.nesterov)
-            }))
-            .with_weight_decay(decay)
-            .init(),
+        // Burn's `Sgd` with these settings, value for value, in one pass (`sgd`).
+        OptimKind::Sgd => ModuleOptimizer::from(sgd::FusedSgd::new(
+            (cfg.weight_decay > 0.0).then_some(cfg.weight_decay as f32),
+            (cfg.momentum > 0.0).then_some(sgd::MomentumSettings {
+                momentum: cfg.momentum,
+                dampening: 0.0,
+                nesterov: cfg.nesterov,
+            }),
+        )),
         OptimKind::Adam => AdamConfig::new().with_weight_decay(decay).init(),
     }
 }
