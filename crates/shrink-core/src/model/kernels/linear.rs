@@ -1,6 +1,6 @@
 //! A fully connected layer (`y = x·W + b`, Burn's `[d_in, d_out]` weight layout) for
 //! Burn's Flex backend with its own backward pass, and the one place that splits a gemm
-//! over threads for the kernels here ([`gemm_split`]).
+//! over threads for the kernels here ([`gemm_new`], [`gemm_split_strided`]).
 //!
 //! Flex's matmul hands a big product to gemm's own rayon mode, which opens one parallel
 //! region per depth block and per packing pass; called from the training thread (not a
@@ -68,28 +68,37 @@ unsafe impl Sync for Out {}
 unsafe impl Send for Operand {}
 unsafe impl Sync for Operand {}
 
-/// `dst[m×n] = lhs[m×k] · rhs[k×n]` (`dst` row-major with row stride `n`), exactly as one
+/// `lhs[m×k] · rhs[k×n]` into a new row-major `m×n` vector, exactly as one
 /// single-threaded `gemm::gemm` call computes it, split over the current rayon pool's
-/// threads when the product is big enough.
+/// threads when the product is big enough. The vector is not zeroed first (a full pass
+/// over it, ~2–3% of an MLP step): gemm with `read_dst` false writes every element of
+/// its output before it reads any.
 ///
 /// # Panics
-/// When `dst` is not `m·n` long. The operands must hold every index `r·rs + c·cs` of
-/// their `m×k` / `k×n` shapes (checked by the callers' shape asserts).
-pub(super) fn gemm_split(
-    (m, n, k): (usize, usize, usize),
-    dst: &mut [f32],
-    lhs: Operand,
-    rhs: Operand,
-) {
-    assert_eq!(dst.len(), m * n, "gemm: output length");
-    gemm_split_strided((m, n, k), dst, (n, 1), lhs, rhs);
+/// When `m·n` overflows. The operands must hold every index `r·rs + c·cs` of their
+/// `m×k` / `k×n` shapes (checked by the callers' shape asserts).
+pub(super) fn gemm_new((m, n, k): (usize, usize, usize), lhs: Operand, rhs: Operand) -> Vec<f32> {
+    let len = m.checked_mul(n).expect("gemm: output size overflows");
+    if k == 0 {
+        // Nothing to sum: gemm would have no depth block to write the output in.
+        return vec![0.0; len];
+    }
+    let mut dst = Vec::<f32>::with_capacity(len);
+    // SAFETY: `dst` has room for the m×n output (row stride n); gemm writes all of it
+    // (k > 0, `read_dst` false) before anything reads it, so every element is
+    // initialised when the length is set.
+    unsafe {
+        gemm_split_raw((m, n, k), Out(dst.as_mut_ptr()), (n, 1), lhs, rhs);
+        dst.set_len(len);
+    }
+    dst
 }
 
-/// [`gemm_split`] into a `dst` with (row, column) strides `dst_rs`, `dst_cs`.
+/// The product of [`gemm_new`] into a `dst` with (row, column) strides `dst_rs`, `dst_cs`.
 ///
 /// # Panics
 /// When `dst` does not hold every index `r·dst_rs + c·dst_cs` of `m×n`. The operands
-/// as for [`gemm_split`].
+/// as for [`gemm_new`].
 pub(super) fn gemm_split_strided(
     (m, n, k): (usize, usize, usize),
     dst: &mut [f32],
@@ -104,6 +113,25 @@ pub(super) fn gemm_split_strided(
         (m - 1) * dst_rs + (n - 1) * dst_cs < dst.len(),
         "gemm: output too short"
     );
+    // SAFETY: `dst` holds every index of the m×n output (asserted above).
+    unsafe { gemm_split_raw((m, n, k), Out(dst.as_mut_ptr()), (dst_rs, dst_cs), lhs, rhs) }
+}
+
+/// The split product into `out` with (row, column) strides `dst_rs`, `dst_cs`.
+///
+/// # Safety
+/// `out` must be valid for writes (and reads of what the product wrote) at every index
+/// `r·dst_rs + c·dst_cs` of `m×n`; the operands must hold their `m×k` / `k×n` shapes.
+unsafe fn gemm_split_raw(
+    (m, n, k): (usize, usize, usize),
+    out: Out,
+    (dst_rs, dst_cs): (usize, usize),
+    lhs: Operand,
+    rhs: Operand,
+) {
+    if m == 0 || n == 0 {
+        return;
+    }
     let threads = rayon::current_num_threads();
     // Split the longer output dimension; never into blocks gemm would treat as small
     // when the whole product is not.
@@ -118,7 +146,6 @@ pub(super) fn gemm_split_strided(
     }
     // Blocks of a few rows would take gemm's matrix-vector paths (another order).
     blocks = blocks.min(len / 16).max(1);
-    let out = Out(dst.as_mut_ptr());
     let run = |i: usize| {
         // Whole operands, not their pointer fields, are captured (they are Sync).
         let (out, lhs, rhs) = (out, lhs, rhs);
@@ -128,8 +155,8 @@ pub(super) fn gemm_split_strided(
         } else {
             (m, hi - lo, lo * dst_cs, 0, lo * rhs.cs)
         };
-        // SAFETY: the block's rows (columns) lo..hi are inside dst (asserted above) and
-        // inside the operands (the caller's shapes); blocks do not overlap.
+        // SAFETY: the block's rows (columns) lo..hi are inside the output and the
+        // operands (the caller's promise); blocks do not overlap.
         unsafe {
             gemm::gemm(
                 bm,
@@ -177,57 +204,96 @@ pub fn forward(x: &[f32], weight: &[f32], bias: &[f32], g: &LinearGeometry) -> V
     assert_eq!(x.len(), g.rows * g.d_in, "linear: input length");
     assert_eq!(weight.len(), g.d_in * g.d_out, "linear: weight length");
     assert_eq!(bias.len(), g.d_out, "linear: bias length");
-    let mut y = vec![0.0f32; g.rows * g.d_out];
-    gemm_split(
+    let mut y = gemm_new(
         (g.rows, g.d_out, g.d_in),
-        &mut y,
         Operand::new(x, g.d_in, 1),
         Operand::new(weight, g.d_out, 1),
     );
-    for row in y.chunks_mut(g.d_out) {
-        for (v, b) in row.iter_mut().zip(bias) {
-            *v += b;
-        }
-    }
+    add_bias(&mut y, bias);
     y
+}
+
+/// Element-wise passes over fewer values than this run on one thread.
+const SPLIT_MIN_VALUES: usize = 1 << 15;
+
+/// Blocks for an element-wise pass over `values` values: the pool's threads for big
+/// passes, else 1 (then it runs on the calling thread).
+fn pass_blocks(values: usize) -> usize {
+    if values < SPLIT_MIN_VALUES {
+        1
+    } else {
+        rayon::current_num_threads()
+    }
+}
+
+/// `y[r, c] += bias[c]` for every row `r` (blocks of rows over the pool's threads).
+fn add_bias(y: &mut [f32], bias: &[f32]) {
+    let d = bias.len();
+    if d == 0 || y.is_empty() {
+        return;
+    }
+    let add = |rows: &mut [f32]| {
+        for row in rows.chunks_mut(d) {
+            for (v, b) in row.iter_mut().zip(bias) {
+                *v += b;
+            }
+        }
+    };
+    let blocks = pass_blocks(y.len());
+    if blocks == 1 {
+        add(y);
+    } else {
+        let rows = (y.len() / d).div_ceil(blocks).max(1);
+        y.par_chunks_mut(rows * d).for_each(add);
+    }
 }
 
 /// `dy·Wᵀ`: the input gradient `[rows, d_in]`.
 pub fn input_grad(dy: &[f32], weight: &[f32], g: &LinearGeometry) -> Vec<f32> {
     assert_eq!(dy.len(), g.rows * g.d_out, "linear: output gradient length");
     assert_eq!(weight.len(), g.d_in * g.d_out, "linear: weight length");
-    let mut dx = vec![0.0f32; g.rows * g.d_in];
-    gemm_split(
+    gemm_new(
         (g.rows, g.d_in, g.d_out),
-        &mut dx,
         Operand::new(dy, g.d_out, 1),
         Operand::new(weight, 1, g.d_out),
-    );
-    dx
+    )
 }
 
 /// `xᵀ·dy`: the weight gradient `[d_in, d_out]`.
 pub fn weight_grad(x: &[f32], dy: &[f32], g: &LinearGeometry) -> Vec<f32> {
     assert_eq!(x.len(), g.rows * g.d_in, "linear: input length");
     assert_eq!(dy.len(), g.rows * g.d_out, "linear: output gradient length");
-    let mut dw = vec![0.0f32; g.d_in * g.d_out];
-    gemm_split(
+    gemm_new(
         (g.d_in, g.d_out, g.rows),
-        &mut dw,
         Operand::new(x, 1, g.d_in),
         Operand::new(dy, g.d_out, 1),
-    );
-    dw
+    )
 }
 
-/// The bias gradient: `dy`'s rows summed in order from zero.
+/// The bias gradient: `dy`'s rows summed in order from zero (each column's sum in row
+/// order whatever the split: blocks of columns over the pool's threads).
 pub fn bias_grad(dy: &[f32], g: &LinearGeometry) -> Vec<f32> {
     assert_eq!(dy.len(), g.rows * g.d_out, "linear: output gradient length");
     let mut db = vec![0.0f32; g.d_out];
-    for row in dy.chunks(g.d_out) {
-        for (s, v) in db.iter_mut().zip(row) {
-            *s += v;
+    if g.d_out == 0 {
+        return db;
+    }
+    // Columns from `lo` on, summed into `out`.
+    let sum = |lo: usize, out: &mut [f32]| {
+        for row in dy.chunks(g.d_out) {
+            for (s, v) in out.iter_mut().zip(&row[lo..]) {
+                *s += v;
+            }
         }
+    };
+    let blocks = pass_blocks(dy.len()).min(g.d_out);
+    if blocks == 1 {
+        sum(0, &mut db);
+    } else {
+        let cols = g.d_out.div_ceil(blocks);
+        db.par_chunks_mut(cols)
+            .enumerate()
+            .for_each(|(i, out)| sum(i * cols, out));
     }
     db
 }
