@@ -103,8 +103,8 @@ size_t shrink_model_memory_bytes(const shrink_model *model);
  * float32; ratio = dense_bytes / file_bytes. */
 const char *shrink_model_info_json(const shrink_model *model);
 
-/* Let large layers use up to `threads` threads (default 1; ignored by builds without
- * threads). Returns SHRINK_OK or SHRINK_ERR_ARGUMENT (NULL model, threads == 0). */
+/* Split a batch's examples over up to `threads` threads (default 1; batch 1: large
+ * layers; the same logits as one thread; ignored by builds without threads). Returns SHRINK_OK or SHRINK_ERR_ARGUMENT (NULL model, threads == 0). */
 int shrink_model_set_threads(shrink_model *model, size_t threads);
 
 /* Logits for `batch` examples: reads input[0 .. batch * input_len) (row-major raw

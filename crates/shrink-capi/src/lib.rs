@@ -76,7 +76,7 @@ impl ShrinkModel {
         &self.model
     }
 
-    /// Threads large layers may use (default 1).
+    /// Threads a batch's examples are split over (default 1; batch 1: large layers).
     pub fn threads(&self) -> usize {
         self.threads
     }

@@ -27,7 +27,8 @@ pub struct PredictJob<'a> {
     pub limit: Option<usize>,
     /// CSV: the label column.
     pub label: Option<String>,
-    /// Threads for large layers (`.shrk` files).
+    /// Threads for `.shrk` files: a batch's examples split over them (batch 1: large
+    /// layers).
     pub threads: usize,
     /// The Burn device for a model directory.
     pub device: &'a str,

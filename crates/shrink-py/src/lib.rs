@@ -79,7 +79,7 @@ impl Model {
         self.read().model().memory_bytes()
     }
 
-    /// Threads for large layers.
+    /// Threads a batch's examples are split over (batch 1: large layers).
     #[getter]
     fn threads(&self) -> usize {
         self.read().threads()

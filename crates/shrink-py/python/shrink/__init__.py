@@ -47,8 +47,8 @@ class Model:
     def from_bytes(cls, data: Union[bytes, bytearray, memoryview], threads: int = 1) -> "Model":
         """Load a model from the bytes of a ``.shrk`` file.
 
-        ``threads``: threads large layers may use (1 is best for small models and
-        batches). Raises :class:`ShrinkError` when the bytes are not a valid model.
+        ``threads``: threads a batch's examples are split over (large layers at
+        batch 1; 1 is best for small models and batches). Raises :class:`ShrinkError` when the bytes are not a valid model.
         """
         model = cls(_NativeModel.from_bytes(bytes(data)))
         model.threads = threads
@@ -73,7 +73,7 @@ class Model:
 
     @property
     def threads(self) -> int:
-        """Threads large layers may use (default 1)."""
+        """Threads a batch is split over (default 1)."""
         return self._native.threads
 
     @threads.setter
