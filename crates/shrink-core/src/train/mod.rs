@@ -11,7 +11,7 @@
 //! epoch seeds, per-epoch reports), the run directory ([`checkpoint`]: checkpoints and
 //! resume, metrics.jsonl, snapshots), early stopping ([`Best`]), the progress bar
 //! ([`progress`]) and data parallelism over several devices ([`parallel`], a step
-//! strategy).
+//! strategy). SGD is Burn's arithmetic in one fused in-place pass ([`sgd`]).
 //!
 //! Not here: what the model is (`model`), how examples become batches (`batch`), where
 //! data comes from (`shrink-data`).
