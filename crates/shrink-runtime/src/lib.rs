@@ -226,9 +226,9 @@ impl Model {
 
     /// Threads (default 1): a batch of at least 4 examples with enough work is split by
     /// examples over this many threads, each running the whole forward pass on its part
-    /// (the logits are the same bits as with one thread); a smaller batch (batch 1)
-    /// splits its large layers' output units instead. Without the `threads` feature
-    /// this has no effect.
+    /// (the logits are the same bits as with one thread); one with too little work runs
+    /// on one thread; batches of 1 to 3 split their large layers' output units instead.
+    /// Without the `threads` feature this has no effect.
     pub fn set_threads(&mut self, threads: usize) {
         self.threads = threads.max(1);
     }
@@ -270,6 +270,12 @@ impl Model {
             let parts = split::parts(self.threads, batch, self.sparse_macs, self.min_split_work);
             if parts > 1 {
                 split::forward(self, x, batch, parts, &mut ws.parts, out);
+                return;
+            }
+            if batch >= split::MIN_SPLIT_BATCH {
+                // Too little work to split by examples, so too little in any one layer
+                // to pay for a spawn per layer either: one thread.
+                self.forward_one(x, batch, &mut ws.pool, 1, out);
                 return;
             }
         }

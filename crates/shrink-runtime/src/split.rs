@@ -11,8 +11,8 @@
 //! order), so no part is given fewer than 2 examples, and batches of 2 or 3 are not
 //! split at all.
 //!
-//! Not here: splitting one layer's output units over threads (what a batch too small
-//! to split does: `SparseMatrix::mul`, `conv::try_run`); the kernels.
+//! Not here: splitting one layer's output units over threads (what batches of 1 to 3
+//! do: `SparseMatrix::mul`, `conv::try_run`); the kernels.
 
 use crate::plan::Node;
 use crate::prelude::*;
@@ -20,11 +20,20 @@ use crate::Model;
 use shrink_format::spec::Cost;
 
 /// Least estimated multiply-adds (with the kept weights) per part: below it a thread's
-/// start (~15 µs) costs more than its share of the work saves.
-pub(crate) const MIN_WORK_PER_PART: u64 = 200_000;
+/// start and join cost more than its share of the work saves. On the project's 2-vCPU
+/// VM a spawn and join cost ~150–400 µs of wall time (a woken vCPU, a fresh stack), and
+/// the estimate runs at ~0.14 ns per multiply-add (LeNet-5 and LeNet-300-100 alike), so
+/// a part must hold ~600 µs of work: LeNet-5 splits from ~48 examples, LeNet-300-100
+/// from ~400 (PERF.md row 30).
+pub(crate) const MIN_WORK_PER_PART: u64 = 4_000_000;
 
 /// Fewest examples per part (see the module docs: batch 1 sums in another order).
 const MIN_EXAMPLES_PER_PART: usize = 2;
+
+/// The smallest batch that can be split. A smaller one may split its large layers
+/// instead (`Model::forward_piece`); a larger one with too little work to split runs on
+/// one thread (less work than two parts need means less in each layer, too).
+pub(crate) const MIN_SPLIT_BATCH: usize = 2 * MIN_EXAMPLES_PER_PART;
 
 /// Multiply-adds of one example with the kept weights, estimated as the dense count
 /// times the fraction of parameters kept (at least 1).
@@ -39,7 +48,7 @@ pub(crate) fn sparse_macs(cost: &Cost, nodes: &[Node]) -> u64 {
 /// [`MIN_EXAMPLES_PER_PART`] examples and `min_work` estimated multiply-adds (0: no
 /// work bound); 1 means not split.
 pub(crate) fn parts(threads: usize, batch: usize, macs: u64, min_work: u64) -> usize {
-    if threads < 2 || batch < 2 * MIN_EXAMPLES_PER_PART {
+    if threads < 2 || batch < MIN_SPLIT_BATCH {
         return 1;
     }
     let by_work = match min_work {

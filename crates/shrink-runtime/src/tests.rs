@@ -966,18 +966,25 @@ fn wide_matrices_use_u32_columns() {
 
 #[test]
 fn threads_give_the_same_result() {
+    // Batch 1 and 3 split the layer's rows (about 350 000 kept weights: 3 threads);
+    // batch 64 runs on one thread (too little work to split by examples).
     let file = random_model(
-        "input = [300]\nlayers = [{ type = \"linear\", out = 700 }]\n",
+        "input = [1000]\nlayers = [{ type = \"linear\", out = 700 }]\n",
         9,
         true,
     );
     let mut model = Model::from_shrk(&file).unwrap();
-    let x: Vec<f32> = (0..64 * 300)
+    assert!(model.kept_weights() >= 300_000);
+    let x: Vec<f32> = (0..64 * 1000)
         .map(|i| ((i * 7919) % 1000) as f32 / 1000.0)
         .collect();
-    let one = model.predict(&x, 64).unwrap();
-    model.set_threads(4);
-    assert_eq!(model.predict(&x, 64).unwrap(), one);
+    for batch in [1, 3, 64] {
+        let x = &x[..batch * 1000];
+        model.set_threads(1);
+        let one = model.predict(x, batch).unwrap();
+        model.set_threads(4);
+        assert_eq!(model.predict(x, batch).unwrap(), one, "batch {batch}");
+    }
 }
 
 /// A batch split by examples over threads (`split`) gives the same bits as one
@@ -1029,11 +1036,14 @@ fn batches_split_over_threads_give_the_same_bits() {
 #[test]
 fn batches_split_only_with_enough_work() {
     let min = split::MIN_WORK_PER_PART;
-    // LeNet-300-100 at 8% kept: ~21 000 multiply-adds per example.
-    assert_eq!(split::parts(2, 64, 21_000, min), 2);
-    assert_eq!(split::parts(4, 64, 21_000, min), 4);
-    assert_eq!(split::parts(2, 8, 21_000, min), 1);
-    assert_eq!(split::parts(1, 64, 21_000, min), 1);
+    // LeNet-5 (`web/model.shrk`): ~193 000 estimated multiply-adds per example; split at
+    // batch 64, not at 16. LeNet-300-100 at 8% kept: ~21 000; split at 512, not at 64.
+    assert_eq!(split::parts(2, 64, 193_000, min), 2);
+    assert_eq!(split::parts(2, 16, 193_000, min), 1);
+    assert_eq!(split::parts(2, 512, 21_000, min), 2);
+    assert_eq!(split::parts(4, 512, 21_000, min), 2);
+    assert_eq!(split::parts(2, 64, 21_000, min), 1);
+    assert_eq!(split::parts(1, 64, 193_000, min), 1);
     assert_eq!(split::parts(2, 3, u64::MAX, min), 1);
     assert_eq!(split::parts(8, 9, u64::MAX, min), 4);
     // The estimate: dense multiply-adds times the fraction of parameters kept.
