@@ -23,8 +23,8 @@ use shrink_format::spec::Cost;
 /// start and join cost more than its share of the work saves. On the project's 2-vCPU
 /// VM a spawn and join cost ~150–400 µs of wall time (a woken vCPU, a fresh stack), and
 /// the estimate runs at ~0.14 ns per multiply-add (LeNet-5 and LeNet-300-100 alike), so
-/// a part must hold ~600 µs of work: LeNet-5 splits from ~48 examples, LeNet-300-100
-/// from ~400 (PERF.md row 30).
+/// a part must hold ~600 µs of work: LeNet-5 splits from ~54 examples, LeNet-300-100
+/// from ~370 (PERF.md row 30).
 pub(crate) const MIN_WORK_PER_PART: u64 = 4_000_000;
 
 /// Fewest examples per part (see the module docs: batch 1 sums in another order).
