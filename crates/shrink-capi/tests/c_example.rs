@@ -76,8 +76,17 @@ fn mnist_images(n: usize) -> Vec<f32> {
         .collect()
 }
 
+/// Run an example program. Without `LD_LIBRARY_PATH`: `cargo test` points it at its own
+/// target directory, where a `libshrink_capi.so` left by an earlier `cargo build` would
+/// win over the shared program's run path (DT_RUNPATH ranks below it) and the program
+/// would run stale code.
 fn run(exe: &Path, model: &Path, images: &Path) -> Output {
-    Command::new(exe).arg(model).arg(images).output().unwrap()
+    Command::new(exe)
+        .env_remove("LD_LIBRARY_PATH")
+        .arg(model)
+        .arg(images)
+        .output()
+        .unwrap()
 }
 
 /// Per line: (index, class, probability, logits).
