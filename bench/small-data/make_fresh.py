@@ -7,27 +7,14 @@ scikit-learn; run from the repo root, which has data/credit and data/mnist)."""
 import numpy as np, os, sys
 from sklearn import datasets
 
-from smallsets import idx_set, rd, write_csv
+from smallsets import category, credit_subsets, idx_set, rd, write_csv
 
 out = sys.argv[1] if len(sys.argv) > 1 else "small-data-fresh"
 os.makedirs(out, exist_ok=True)
 
 
-def category(v, levels, lo=-2.0, hi=2.0):
-    """The level of `levels` that value v falls in, cutting [lo, hi] into equal parts."""
-    k = int((v - lo) / (hi - lo) * len(levels))
-    return levels[min(len(levels) - 1, max(0, k))]
-
-
 # credit: 140 and 480 random rows (seeds 1701, 1702), 13 columns, 4 of them categorical.
-with open("data/credit/credit.csv") as f:
-    lines = f.read().splitlines()
-for n, seed in [(140, 1701), (480, 1702)]:
-    rng = np.random.default_rng(seed)
-    idx = rng.choice(len(lines) - 1, n, replace=False) + 1
-    with open(f"{out}/credit{n}.csv", "w") as f:
-        f.write(lines[0] + "\n")
-        f.write("\n".join(lines[i] for i in sorted(idx)) + "\n")
+credit_subsets(out, [(140, 1701), (480, 1702)])
 
 # breast cancer: 200 rows, 12 of the 30 columns (seed 1703).
 d = datasets.load_breast_cancer()

@@ -9,28 +9,15 @@ data/credit and data/mnist). Not here: running them (run.sh ... fresh2)."""
 import numpy as np, os, sys
 from sklearn import datasets
 
-from smallsets import idx_set, rd, write_csv
+from smallsets import category, credit_subsets, idx_set, rd, write_csv
 
 out = sys.argv[1] if len(sys.argv) > 1 else "small-data-fresh2"
 os.makedirs(out, exist_ok=True)
 
 
-def category(v, levels, lo=-2.0, hi=2.0):
-    """The level of `levels` that value v falls in, cutting [lo, hi] into equal parts."""
-    k = int((v - lo) / (hi - lo) * len(levels))
-    return levels[min(len(levels) - 1, max(0, k))]
-
-
 # credit: 260 and 600 random rows (seeds 2101, 2102), 13 columns, 4 of them categorical;
 # about 72/28 good/bad.
-with open("data/credit/credit.csv") as f:
-    lines = f.read().splitlines()
-for n, seed in [(260, 2101), (600, 2102)]:
-    rng = np.random.default_rng(seed)
-    idx = rng.choice(len(lines) - 1, n, replace=False) + 1
-    with open(f"{out}/credit{n}.csv", "w") as f:
-        f.write(lines[0] + "\n")
-        f.write("\n".join(lines[i] for i in sorted(idx)) + "\n")
+credit_subsets(out, [(260, 2101), (600, 2102)])
 
 # breast cancer: 550 rows, all 30 columns (seed 2103), about 63/37.
 d = datasets.load_breast_cancer()

@@ -6,21 +6,14 @@ scikit-learn; run from the repo root, which has data/credit and data/mnist)."""
 import numpy as np, os, sys
 from sklearn import datasets
 
-from smallsets import idx_set, rd, write_csv
+from smallsets import credit_subsets, idx_set, rd, write_csv
 
 out = sys.argv[1] if len(sys.argv) > 1 else "small-data-heldout"
 os.makedirs(out, exist_ok=True)
 
 
 # credit: 250 and 550 other random rows (other seeds than make.py's 400).
-with open("data/credit/credit.csv") as f:
-    lines = f.read().splitlines()
-for n, seed in [(250, 101), (550, 202)]:
-    rng = np.random.default_rng(seed)
-    idx = rng.choice(len(lines) - 1, n, replace=False) + 1
-    with open(f"{out}/credit{n}.csv", "w") as f:
-        f.write(lines[0] + "\n")
-        f.write("\n".join(lines[i] for i in sorted(idx)) + "\n")
+credit_subsets(out, [(250, 101), (550, 202)])
 
 # breast cancer: 350 random rows of the 569, 30 numeric columns.
 d = datasets.load_breast_cancer()

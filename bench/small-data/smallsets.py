@@ -1,6 +1,8 @@
-"""Writers shared by make_heldout.py and make_fresh.py: a CSV table, an 8x8 IDX image set
-split into train and test (the four MNIST-named files), and the IDX reader they take
-MNIST images from. Not here: which sets are made (the scripts)."""
+"""Writers shared by make_heldout.py, make_fresh.py and make_fresh2.py: a CSV table, random
+row subsets of data/credit/credit.csv, an 8x8 IDX image set split into train and test (the
+four MNIST-named files), the IDX reader they take MNIST images from, and the binning that
+turns a numeric feature into a categorical one. Not here: which sets are made (the
+scripts)."""
 import csv
 import gzip
 import os
@@ -15,6 +17,25 @@ def write_csv(out, name, header, rows):
         w = csv.writer(f)
         w.writerow(header)
         w.writerows(rows)
+
+
+def credit_subsets(out, sizes_and_seeds):
+    """`out/credit{n}.csv` for each (n, seed): the header and n random rows (seed) of
+    data/credit/credit.csv, in file order."""
+    with open("data/credit/credit.csv") as f:
+        lines = f.read().splitlines()
+    for n, seed in sizes_and_seeds:
+        rng = np.random.default_rng(seed)
+        idx = rng.choice(len(lines) - 1, n, replace=False) + 1
+        with open(f"{out}/credit{n}.csv", "w") as f:
+            f.write(lines[0] + "\n")
+            f.write("\n".join(lines[i] for i in sorted(idx)) + "\n")
+
+
+def category(v, levels, lo=-2.0, hi=2.0):
+    """The level of `levels` that value v falls in, cutting [lo, hi] into equal parts."""
+    k = int((v - lo) / (hi - lo) * len(levels))
+    return levels[min(len(levels) - 1, max(0, k))]
 
 
 def idx_write(path, arr):
