@@ -688,13 +688,13 @@ fn product<C: Col, W: Weight, const FMA: bool, const Q: usize>(
         t += Q;
     }
     while t < job.n {
-        tile1::<C, W, FMA>(job, col, w, y, t);
+        tile_vec::<C, W, FMA, 1>(job, col, w, y, t);
         t += 1;
     }
 }
 
 /// Columns `t..t + Q` of every row: one `Q`-wide accumulator, as [`tile4`] computes
-/// each of its four.
+/// each of its four (`Q = 1`: the single columns of the tail).
 #[inline(always)]
 fn tile_vec<C: Col, W: Weight, const FMA: bool, const Q: usize>(
     job: &Job<'_>,
@@ -751,27 +751,6 @@ fn tile4<C: Col, W: Weight, const FMA: bool, const Q: usize>(
         for (q, a) in [a0, a1, a2, a3].iter().enumerate() {
             y[at + q * Q..at + (q + 1) * Q].copy_from_slice(a);
         }
-    }
-}
-
-/// Column `t` of every row (the tail of `n` that fills no whole vector), as the tiles
-/// compute each of theirs.
-#[inline(always)]
-fn tile1<C: Col, W: Weight, const FMA: bool>(
-    job: &Job<'_>,
-    col: &[C],
-    w: W,
-    y: &mut [f32],
-    t: usize,
-) {
-    let n = job.n;
-    for r in job.r0..job.r1 {
-        let mut acc = job.bias.map_or(0.0, |b| b[r]);
-        let (s, e) = (job.row_start[r] as usize, job.row_start[r + 1] as usize);
-        for (c, j) in col[s..e].iter().zip(s..) {
-            acc = madd::<FMA>(w.at(j), job.x[c.idx() * n + t], acc);
-        }
-        y[(r - job.r0) * n + t] = acc;
     }
 }
 
