@@ -221,7 +221,12 @@ pub fn quantize(m: &Opened, out: &Path) -> Result<CompressReport> {
     let table = ParamTable::from_net(&m.net)?;
     let before = workflow::evaluate(&m.spec, &m.net, &m.src, &m.device, "input")?;
     let (fspec, ftable, folded) = fold::fold_batch_norm(&m.spec, &table)?;
-    let (qtable, quant) = quantize_stage(&m.stage(), &fspec, &ftable)?;
+    let shared = quantize_stage(&m.stage(), &fspec, &ftable)?;
+    let (qtable, quant) = (shared.table, shared.quant);
+    let written_cfg = crate::compress::CompressConfig {
+        compact: m.cfg.compact || shared.weights_in_half,
+        ..m.cfg.clone()
+    };
     let mut tuned = Net::new(&fspec, &m.device)?;
     qtable.load_into(&mut tuned)?;
     let tuned_preds = batch::predictions(
@@ -236,7 +241,7 @@ pub fn quantize(m: &Opened, out: &Path) -> Result<CompressReport> {
         spec: &fspec,
         table: &qtable,
         quant: &quant,
-        cfg: &m.cfg,
+        cfg: &written_cfg,
         src: &m.src,
         device: &m.device,
         dense_name: &m.spec.name,

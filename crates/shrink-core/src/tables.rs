@@ -153,8 +153,16 @@ pub fn check_trainable(src: &DataSource) -> Result<()> {
 /// Refuse an empty test split.
 pub fn check_has_test(src: &DataSource) -> Result<()> {
     if src.test.is_empty() {
+        let classes = src.train.class_names.len();
+        let why = if classes * 2 > src.train.len() {
+            format!(
+                " (its {classes} classes have one or two examples each: is the label column the right one? `--label` names it)"
+            )
+        } else {
+            String::new()
+        };
         bail!(
-            "{}: the test split is empty ({} training examples); give more rows or a separate test file",
+            "{}: the test split is empty ({} training examples){why}; give more rows or a separate test file",
             src.name,
             src.train.len()
         );

@@ -607,10 +607,28 @@ fn label_index(t: &Table, wanted: Option<&str>) -> Result<usize, DataError> {
     }
     for name in LABEL_NAMES {
         if let Some(i) = t.header.iter().position(|h| h.eq_ignore_ascii_case(name)) {
-            return Ok(i);
+            if !looks_continuous(t, i) {
+                return Ok(i);
+            }
         }
     }
     Ok(t.header.len() - 1)
+}
+
+/// Whether column `i` holds a measurement rather than classes: every value a number, and
+/// more distinct values than half the rows (and than 20). A coordinate named `y` beside
+/// `x` is a feature, not the label, though `y` is one of [`LABEL_NAMES`]: taken as the
+/// label it made every row a class of its own.
+fn looks_continuous(t: &Table, i: usize) -> bool {
+    let mut seen = std::collections::HashSet::new();
+    for r in &t.rows {
+        let v = r.get(i).unwrap_or("").trim();
+        if v.parse::<f64>().is_err() {
+            return false;
+        }
+        seen.insert(v);
+    }
+    seen.len() > 20 && seen.len() * 2 > t.rows.len()
 }
 
 fn compare_headers(train: &Table, test: &Table) -> Result<(), DataError> {
@@ -979,6 +997,23 @@ mod tests {
         let p = write(dir.path(), "b.csv", "x,z\n1,3\n2,4\n");
         let (tr, te, s) = load_csv(&p, &opts()).unwrap();
         assert_eq!(s.label_column, "z");
+        // A coordinate `y` (a number on every row, most of them distinct) is a feature:
+        // the last column is the label.
+        let mut text = String::from("x,y,ring\n");
+        for i in 0..60 {
+            text.push_str(&format!("{},{}.5,{}\n", i % 7, i, ["in", "out"][i % 2]));
+        }
+        let p3 = write(dir.path(), "c.csv", &text);
+        let (_, _, s3) = load_csv(&p3, &opts()).unwrap();
+        assert_eq!(s3.label_column, "ring");
+        // A `y` of few numeric classes is the label still.
+        let mut text = String::from("x,y,ring\n");
+        for i in 0..60 {
+            text.push_str(&format!("{}.5,{},{}\n", i, i % 3, ["in", "out"][i % 2]));
+        }
+        let p4 = write(dir.path(), "d.csv", &text);
+        let (_, _, s4) = load_csv(&p4, &opts()).unwrap();
+        assert_eq!(s4.label_column, "y");
         assert_eq!(tr.len() + te.len(), 2);
         let o = LoadOptions {
             label_column: Some("nope".into()),

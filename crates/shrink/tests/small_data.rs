@@ -102,8 +102,9 @@ fn the_small_data_step_keeps_the_test_rows_that_compression_lost() {
         on_changed < off_changed && on_changed <= 1,
         "rows predicted otherwise than the dense model: {on_changed} with the step, {off_changed} without"
     );
+    // Smaller than float32 still (half precision: the defaults' rung on this table).
     assert!(
-        on["ratio"].as_f64().unwrap() > 2.0,
+        on["ratio"].as_f64().unwrap() > 1.5,
         "still compressed: {on}"
     );
 }

@@ -43,7 +43,9 @@
 //!
 //! On small data (`fidelity`) the split is the fidelity pool, labelled by the dense model,
 //! and a stage is also judged by the rows it moves near a flip
-//! (`fidelity::near_flip_rate`), which must stay within the budget.
+//! (`fidelity::near_flip_rate`), which must stay within the budget, and by an estimate of
+//! how many unseen rows at near-ties it flips (`fidelity::tie_flip_rate`), which must stay
+//! within `[compress.small_data] max_tie_flips`.
 //!
 //! Not here: the stages themselves (`prune_stage`, `quantize_stage` in `compress`), k-means
 //! (`quantize`), the masks (`prune`).
@@ -100,8 +102,13 @@ pub struct Verdict {
     /// moved near a flip (`fidelity::near_flip_rate`), judged against the budget instead
     /// of accuracy alone; `None` otherwise.
     pub near_flips: Option<f64>,
+    /// On small data: the estimated fraction of unseen rows whose prediction the stage
+    /// flips (`fidelity::tie_flip_rate`), judged against `tie_budget`; `None` otherwise.
+    pub tie_flips: Option<f64>,
     /// The budget judged against (a fraction of accuracy).
     pub budget: f64,
+    /// The budget of `tie_flips` (`[compress.small_data] max_tie_flips`).
+    pub tie_budget: f64,
 }
 
 impl Verdict {
@@ -139,6 +146,12 @@ impl Verdict {
                 after,
                 cfg.small_data.safety,
             ));
+            v.tie_flips = Some(super::fidelity::tie_flip_rate(
+                before,
+                after,
+                cfg.small_data.unseen_rows,
+            ));
+            v.tie_budget = cfg.small_data.max_tie_flips;
         }
         v
     }
@@ -153,6 +166,7 @@ impl Verdict {
         self.accuracy_loss() <= self.budget
             && self.flip_rate.is_none_or(|f| f <= self.budget)
             && self.near_flips.is_none_or(|f| f <= self.budget)
+            && self.tie_flips.is_none_or(|f| f <= self.tie_budget)
     }
 
     /// `"2 of 32 validation predictions changed (1 lost, 1 gained), estimated flip rate
@@ -174,6 +188,13 @@ impl Verdict {
                 ", {:.2}% moved near a flip (budget {:.2}%)",
                 100.0 * f,
                 100.0 * self.budget
+            ));
+        }
+        if let Some(f) = self.tie_flips {
+            s.push_str(&format!(
+                ", unseen rows flipped at ties ~{:.4}% (budget {:.4}%)",
+                100.0 * f,
+                100.0 * self.tie_budget
             ));
         }
         s

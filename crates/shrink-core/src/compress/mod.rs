@@ -556,12 +556,8 @@ pub type QuantMap = BTreeMap<String, (Vec<usize>, Quantized)>;
 
 /// Deep Compression §3: k-means weight sharing per layer over the kept weights (pruned
 /// weights are the zeros of `table`), then centroid fine-tuning. Returns the parameters
-/// with every shared weight set to its centroid, and the codebooks/indices.
-pub fn quantize_stage(
-    st: &Stage,
-    spec: &ModelSpec,
-    table: &ParamTable,
-) -> Result<(ParamTable, QuantMap)> {
+/// with every shared weight set to its centroid, and the codebooks/indices ([`Sharing`]).
+pub fn quantize_stage(st: &Stage, spec: &ModelSpec, table: &ParamTable) -> Result<Sharing> {
     let cfg = st.cfg;
     let train_dev = st.device.clone().autodiff();
     let names = weight_names(spec, st.device)?;
@@ -639,10 +635,16 @@ pub fn quantize_stage(
                 fidelity::closer_sharing(st, spec, table, reference, (qtable, quant), plain)?;
         }
         let all_at_8_bits = quant.values().all(|(_, q)| q.bits >= 8);
-        if let (Some(reference), false) = (&before, all_at_8_bits) {
+        // On small data the guard also judges sharing at 8 bits: what fails there is
+        // stored without sharing (`fidelity::unshared`). Elsewhere 8 bits is kept as is.
+        let judged = !all_at_8_bits || cfg.small_data.judging;
+        if let (Some(reference), true) = (&before, judged) {
             let budget = cfg.max_val_drop / 2.0;
             let after = guard::val_outputs(st, spec, &qtable)?.unwrap_or(reference.clone());
             let v = guard::Verdict::judge(reference, &after, budget, cfg);
+            if !v.passes() && all_at_8_bits {
+                return fidelity::unshared(st, spec, &names, table, reference, &v);
+            }
             if !v.passes() {
                 let mut more = Vec::new();
                 if cfg.small_split_guard {
@@ -667,8 +669,25 @@ pub fn quantize_stage(
             }
             st.say(format!("      weight sharing: {}: kept", v.describe()));
         }
-        return Ok((qtable, quant));
+        return Ok(Sharing {
+            table: qtable,
+            quant,
+            weights_in_half: false,
+        });
     }
+}
+
+/// What [`quantize_stage`] gives.
+pub struct Sharing {
+    /// The parameters: every shared weight set to its centroid.
+    pub table: ParamTable,
+    /// Codebooks and indices of the shared weights; a weight tensor not in it is stored
+    /// as it is in `table` (on small data, when sharing at 8 bits moved the fidelity
+    /// pool too far: `fidelity::unshared`).
+    pub quant: QuantMap,
+    /// The weights not shared were rounded to half precision: the file must be written
+    /// in format version 2 to store them in 16 bits (`compact`).
+    pub weights_in_half: bool,
 }
 
 /// What one run of the pipeline takes.
@@ -866,7 +885,16 @@ pub fn compress(job: Job) -> Result<CompressReport> {
     ));
 
     // 4. Weight sharing: k-means per layer, then fine-tune the centroids.
-    let (mut qtable, mut quant) = quantize_stage(&stage, &pspec, &ptable)?;
+    let Sharing {
+        table: mut qtable,
+        mut quant,
+        weights_in_half,
+    } = quantize_stage(&stage, &pspec, &ptable)?;
+    // Weights kept in half precision (small data) are stored in 16 bits by version 2.
+    let written_cfg = CompressConfig {
+        compact: cfg.compact || weights_in_half,
+        ..cfg.clone()
+    };
     if cfg.trim_codebooks {
         let n = compact::trim_codebooks(&mut quant);
         say(format!(
@@ -902,7 +930,7 @@ pub fn compress(job: Job) -> Result<CompressReport> {
         spec: &pspec,
         table: &qtable,
         quant: &quant,
-        cfg,
+        cfg: &written_cfg,
         src,
         device,
         dense_name: &spec.name,
@@ -989,18 +1017,21 @@ pub fn encode_and_report(e: &EncodeInputs) -> Result<CompressReport> {
         );
     }
     let layers: Vec<LayerRow> = size.tensors.iter().map(LayerRow::from).collect();
-    let kept: u64 = size
-        .tensors
-        .iter()
-        .filter(|t| t.compressed)
-        .map(|t| t.kept)
-        .sum();
-    let total_w: u64 = size
-        .tensors
-        .iter()
-        .filter(|t| t.compressed)
-        .map(|t| t.numel)
-        .sum();
+    // Kept weights: the compressed tensors' entries, and the nonzero values of weights
+    // stored as they are (small data's last rung, `fidelity::unshared`).
+    let weights = weight_names(e.spec, e.device)?;
+    let (mut kept, mut total_w) = (0u64, 0u64);
+    for t in &size.tensors {
+        if t.compressed {
+            kept += t.kept;
+        } else if weights.contains(&t.name) {
+            let p = e.table.get(&t.name).context("weight in table")?;
+            kept += p.data.iter().filter(|v| **v != 0.0).count() as u64;
+        } else {
+            continue;
+        }
+        total_w += t.numel;
+    }
     let dense_file = e.dense_table.to_safetensors()?;
     let pq = e.table.to_safetensors()?;
     Ok(CompressReport {
