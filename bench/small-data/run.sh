@@ -2,20 +2,21 @@
 # Issue 11's small-data check: train and compress each zoo spec on each small set with
 # default settings; print dense vs .shrk test error, one Markdown table row per case.
 #
-# Usage (from the repo root): bench/small-data/run.sh DATA_DIR OUT_DIR [heldout|fresh|fresh2|fresh3]
+# Usage (from the repo root): bench/small-data/run.sh DATA_DIR OUT_DIR [heldout|fresh|fresh2|fresh3|fresh4]
 #
 # DATA_DIR holds the sets (every *.csv file and IDX folder in it is used). When it does
 # not exist it is made: by make.py, by make_heldout.py with `heldout`, or by make_fresh.py
 # with `fresh` (the third family, run once at the end of issue 11's work), or by
 # make_fresh2.py with `fresh2` (the fourth, made before the next session's changes), or by
-# make_fresh3.py with `fresh3` (the fifth, made before the fifth session's). Making sets
+# make_fresh3.py with `fresh3` (the fifth, made before the fifth session's), or by
+# make_fresh4.py with `fresh4` (the sixth, made before that session's second change). Making sets
 # needs numpy and scikit-learn: a venv at $SHRINK_BENCH_VENV (default
 # ~/.cache/shrink-bench-venv) is created with pip when it lacks them. The release
 # binary ($SHRINK, default target/release/shrink under $CARGO_TARGET_DIR) is built with
 # cargo when missing.
 set -eu
 if [ $# -lt 2 ]; then
-  echo "usage: $0 DATA_DIR OUT_DIR [heldout|fresh|fresh2|fresh3]" >&2
+  echo "usage: $0 DATA_DIR OUT_DIR [heldout|fresh|fresh2|fresh3|fresh4]" >&2
   exit 2
 fi
 DATA=$1; OUT=$2; KIND=${3:-main}
@@ -35,6 +36,7 @@ if [ ! -d "$DATA" ]; then
     fresh) "$VENV/bin/python" "$HERE/make_fresh.py" "$DATA" ;;
     fresh2) "$VENV/bin/python" "$HERE/make_fresh2.py" "$DATA" ;;
     fresh3) "$VENV/bin/python" "$HERE/make_fresh3.py" "$DATA" ;;
+    fresh4) "$VENV/bin/python" "$HERE/make_fresh4.py" "$DATA" ;;
     *) "$VENV/bin/python" "$HERE/make.py" "$DATA" ;;
   esac
 fi

@@ -1,4 +1,4 @@
-"""Writers shared by make_heldout.py, make_fresh.py, make_fresh2.py and make_fresh3.py: a CSV table, random
+"""Writers shared by make_heldout.py, make_fresh.py, make_fresh2.py, make_fresh3.py and make_fresh4.py: a CSV table, random
 row subsets of data/credit/credit.csv, an 8x8 IDX image set split into train and test (the
 four MNIST-named files), the IDX reader they take MNIST images from, and the binning that
 turns a numeric feature into a categorical one. Not here: which sets are made (the
