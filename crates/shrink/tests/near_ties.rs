@@ -1,9 +1,9 @@
 //! Near-tie rows survive compression on small data (issue 11): on a 200-row table, a
 //! fidelity-pool guard counting only changed predictions (`[compress.small_data]
-//! safety = 1`, no estimate of unseen rows flipped at ties: `max_tie_flips = 1`) lets
+//! safety = 1`, no estimate of unseen rows flipped at ties: `tie_risk = 1`) lets
 //! weight sharing flip a test row on which the dense model is near a tie, one row of 40
 //! (+2.5 points); the defaults keep every test row. With no room at all for flips at ties
-//! (`max_tie_flips = 0`), the weights are stored as they are and every row is predicted
+//! (`tie_risk = 0`), the weights are stored as they are and every row is predicted
 //! as the dense model predicts it.
 
 mod common;
@@ -51,7 +51,7 @@ fn counting_near_flips_keeps_a_near_tie_test_row() {
     // Changed predictions only: the near-tie test row flips (1 of 40 = 2.5 points).
     let only_changes = compress(
         &tmp.path().join("s1"),
-        "small_data = { safety = 1, max_tie_flips = 1.0 }",
+        "small_data = { safety = 1, tie_risk = 1.0 }",
     );
     let (dense, shrk) = errors(&only_changes);
     assert_eq!(only_changes["n"].as_u64(), Some(40));
@@ -102,14 +102,11 @@ fn logits(model: &Path, csv: &Path) -> Vec<Vec<f64>> {
 
 #[test]
 fn the_last_rung_keeps_the_weights_as_they_are() {
-    // No room for any estimated flip at a near-tie (`max_tie_flips = 0`): pruning is
+    // No room for any estimated flip at a near-tie (`tie_risk = 0`): pruning is
     // undone, sharing fails at 8 bits, half precision moves margins too: the weights are
     // stored as they are, and the file predicts every row as the dense model does.
     let tmp = tempfile::tempdir().unwrap();
-    let r = compress(
-        &tmp.path().join("x"),
-        "small_data = { max_tie_flips = 0.0 }",
-    );
+    let r = compress(&tmp.path().join("x"), "small_data = { tie_risk = 0.0 }");
     let (dense, shrk) = errors(&r);
     assert_eq!(dense, shrk, "{r}");
     let weights: Vec<&serde_json::Value> = r["layers"]
@@ -124,6 +121,13 @@ fn the_last_rung_keeps_the_weights_as_they_are() {
         assert_eq!(l["weight_bits"].as_f64(), Some(32.0), "{l}");
     }
     assert!(r["ratio"].as_f64().unwrap() < 1.1, "{r}");
+    assert_eq!(
+        r["unshared_weights"].as_array().map(Vec::len),
+        Some(3),
+        "{r}"
+    );
+    let txt = std::fs::read_to_string(tmp.path().join("x/out/report.txt")).unwrap();
+    assert!(txt.contains("weights not shared: layers.1.weight"), "{txt}");
     assert_eq!(r["kept_percent"].as_f64(), Some(100.0), "{r}");
     // Every row of the table, the dense model's classes and (to float rounding) logits.
     let csv = repo_root().join("crates/shrink/tests/data/bc12-200.csv");

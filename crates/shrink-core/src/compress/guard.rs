@@ -45,7 +45,7 @@
 //! and a stage is also judged by the rows it moves near a flip
 //! (`fidelity::near_flip_rate`), which must stay within the budget, and by an estimate of
 //! how many unseen rows at near-ties it flips (`fidelity::tie_flip_rate`), which must stay
-//! within `[compress.small_data] max_tie_flips`.
+//! within a budget from `[compress.small_data] tie_risk` (`fidelity::tie_budget`).
 //!
 //! Not here: the stages themselves (`prune_stage`, `quantize_stage` in `compress`), k-means
 //! (`quantize`), the masks (`prune`).
@@ -107,7 +107,8 @@ pub struct Verdict {
     pub tie_flips: Option<f64>,
     /// The budget judged against (a fraction of accuracy).
     pub budget: f64,
-    /// The budget of `tie_flips` (`[compress.small_data] max_tie_flips`).
+    /// The budget of `tie_flips` (`fidelity::tie_budget` of `[compress.small_data]
+    /// tie_risk`).
     pub tie_budget: f64,
 }
 
@@ -151,7 +152,7 @@ impl Verdict {
                 after,
                 cfg.small_data.unseen_rows,
             ));
-            v.tie_budget = cfg.small_data.max_tie_flips;
+            v.tie_budget = cfg.small_data.tie_budget;
         }
         v
     }
@@ -167,6 +168,19 @@ impl Verdict {
             && self.flip_rate.is_none_or(|f| f <= self.budget)
             && self.near_flips.is_none_or(|f| f <= self.budget)
             && self.tie_flips.is_none_or(|f| f <= self.tie_budget)
+    }
+
+    /// Whether the stage stays within its budget leaving the near flips aside: what
+    /// decides whether sharing at 8 bits, the last shared rung, is kept on small data.
+    /// Near flips choose the bits below it; above it storage doubles (half precision), and
+    /// only the calibrated estimate of flips at ties (`tie_flips`) and the accuracy
+    /// justify that.
+    pub fn passes_leaving_near_flips(&self) -> bool {
+        Verdict {
+            near_flips: None,
+            ..*self
+        }
+        .passes()
     }
 
     /// `"2 of 32 validation predictions changed (1 lost, 1 gained), estimated flip rate

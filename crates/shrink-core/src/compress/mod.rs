@@ -287,6 +287,9 @@ pub struct CompressReport {
     pub kept_percent: f64,
     pub batch_norm_folded: usize,
     pub layers: Vec<LayerRow>,
+    /// Weight tensors stored without weight sharing: in half precision or as they are
+    /// (small data, when sharing at 8 bits failed the guard: `fidelity::unshared`).
+    pub unshared_weights: Vec<String>,
     /// General-purpose compression of the same weights, for comparison.
     pub gzip_dense_bytes: u64,
     pub gzip_pruned_quantized_bytes: u64,
@@ -643,7 +646,18 @@ pub fn quantize_stage(st: &Stage, spec: &ModelSpec, table: &ParamTable) -> Resul
             let after = guard::val_outputs(st, spec, &qtable)?.unwrap_or(reference.clone());
             let v = guard::Verdict::judge(reference, &after, budget, cfg);
             if !v.passes() && all_at_8_bits {
-                return fidelity::unshared(st, spec, &names, table, reference, &v);
+                if !v.passes_leaving_near_flips() {
+                    return fidelity::unshared(st, spec, &names, table, reference, &v);
+                }
+                st.say(format!(
+                    "      weight sharing at 8 bits: {}: kept (the last shared rung: judged by accuracy and flips at ties)",
+                    v.describe()
+                ));
+                return Ok(Sharing {
+                    table: qtable,
+                    quant,
+                    weights_in_half: false,
+                });
             }
             if !v.passes() {
                 let mut more = Vec::new();
@@ -1021,12 +1035,14 @@ pub fn encode_and_report(e: &EncodeInputs) -> Result<CompressReport> {
     // stored as they are (small data's last rung, `fidelity::unshared`).
     let weights = weight_names(e.spec, e.device)?;
     let (mut kept, mut total_w) = (0u64, 0u64);
+    let mut unshared_weights = Vec::new();
     for t in &size.tensors {
         if t.compressed {
             kept += t.kept;
         } else if weights.contains(&t.name) {
             let p = e.table.get(&t.name).context("weight in table")?;
             kept += p.data.iter().filter(|v| **v != 0.0).count() as u64;
+            unshared_weights.push(t.name.clone());
         } else {
             continue;
         }
@@ -1051,6 +1067,7 @@ pub fn encode_and_report(e: &EncodeInputs) -> Result<CompressReport> {
         kept_percent: 100.0 * kept as f64 / total_w.max(1) as f64,
         batch_norm_folded: e.folded,
         layers,
+        unshared_weights,
         gzip_dense_bytes: gzip_len(&dense_file)?,
         gzip_pruned_quantized_bytes: gzip_len(&pq)?,
         zstd_pruned_quantized_bytes: zstd::bulk::compress(&pq, 19)?.len() as u64,
@@ -1135,6 +1152,12 @@ pub fn render_table(r: &CompressReport) -> String {
     s.push_str(
         "biases and any unfolded normalisation parameters are stored dense (32 bits, or 16 with `half` and `compact`) unless `bias_bits` shares them.\n",
     );
+    if !r.unshared_weights.is_empty() {
+        s.push_str(&format!(
+            "weights not shared: {} (stored in half precision or as they are: on small data, sharing at 8 bits moved the dense model's predictions more than `[compress.small_data]` allows; the compress log says by how much).\n",
+            r.unshared_weights.join(", ")
+        ));
+    }
     s
 }
 
