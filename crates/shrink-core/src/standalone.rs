@@ -222,11 +222,8 @@ pub fn quantize(m: &Opened, out: &Path) -> Result<CompressReport> {
     let before = workflow::evaluate(&m.spec, &m.net, &m.src, &m.device, "input")?;
     let (fspec, ftable, folded) = fold::fold_batch_norm(&m.spec, &table)?;
     let shared = quantize_stage(&m.stage(), &fspec, &ftable)?;
+    let written_cfg = shared.file_settings(&m.cfg);
     let (qtable, quant) = (shared.table, shared.quant);
-    let written_cfg = crate::compress::CompressConfig {
-        compact: m.cfg.compact || shared.weights_in_half,
-        ..m.cfg.clone()
-    };
     let mut tuned = Net::new(&fspec, &m.device)?;
     qtable.load_into(&mut tuned)?;
     let tuned_preds = batch::predictions(

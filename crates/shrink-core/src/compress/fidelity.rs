@@ -60,7 +60,7 @@
 //! Not here: the stages and the guard themselves (`compress`, `guard`), MUNGE
 //! (`shrink_data::munge`), the distillation losses (`train::loss`).
 
-use super::guard::{self, ValOutputs};
+use super::guard::{self, margin, ValOutputs};
 use super::{net_from, CompressConfig, QuantMap, Sharing, Stage};
 use crate::batch::{self, argmax, Batcher};
 use crate::model::params::ParamTable;
@@ -259,17 +259,6 @@ pub fn for_small_data(
     ))
 }
 
-/// Margin of class `t` in `row`: `row[t]` minus the largest other logit.
-fn margin(row: &[f32], t: usize) -> f32 {
-    let other = row
-        .iter()
-        .enumerate()
-        .filter(|&(c, _)| c != t)
-        .map(|(_, &z)| z)
-        .fold(f32::NEG_INFINITY, f32::max);
-    row[t] - other
-}
-
 /// The fraction of rows that a stage moves *near* a flip: those where `after` closes at
 /// least `1 / safety` of the margin `before` gives its top class (`m − m' ≥ m / safety`,
 /// `m'` the same class's margin afterwards). Every changed prediction counts (`m' < 0`),
@@ -281,16 +270,12 @@ pub fn near_flip_rate(before: &ValOutputs, after: &ValOutputs, safety: f64) -> f
     if n == 0 || before.logits.len() != after.logits.len() {
         return if n == 0 { 0.0 } else { 1.0 };
     }
-    let k = before.logits.len() / n;
-    if k < 2 {
+    if before.k() < 2 {
         return 0.0;
     }
     let moved = (0..n)
         .filter(|&i| {
-            let (r0, r1) = (
-                &before.logits[i * k..(i + 1) * k],
-                &after.logits[i * k..(i + 1) * k],
-            );
+            let (r0, r1) = (before.row(i), after.row(i));
             let t = argmax(r0);
             let m = margin(r0, t);
             let closing = m - margin(r1, t);
@@ -364,28 +349,17 @@ pub fn tie_flip_rate(before: &ValOutputs, after: &ValOutputs, unseen: usize) -> 
     if n == 0 || before.logits.len() != after.logits.len() {
         return if n == 0 { 0.0 } else { 1.0 };
     }
-    let k = before.logits.len() / n;
-    if k < 2 {
+    if before.k() < 2 {
         return 0.0;
     }
-    let row = |o: &ValOutputs, i: usize| -> Vec<f32> { o.logits[i * k..(i + 1) * k].to_vec() };
-    let mut closing = 0.0f64;
-    let density = |rows: std::ops::Range<usize>| -> f64 {
-        let len = rows.len().max(1) as f64;
-        let near = rows
-            .filter(|&i| {
-                let r = row(before, i);
-                margin(&r, argmax(&r)) < TIE_WINDOW
-            })
-            .count();
-        near as f64 / (len * f64::from(TIE_WINDOW))
+    let (margins, closings) = guard::margins_and_closings(before, after);
+    // Rows within the window of a tie, per row and per logit of width.
+    let density = |m: &[f32]| -> f64 {
+        let near = m.iter().filter(|&&m| m < TIE_WINDOW).count();
+        near as f64 / (m.len().max(1) as f64 * f64::from(TIE_WINDOW))
     };
-    let g = density(0..unseen.min(n)).max(density(0..n));
-    for i in 0..n {
-        let (r0, r1) = (row(before, i), row(after, i));
-        let t = argmax(&r0);
-        closing += f64::from((margin(&r0, t) - margin(&r1, t)).max(0.0));
-    }
+    let g = density(&margins[..unseen.min(n)]).max(density(&margins));
+    let closing: f64 = closings.iter().map(|&d| f64::from(d.max(0.0))).sum();
     (g * closing / n as f64).min(1.0)
 }
 

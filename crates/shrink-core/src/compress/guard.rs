@@ -67,11 +67,13 @@ pub struct ValOutputs {
 }
 
 impl ValOutputs {
-    fn k(&self) -> usize {
+    /// Logits per example (classes).
+    pub(super) fn k(&self) -> usize {
         self.logits.len() / self.labels.len().max(1)
     }
 
-    fn row(&self, i: usize) -> &[f32] {
+    /// The logits of example `i`.
+    pub(super) fn row(&self, i: usize) -> &[f32] {
         let k = self.k();
         &self.logits[i * k..(i + 1) * k]
     }
@@ -216,7 +218,7 @@ impl Verdict {
 }
 
 /// Margin of class `t` in `row`: `row[t]` minus the largest other logit.
-fn margin(row: &[f32], t: usize) -> f32 {
+pub(super) fn margin(row: &[f32], t: usize) -> f32 {
     let other = row
         .iter()
         .enumerate()
@@ -233,15 +235,7 @@ pub fn flip_rate(before: &ValOutputs, after: &ValOutputs) -> f64 {
     if n == 0 {
         return 0.0;
     }
-    let mut margins = Vec::with_capacity(n);
-    let mut closings = Vec::with_capacity(n);
-    for i in 0..n {
-        let r0 = before.row(i);
-        let t = argmax(r0);
-        let m = margin(r0, t);
-        margins.push(m);
-        closings.push(m - margin(after.row(i), t));
-    }
+    let (mut margins, closings) = margins_and_closings(before, after);
     let direct = (0..n).filter(|&i| closings[i] >= margins[i]).count() as f64 / n as f64;
     margins.sort_by(f32::total_cmp);
     // For each closing, how many margins it reaches.
@@ -250,6 +244,22 @@ pub fn flip_rate(before: &ValOutputs, after: &ValOutputs) -> f64 {
         .map(|&d| margins.partition_point(|&m| m <= d))
         .sum();
     direct.max(pairs as f64 / (n * n) as f64)
+}
+
+/// Each example's margin before (its top class's logit minus the largest other one) and
+/// how far `after` closes it (the same class's margin afterwards subtracted from it).
+pub(super) fn margins_and_closings(
+    before: &ValOutputs,
+    after: &ValOutputs,
+) -> (Vec<f32>, Vec<f32>) {
+    (0..before.labels.len())
+        .map(|i| {
+            let r0 = before.row(i);
+            let t = argmax(r0);
+            let m = margin(r0, t);
+            (m, m - margin(after.row(i), t))
+        })
+        .unzip()
 }
 
 /// The validation outputs of (spec, parameters), when there is a validation split.

@@ -645,7 +645,9 @@ pub fn quantize_stage(st: &Stage, spec: &ModelSpec, table: &ParamTable) -> Resul
             let budget = cfg.max_val_drop / 2.0;
             let after = guard::val_outputs(st, spec, &qtable)?.unwrap_or(reference.clone());
             let v = guard::Verdict::judge(reference, &after, budget, cfg);
-            if !v.passes() && all_at_8_bits {
+            if v.passes() {
+                st.say(format!("      weight sharing: {}: kept", v.describe()));
+            } else if all_at_8_bits {
                 if !v.passes_leaving_near_flips() {
                     return fidelity::unshared(st, spec, &names, table, reference, &v);
                 }
@@ -653,13 +655,7 @@ pub fn quantize_stage(st: &Stage, spec: &ModelSpec, table: &ParamTable) -> Resul
                     "      weight sharing at 8 bits: {}: kept (the last shared rung: judged by accuracy and flips at ties)",
                     v.describe()
                 ));
-                return Ok(Sharing {
-                    table: qtable,
-                    quant,
-                    weights_in_half: false,
-                });
-            }
-            if !v.passes() {
+            } else {
                 let mut more = Vec::new();
                 if cfg.small_split_guard {
                     more = guard::sharing_culprits(st, spec, table, reference, &extra, budget)?;
@@ -681,13 +677,24 @@ pub fn quantize_stage(st: &Stage, spec: &ModelSpec, table: &ParamTable) -> Resul
                 }
                 continue;
             }
-            st.say(format!("      weight sharing: {}: kept", v.describe()));
         }
         return Ok(Sharing {
             table: qtable,
             quant,
             weights_in_half: false,
         });
+    }
+}
+
+impl Sharing {
+    /// The settings the file is written with: `cfg`, in format version 2 (`compact`)
+    /// when the weights not shared were rounded to half precision, so that it stores them
+    /// in 16 bits.
+    pub fn file_settings(&self, cfg: &CompressConfig) -> CompressConfig {
+        CompressConfig {
+            compact: cfg.compact || self.weights_in_half,
+            ..cfg.clone()
+        }
     }
 }
 
@@ -899,16 +906,9 @@ pub fn compress(job: Job) -> Result<CompressReport> {
     ));
 
     // 4. Weight sharing: k-means per layer, then fine-tune the centroids.
-    let Sharing {
-        table: mut qtable,
-        mut quant,
-        weights_in_half,
-    } = quantize_stage(&stage, &pspec, &ptable)?;
-    // Weights kept in half precision (small data) are stored in 16 bits by version 2.
-    let written_cfg = CompressConfig {
-        compact: cfg.compact || weights_in_half,
-        ..cfg.clone()
-    };
+    let shared = quantize_stage(&stage, &pspec, &ptable)?;
+    let written_cfg = shared.file_settings(cfg);
+    let (mut qtable, mut quant) = (shared.table, shared.quant);
     if cfg.trim_codebooks {
         let n = compact::trim_codebooks(&mut quant);
         say(format!(
